@@ -1,0 +1,8 @@
+"""The installed version of atomiton-platform, read from its metadata."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("atomiton-platform")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+    __version__ = "0.0.0"
