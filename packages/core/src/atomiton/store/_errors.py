@@ -3,6 +3,21 @@
 ::
 
     StoreError
+    ├── EntityStoreError                 entity client (client.stores.X)
+    │   ├── ClientDisposedError          the client was disposed
+    │   ├── InvalidEntityIdError         an id that cannot be a storage key segment (ValueError)
+    │   ├── EntityNotFoundError          update_one on a missing id (KeyError)
+    │   ├── DuplicateEntityError         add_one with an id that exists (ValueError)
+    │   ├── SchemaValidationError        a write the store's schema rejects; names the field
+    │   ├── QueryError                   a malformed query or an unknown operator (ValueError)
+    │   ├── UnknownWriteStrategyError    write_strategy="..." that nobody registered (LookupError)
+    │   └── PersistenceError             storage failed; the write was rolled back in memory
+    └── StoreHubError                    store hub (define_store / StoreHub)
+        ├── StoreDefinitionError         two definitions with one name (ValueError)
+        ├── InvalidStoreIdError          a store id outside ^[A-Za-z0-9_-]+$ (ValueError)
+        ├── StoreDependencyCycleError    stores whose create() load each other in a cycle
+        ├── StoreDisposedError           the store was disposed while a caller waited for it
+        └── HubDisposedError             the hub itself was disposed
 """
 
 from __future__ import annotations
@@ -10,3 +25,82 @@ from __future__ import annotations
 
 class StoreError(Exception):
     """Base class of every error raised by atomiton.store."""
+
+
+# -- entity client (part 2) -------------------------------------------------------------------
+
+
+class EntityStoreError(StoreError):
+    """Base class of the errors raised by the entity client and its stores."""
+
+
+class ClientDisposedError(EntityStoreError):
+    """The entity client was disposed; create a new client to keep working."""
+
+
+class InvalidEntityIdError(EntityStoreError, ValueError):
+    """An entity id (or store name) that cannot be stored: wrong type, empty, too long or a '/'."""
+
+
+class EntityNotFoundError(EntityStoreError, KeyError):
+    """An update addressed an entity id that the store does not hold."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class DuplicateEntityError(EntityStoreError, ValueError):
+    """``add_one`` / ``add_many`` was given an id that the store already holds."""
+
+
+class SchemaValidationError(EntityStoreError, ValueError):
+    """A write that the store's schema rejects.
+
+    Attributes:
+        store: the store's name.
+        field: the failing field (a dotted path for nested fields), or None when unknown.
+    """
+
+    def __init__(self, message: str, *, store: str, field: str | None) -> None:
+        super().__init__(message)
+        self.store = store
+        self.field = field
+
+
+class QueryError(EntityStoreError, ValueError):
+    """A malformed ``where`` / ``order_by`` clause, such as an unknown operator."""
+
+
+class UnknownWriteStrategyError(EntityStoreError, LookupError):
+    """A write named a strategy that is neither built in nor registered on the client."""
+
+
+class PersistenceError(EntityStoreError):
+    """Storage failed to persist a write; the write was rolled back in memory (see ``__cause__``)."""
+
+
+# -- store hub (part 2) ------------------------------------------------------------------------
+
+
+class StoreHubError(StoreError):
+    """Base class of the errors raised by ``define_store`` and ``StoreHub``."""
+
+
+class StoreDefinitionError(StoreHubError, ValueError):
+    """Two different store definitions share one name in a hub (or a definition is malformed)."""
+
+
+class InvalidStoreIdError(StoreHubError, ValueError):
+    """A store id that does not match ``^[A-Za-z0-9_-]+$``."""
+
+
+class StoreDependencyCycleError(StoreHubError):
+    """Stores whose ``create`` functions load each other in a cycle (the message shows it)."""
+
+
+class StoreDisposedError(StoreHubError):
+    """The store was disposed (or its load cancelled) while a caller was waiting for it."""
+
+
+class HubDisposedError(StoreHubError):
+    """The hub was disposed; it serves no store any more."""
