@@ -1,58 +1,97 @@
 """The ``atomiton`` command: one entry point, one sub-command per job.
 
-Errors are one clear line on stderr and a non-zero exit; ``--debug`` shows the traceback.
+Errors are one clear line on stderr and a non-zero exit (1, or 2 for usage errors); ``--debug``
+shows the traceback instead. Sub-command modules are imported only when their command runs, so
+``atomiton --version`` stays instant.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
+import importlib
+import logging
 import sys
 from collections.abc import Sequence
 
+from atomiton.devtools._errors import DevToolsError
 from atomiton.devtools._version import __version__
 
-
-def _info(args: argparse.Namespace) -> int:
-    report = {
-        "atomiton-devtools": __version__,
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "os": sys.platform,
-        "arch": platform.machine(),
-    }
-    if args.json:
-        print(json.dumps(report, indent=2, sort_keys=True))
-    else:
-        width = max(len(k) for k in report)
-        for key, value in report.items():
-            print(f"{key:<{width}}  {value}")
-    return 0
+# command -> (module, function) run with the parsed arguments; each returns an exit status.
+_HANDLERS = {
+    "info": ("atomiton.devtools._cmd_info", "run_info"),
+    "demo": ("atomiton.devtools._demo", "run_demo"),
+    "devtools serve": ("atomiton.devtools._cmd_serve", "run_serve"),
+    "inspect": ("atomiton.devtools._cmd_inspect", "run_inspect"),
+    "replay": ("atomiton.devtools._cmd_replay", "run_replay"),
+    "bench": ("atomiton.devtools._cmd_bench", "run_bench"),
+}
 
 
-def _demo(args: argparse.Namespace) -> int:
-    print(
-        "atomiton demo will compose a small task-tracking app through the container: tasks "
-        "persisted in SQLite, CPU-bound jobs in process workers with progress bars, derived "
-        "atoms, events, a recovered worker crash, an undo, and a summary table.",
-    )
-    print("error: the demo is not built yet (see the devtools issue)", file=sys.stderr)
-    return 2
+def _add_serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    parser.add_argument("--token", help="required on every request; mandatory off loopback")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for the ``atomiton`` command."""
-    parser = argparse.ArgumentParser(prog="atomiton", description="The atomiton command.")
+    parser = argparse.ArgumentParser(
+        prog="atomiton",
+        description="The atomiton command: platform report, demo, inspector, storage and events "
+        "tools, benchmarks.",
+    )
     parser.add_argument("--version", action="version", version=f"atomiton {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
     info = commands.add_parser("info", help="platform and capability report")
     info.add_argument("--json", action="store_true", help="print the report as JSON")
-    info.set_defaults(handler=_info)
-    demo = commands.add_parser("demo", help="run the demo application")
-    demo.set_defaults(handler=_demo)
+
+    demo = commands.add_parser("demo", help="run the demo application (the place to start)")
+    demo.add_argument("--reset", action="store_true", help="delete the demo's saved data first")
+    demo.add_argument(
+        "--inspect", action="store_true", help="keep the web inspector open on the running demo"
+    )
+    _add_serve_options(demo)
+    demo.add_argument("--jobs", type=int, default=6, help="how many CPU-bound jobs to run")
+
+    devtools = commands.add_parser("devtools", help="developer tools")
+    tools = devtools.add_subparsers(dest="tool", metavar="TOOL", required=True)
+    serve = tools.add_parser(
+        "serve", help="serve the web inspector over the installed app's data (Ctrl-C stops)"
+    )
+    _add_serve_options(serve)
+    serve.add_argument("--import", dest="import_path", help="load a DevTools export (JSON) first")
+    serve.add_argument("--for", dest="duration", type=float, help="stop after this many seconds")
+
+    inspect = commands.add_parser(
+        "inspect", help="list keys, sizes and decoded values of a storage"
+    )
+    inspect.add_argument("url", help="sqlite:///path/app.db, file:///dir or a path to a .db file")
+    inspect.add_argument("--prefix", default="", help="only keys starting with this")
+    inspect.add_argument("--limit", type=int, default=200, help="show at most this many keys")
+    inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    replay = commands.add_parser("replay", help="re-emit an event log and print its timeline")
+    replay.add_argument("log", help="an EventLog file (JSON lines)")
+    replay.add_argument("--pattern", default="**", help="only events matching this pattern")
+
+    bench = commands.add_parser("bench", help="run the benchmark suites and print the ratios")
+    bench.add_argument("--compare", action="store_true", help="show every peer beside atomiton")
+    bench.add_argument(
+        "-k", dest="keyword", help="only benchmarks matching this pytest -k expression"
+    )
+    bench.add_argument("--path", default="benchmarks", help="folder of the benchmark suites")
+    bench.add_argument("--json", dest="json_path", help="also keep pytest-benchmark's JSON here")
     return parser
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    message = text[0] if text else ""
+    if isinstance(error, DevToolsError) and message:
+        return message
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,14 +101,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    key = "devtools serve" if args.command == "devtools" else args.command
+    module_name, function = _HANDLERS[key]
     try:
-        status: int = args.handler(args)
+        handler = getattr(importlib.import_module(module_name), function)
+        status: int = handler(args)
     except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         return 130
     except Exception as error:
         if args.debug:
             raise
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         return 1
     return status
 

@@ -1,0 +1,126 @@
+"""Per-store history for time travel: one point per observed write, restorable by position.
+
+Positions are absolute and never reused: when the bounded history drops its oldest points, the
+remaining points keep their numbers, so a timeline entry's ``position`` stays valid (or becomes a
+clear error) for as long as DevTools runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from atomiton.devtools._errors import TimeTravelError
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    """The state of one store after one write.
+
+    Attributes:
+        position: absolute index in the store's history (0 = when DevTools attached).
+        label: what led here (the atom written, ``"attach"``, ``"import"``).
+        timestamp: wall-clock seconds.
+        state: JSON-safe values by atom name (what the inspector shows and exports).
+        snapshot: the store's own ``snapshot()`` (keyed by atom identity); ``None`` for imported
+            points, which are restored by name through ``set_state``.
+    """
+
+    position: int
+    label: str
+    timestamp: float
+    state: dict[str, Any] = field(default_factory=dict)
+    snapshot: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the point as JSON-safe data (the opaque snapshot is left out)."""
+        return {
+            "position": self.position,
+            "label": self.label,
+            "timestamp": self.timestamp,
+            "state": self.state,
+        }
+
+
+class StoreHistory:
+    """A bounded, thread-safe list of ``HistoryPoint`` with a current position.
+
+    Args:
+        max_points: how many points are kept; the oldest go first.
+    """
+
+    def __init__(self, max_points: int = 1000) -> None:
+        if max_points < 2:
+            raise ValueError(f"max_history must be >= 2, got {max_points!r}")
+        self._points: deque[HistoryPoint] = deque(maxlen=max_points)
+        self._position = -1
+        self._lock = threading.Lock()
+
+    @property
+    def position(self) -> int:
+        """The absolute position of the point the store currently shows (-1 when empty)."""
+        return self._position
+
+    @property
+    def first(self) -> int:
+        """The oldest position still kept."""
+        with self._lock:
+            return self._points[0].position if self._points else 0
+
+    @property
+    def last(self) -> int:
+        """The newest position kept."""
+        with self._lock:
+            return self._points[-1].position if self._points else -1
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether an older point exists."""
+        return self._position > self.first
+
+    @property
+    def can_redo(self) -> bool:
+        """Whether a newer point exists (after an undo or a jump back)."""
+        return self._position < self.last
+
+    def points(self) -> list[HistoryPoint]:
+        """Return the kept points, oldest first."""
+        with self._lock:
+            return list(self._points)
+
+    def push(self, label: str, state: dict[str, Any], snapshot: Any) -> HistoryPoint:
+        """Record a new write after the current position, dropping any redo branch."""
+        with self._lock:
+            while self._points and self._points[-1].position > self._position:
+                self._points.pop()
+            point = HistoryPoint(self._position + 1, label, time.time(), state, snapshot)
+            self._points.append(point)
+            self._position = point.position
+            return point
+
+    def point(self, position: int) -> HistoryPoint:
+        """Return the point at ``position``, or raise ``TimeTravelError`` naming the valid range."""
+        with self._lock:
+            if self._points:
+                offset = position - self._points[0].position
+                if 0 <= offset < len(self._points):
+                    return self._points[offset]
+            first = self._points[0].position if self._points else 0
+            last = self._points[-1].position if self._points else -1
+        raise TimeTravelError(f"history position {position} is not kept; valid: {first}..{last}")
+
+    def move_to(self, position: int) -> HistoryPoint:
+        """Make ``position`` current and return its point."""
+        point = self.point(position)
+        self._position = position
+        return point
+
+    def load(self, points: list[HistoryPoint], position: int) -> None:
+        """Replace the history (import); ``position`` must be one of the points."""
+        with self._lock:
+            self._points.clear()
+            self._points.extend(points)
+            self._position = position if points else -1

@@ -1,0 +1,306 @@
+"""``DevTools``: attach stores, entity clients, event buses and workers; one timeline; time travel.
+
+Attaching adds exactly one hook to the attached object (a store plugin, an entity-client observer,
+one ``bus.on("**")`` subscription, one job listener) and ``detach`` removes it, so an app pays
+nothing for devtools until it attaches them and nothing after it detaches.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from atomiton.devtools._atom_history import HistoryPoint
+from atomiton.devtools._errors import AttachError, ImportDataError, TimeTravelError
+from atomiton.devtools._profile import OperationStats
+from atomiton.devtools._recorder import Recorder
+from atomiton.devtools._server import InspectorServer
+from atomiton.devtools._timeline import Timeline
+from atomiton.devtools._track_atoms import AtomStoreAttachment
+from atomiton.devtools._track_entities import EntityClientAttachment
+from atomiton.devtools._track_events import EventBusAttachment
+from atomiton.devtools._track_jobs import WorkersAttachment
+
+EXPORT_FORMAT = "atomiton-devtools"
+EXPORT_VERSION = 1
+_VIEW_ENTRIES = 300
+
+Attachment = AtomStoreAttachment | EntityClientAttachment | EventBusAttachment | WorkersAttachment
+
+
+class DevTools:
+    """One timeline and time travel across everything attached to it.
+
+    Args:
+        max_entries: size of the timeline ring (oldest entries are dropped first).
+        max_history: history points kept per atom store for undo / redo / jump_to.
+        max_events: recent events kept for the inspector's event stream.
+
+    Example:
+        >>> from atomiton.store import atom, create_store
+        >>> count = atom(0, name="count")
+        >>> store = create_store()
+        >>> dt = DevTools()
+        >>> dt.attach(store, name="ui")
+        'ui'
+        >>> store.set(count, 1)
+        >>> dt.state("ui")
+        {'count': 1}
+        >>> dt.undo("ui"), dt.state("ui")
+        (True, {'count': 0})
+        >>> dt.close()
+    """
+
+    def __init__(
+        self, *, max_entries: int = 10_000, max_history: int = 1_000, max_events: int = 500
+    ) -> None:
+        self._recorder = Recorder(max_entries=max_entries, max_events=max_events)
+        self._max_history = max_history
+        self._attached: dict[str, Attachment] = {}
+        self._imported: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._servers: list[InspectorServer] = []
+
+    # -- attaching ------------------------------------------------------------------------------
+    def attach(self, target: Any, name: str | None = None) -> str:
+        """Start observing ``target`` and return the name it is known by.
+
+        ``target`` may be an atom store (anything with ``use`` and ``snapshot``), an entity client
+        (``atomiton.store.create_client``), an event bus (``on`` and ``emit``) or workers
+        (``add_job_listener``).
+
+        Raises:
+            AttachError: the object is of none of these kinds, is already attached, or the name is
+                taken.
+        """
+        with self._lock:
+            if any(a.target is target for a in self._attached.values()):
+                raise AttachError(f"{type(target).__name__} object is already attached")
+            kind = _kind_of(target)
+            if kind is None:
+                raise AttachError(
+                    f"cannot attach a {type(target).__name__}: expected an atom store, an entity "
+                    "client, an event bus or workers"
+                )
+            name = name or self._default_name(kind)
+            if name in self._attached:
+                raise AttachError(f"the name {name!r} is already attached; pass name=...")
+            attachment: Attachment
+            if kind == "store":
+                attachment = AtomStoreAttachment(name, target, self._recorder, self._max_history)
+            elif kind == "client":
+                attachment = EntityClientAttachment(name, target, self._recorder)
+            elif kind == "bus":
+                attachment = EventBusAttachment(name, target, self._recorder)
+            else:
+                attachment = WorkersAttachment(name, target, self._recorder)
+            self._attached[name] = attachment
+            self._imported.pop(name, None)
+        self._recorder.touch()
+        return name
+
+    def _default_name(self, kind: str) -> str:
+        base = {"store": "store", "client": "entities", "bus": "events", "workers": "workers"}[kind]
+        if base not in self._attached:
+            return base
+        number = 2
+        while f"{base}-{number}" in self._attached:
+            number += 1
+        return f"{base}-{number}"
+
+    def detach(self, target: Any = None) -> None:
+        """Remove every hook of one attached object (by object or name), or of all of them."""
+        with self._lock:
+            if target is None:
+                chosen = list(self._attached)
+            elif isinstance(target, str):
+                if target not in self._attached:
+                    raise AttachError(f"nothing is attached under the name {target!r}")
+                chosen = [target]
+            else:
+                chosen = [n for n, a in self._attached.items() if a.target is target]
+                if not chosen:
+                    raise AttachError(f"this {type(target).__name__} object is not attached")
+            removed = [self._attached.pop(name) for name in chosen]
+        for attachment in removed:
+            attachment.detach()
+        self._recorder.touch()
+
+    @property
+    def attached(self) -> dict[str, str]:
+        """What is attached: name -> kind (``store``, ``client``, ``bus``, ``workers``)."""
+        with self._lock:
+            return {name: a.kind for name, a in self._attached.items()}
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def timeline(self) -> Timeline:
+        """Every atom write, entity mutation, event and job transition, in arrival order."""
+        return self._recorder.timeline
+
+    @property
+    def revision(self) -> int:
+        """A counter that grows whenever anything observed changes (the inspector polls it)."""
+        return self._recorder.revision
+
+    def state(self, name: str) -> dict[str, Any]:
+        """Return current values by atom name (atom store) or entity counts per store (client)."""
+        attachment = self._attached.get(name)
+        if isinstance(attachment, AtomStoreAttachment | EntityClientAttachment):
+            return attachment.state()
+        if name in self._imported:
+            imported = self._imported[name]
+            if imported["kind"] == "client":
+                return dict(imported["state"])
+            return dict(imported["history"].point(imported["history"].position).state)
+        raise AttachError(f"no store or entity client is attached under the name {name!r}")
+
+    def profile(self) -> dict[str, OperationStats]:
+        """Counts and latency percentiles per operation: store writes, storage ops, jobs."""
+        return self._recorder.profiler.stats()
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """The jobs seen through attached workers, with status and progress."""
+        return self._recorder.known_jobs()
+
+    def events(self) -> list[dict[str, Any]]:
+        """The most recent events seen on attached buses, oldest first."""
+        return self._recorder.recent_events()
+
+    # -- time travel ----------------------------------------------------------------------------
+    def _atom_store(self, name: str) -> AtomStoreAttachment:
+        attachment = self._attached.get(name)
+        if isinstance(attachment, AtomStoreAttachment):
+            return attachment
+        raise TimeTravelError(f"no atom store is attached under the name {name!r}")
+
+    def undo(self, name: str) -> bool:
+        """Restore store ``name`` to the point before its current one; False if none."""
+        return self._atom_store(name).undo()
+
+    def redo(self, name: str) -> bool:
+        """Restore store ``name`` to the point after its current one; False if none."""
+        return self._atom_store(name).redo()
+
+    def jump_to(self, name: str, index: int) -> bool:
+        """Restore store ``name`` to history position ``index`` (a timeline entry's ``position``).
+
+        Raises:
+            TimeTravelError: no such store, or the position is not (or no longer) kept.
+        """
+        return self._atom_store(name).jump_to(index)
+
+    def history(self, name: str) -> list[HistoryPoint]:
+        """The kept history points of atom store ``name``, oldest first."""
+        return self._atom_store(name).history.points()
+
+    # -- export / import -------------------------------------------------------------------------
+    def export(self) -> dict[str, Any]:
+        """Return the state, the per-store histories and the timeline as JSON-safe data."""
+        from atomiton.devtools._exchange import export_data
+
+        return export_data(self, self._attached, self._imported)
+
+    def import_(self, data: Mapping[str, Any]) -> None:
+        """Load an ``export()``: the timeline, and each store's history and current state.
+
+        A store attached under the same name is restored to the exported state (by atom name);
+        other stores are kept read-only so ``state()`` and the inspector still show them.
+
+        Raises:
+            ImportDataError: ``data`` is not an export of this format and version.
+        """
+        from atomiton.devtools._exchange import import_data
+
+        if not isinstance(data, Mapping) or data.get("format") != EXPORT_FORMAT:
+            raise ImportDataError("not a DevTools export (expected format 'atomiton-devtools')")
+        if data.get("version") != EXPORT_VERSION:
+            raise ImportDataError(
+                f"DevTools export version {data.get('version')!r} is not supported "
+                f"(this is version {EXPORT_VERSION})"
+            )
+        import_data(data, self._recorder, self._attached, self._imported)
+
+    # -- the inspector --------------------------------------------------------------------------
+    def view(self) -> dict[str, Any]:
+        """Return everything the inspector page shows, as JSON-safe data."""
+        with self._lock:
+            attached = list(self._attached.values())
+            imported = dict(self._imported)
+        stores = [a.view() for a in attached if isinstance(a, AtomStoreAttachment)]
+        for name, record in imported.items():
+            if record["kind"] != "store":
+                continue
+            history = record["history"]
+            points = history.points()
+            stores.append(
+                {
+                    "name": name,
+                    "atoms": history.point(history.position).state if points else {},
+                    "position": history.position,
+                    "first": points[0].position if points else 0,
+                    "history": [{"position": p.position, "label": p.label} for p in points],
+                    "can_undo": False,
+                    "can_redo": False,
+                    "imported": True,
+                }
+            )
+        entities = [
+            view for a in attached if isinstance(a, EntityClientAttachment) for view in a.view()
+        ]
+        return {
+            "revision": self.revision,
+            "attached": {a.name: a.kind for a in attached},
+            "stores": stores,
+            "entities": entities,
+            "timeline": [e.to_dict() for e in self.timeline.entries(limit=_VIEW_ENTRIES)],
+            "events": self._recorder.recent_events()[-_VIEW_ENTRIES:],
+            "jobs": self._recorder.known_jobs(),
+            "profile": [s.to_dict() for s in self.profile().values()],
+        }
+
+    def serve(
+        self, port: int = 0, host: str = "127.0.0.1", token: str | None = None
+    ) -> InspectorServer:
+        """Serve the live web inspector in a background thread and return the running server.
+
+        Args:
+            port: TCP port; 0 picks a free one (read it back from ``server.port`` / ``server.url``).
+            host: address to bind; anything but loopback requires ``token``.
+            token: when given, every request must carry it (``?token=`` or a Bearer header).
+
+        Raises:
+            InspectorError: a non-loopback host without a token, or the port cannot be bound.
+        """
+        server = InspectorServer(self, host, port, token)
+        self._servers.append(server)
+        return server
+
+    def close(self) -> None:
+        """Stop every inspector started by ``serve`` and detach everything; idempotent."""
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.stop()
+        self.detach()
+
+    def __enter__(self) -> DevTools:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DevTools(attached={self.attached}, timeline={len(self.timeline)} entries)"
+
+
+def _kind_of(target: Any) -> str | None:
+    if callable(getattr(target, "add_job_listener", None)):
+        return "workers"
+    if callable(getattr(target, "use", None)) and callable(getattr(target, "snapshot", None)):
+        return "store"
+    if hasattr(target, "stores") and callable(getattr(target, "dispose", None)):
+        return "client"
+    if callable(getattr(target, "on", None)) and callable(getattr(target, "emit", None)):
+        return "bus"
+    return None

@@ -1,0 +1,81 @@
+"""The shared sink every attachment writes into: timeline, profile, recent events and jobs.
+
+Attachments call these methods from whatever thread the observed component uses (a worker
+manager thread, an event loop, the app's own threads), so every structure here is thread-safe and
+bounded. ``revision`` grows on every change so the inspector knows when to send a new view.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Mapping
+from typing import Any
+
+from atomiton.devtools._profile import Profiler
+from atomiton.devtools._timeline import EntryKind, Timeline, TimelineEntry
+
+
+class Recorder:
+    """Timeline + profiler + recent events + known jobs, with a change counter.
+
+    Args:
+        max_entries: size of the timeline ring.
+        max_events: how many recent events the inspector's event stream keeps.
+        max_jobs: how many jobs (most recently changed) are kept.
+    """
+
+    def __init__(
+        self, max_entries: int = 10_000, max_events: int = 500, max_jobs: int = 200
+    ) -> None:
+        self.timeline = Timeline(max_entries)
+        self.profiler = Profiler()
+        self.events: deque[dict[str, Any]] = deque(maxlen=max_events)
+        self.jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._max_jobs = max_jobs
+        self._lock = threading.Lock()
+        self._revision = itertools.count(1)
+        self.revision = 0
+
+    def touch(self) -> None:
+        """Note that something shown changed."""
+        self.revision = next(self._revision)
+
+    def record(
+        self,
+        kind: EntryKind,
+        source: str,
+        label: str,
+        data: Mapping[str, Any] | None = None,
+        position: int | None = None,
+    ) -> TimelineEntry:
+        """Append a timeline entry and bump the revision."""
+        entry = self.timeline.record(kind, source, label, data, position)
+        self.touch()
+        return entry
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        """Keep one event (JSON-safe dict) for the inspector's event stream."""
+        with self._lock:
+            self.events.append(event)
+
+    def recent_events(self) -> list[dict[str, Any]]:
+        """Return the kept events, oldest first."""
+        with self._lock:
+            return list(self.events)
+
+    def update_job(self, job: dict[str, Any]) -> dict[str, Any] | None:
+        """Store the latest view of a job; return its previous view (None if new)."""
+        with self._lock:
+            previous = self.jobs.pop(job["id"], None)
+            self.jobs[job["id"]] = job
+            while len(self.jobs) > self._max_jobs:
+                self.jobs.popitem(last=False)
+        self.touch()
+        return previous
+
+    def known_jobs(self) -> list[dict[str, Any]]:
+        """Return the kept jobs, least recently changed first."""
+        with self._lock:
+            return list(self.jobs.values())

@@ -1,0 +1,219 @@
+"""The live web inspector: a Starlette app served by uvicorn in a background thread.
+
+The page (``_static/inspector.html``, plain HTML and JavaScript, no build step) reads one JSON view
+of everything DevTools knows and follows it live through server-sent events. Buttons and timeline
+clicks post small JSON commands back (jump, undo, redo). Starlette and uvicorn are the small,
+well-kept ASGI stack the issue asks for; SSE needs nothing beyond a streaming response.
+
+Safety: the server binds 127.0.0.1 unless told otherwise, and refuses any other host unless a token
+is given; with a token every request must carry it (``?token=`` or ``Authorization: Bearer``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Any, Protocol
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from atomiton.devtools._errors import DevToolsError, InspectorError
+
+logger = logging.getLogger(__name__)
+
+_POLL_SECONDS = 0.1
+_HEARTBEAT_SECONDS = 10.0
+
+
+class InspectorModel(Protocol):
+    """What the inspector needs from its data source (``DevTools`` implements it)."""
+
+    @property
+    def revision(self) -> int:
+        """A counter that grows whenever anything shown may have changed."""
+        ...
+
+    def view(self) -> dict[str, Any]:
+        """Return the JSON-safe view the page renders."""
+        ...
+
+    def undo(self, name: str) -> bool:
+        """Undo the last write of store ``name``."""
+        ...
+
+    def redo(self, name: str) -> bool:
+        """Redo the next write of store ``name``."""
+        ...
+
+    def jump_to(self, name: str, index: int) -> bool:
+        """Restore store ``name`` to position ``index`` of its history."""
+        ...
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether ``host`` names only this machine (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _page() -> str:
+    return (
+        resources.files("atomiton.devtools").joinpath("_static/inspector.html").read_text("utf-8")
+    )
+
+
+def create_app(model: InspectorModel, token: str | None = None) -> Starlette:
+    """Build the inspector's ASGI app over ``model``; with ``token`` every request must carry it."""
+    page = _page()
+    stopping = threading.Event()
+
+    def authorised(request: Request) -> bool:
+        if token is None:
+            return True
+        given = request.query_params.get("token") or ""
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            given = header[7:].strip()
+        return hmac.compare_digest(given.encode(), token.encode())
+
+    def denied() -> Response:
+        return JSONResponse({"error": "a valid token is required"}, status_code=401)
+
+    async def index(request: Request) -> Response:
+        return HTMLResponse(page) if authorised(request) else denied()
+
+    async def state(request: Request) -> Response:
+        return JSONResponse(model.view()) if authorised(request) else denied()
+
+    async def stream(request: Request) -> Response:
+        if not authorised(request):
+            return denied()
+
+        async def frames() -> AsyncIterator[str]:
+            seen = -1
+            last_sent = time.monotonic()
+            while not stopping.is_set():
+                revision = model.revision
+                if revision != seen:
+                    seen = revision
+                    last_sent = time.monotonic()
+                    yield f"event: view\ndata: {json.dumps(model.view())}\n\n"
+                elif time.monotonic() - last_sent > _HEARTBEAT_SECONDS:
+                    last_sent = time.monotonic()
+                    yield ": heartbeat\n\n"
+                await asyncio.sleep(_POLL_SECONDS)
+                if await request.is_disconnected():
+                    return
+
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
+
+    async def command(request: Request) -> Response:
+        if not authorised(request):
+            return denied()
+        try:
+            body = await request.json()
+            action = body["action"]
+            name = str(body["store"])
+            if action == "undo":
+                changed = model.undo(name)
+            elif action == "redo":
+                changed = model.redo(name)
+            elif action == "jump":
+                changed = model.jump_to(name, int(body["index"]))
+            else:
+                raise ValueError(f"unknown action {action!r}; use undo, redo or jump")
+        except (KeyError, TypeError, ValueError, DevToolsError) as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        return JSONResponse({"ok": True, "changed": changed})
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/api/state", state),
+            Route("/api/stream", stream),
+            Route("/api/command", command, methods=["POST"]),
+        ]
+    )
+    app.state.stopping = stopping
+    return app
+
+
+class InspectorServer:
+    """A running inspector; ``url`` to open it, ``stop()`` (or ``with``) to shut it down."""
+
+    def __init__(self, model: InspectorModel, host: str, port: int, token: str | None) -> None:
+        if not is_loopback(host) and not token:
+            raise InspectorError(
+                f"refusing to serve the inspector on {host!r} without a token: anyone on the "
+                "network could read and change your app's state; pass token=... or use 127.0.0.1"
+            )
+        self.host = host
+        self.token = token
+        self._app = create_app(model, token)
+        config = uvicorn.Config(
+            self._app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, name="atomiton-inspector", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10.0
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise InspectorError(f"the inspector could not listen on {host}:{port}")
+            time.sleep(0.01)
+        sockets = [s for server in self._server.servers for s in server.sockets]
+        self.port: int = sockets[0].getsockname()[1] if sockets else port
+
+    @property
+    def url(self) -> str:
+        """The page's address (with the token when one is required)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        suffix = f"/?token={self.token}" if self.token else "/"
+        return f"http://{host}:{self.port}{suffix}"
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the server thread is still serving."""
+        return self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the server stops (Ctrl-C in the CLI) or ``timeout`` passes."""
+        self._thread.join(timeout)
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread to finish; idempotent."""
+        self._app.state.stopping.set()
+        self._server.should_exit = True
+        self._thread.join(timeout=10.0)
+
+    def __enter__(self) -> InspectorServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"InspectorServer({self.url!r}, running={self.is_running})"

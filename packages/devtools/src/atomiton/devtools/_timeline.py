@@ -1,0 +1,162 @@
+"""The timeline: one bounded, ordered record of everything DevTools observed.
+
+Every atom write, entity mutation, event and job transition becomes one ``TimelineEntry``. The
+timeline is a ring (``collections.deque(maxlen=...)``): memory stays bounded however long the app
+runs, and the oldest entries fall off first. Sequence numbers keep counting, so an entry's ``seq``
+identifies it even after older entries were dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EntryKind = Literal["atom", "entity", "event", "job"]
+KINDS: tuple[EntryKind, ...] = ("atom", "entity", "event", "job")
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One observed change.
+
+    Attributes:
+        seq: position in the whole recording, counting from 0; never reused.
+        kind: ``"atom"``, ``"entity"``, ``"event"`` or ``"job"``.
+        source: the attached thing it came from (store name, entity store, event source, workers).
+        label: a short human description (atom name, ``"Todo.add"``, event type, job name).
+        data: JSON-safe details (new value, ids, event data, job status and progress).
+        timestamp: wall-clock seconds (``time.time()``) when DevTools saw it.
+        position: for atom writes, the index in that store's history that ``jump_to`` restores.
+    """
+
+    seq: int
+    kind: EntryKind
+    source: str
+    label: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    timestamp: float = 0.0
+    position: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the entry as JSON-safe data."""
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "source": self.source,
+            "label": self.label,
+            "data": dict(self.data),
+            "timestamp": self.timestamp,
+            "position": self.position,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TimelineEntry:
+        """Rebuild an entry from ``to_dict`` output."""
+        kind = data["kind"]
+        if kind not in KINDS:
+            raise ValueError(f"timeline entry kind {kind!r} is not one of {KINDS}")
+        position = data.get("position")
+        return cls(
+            seq=int(data["seq"]),
+            kind=kind,
+            source=str(data["source"]),
+            label=str(data["label"]),
+            data=dict(data.get("data") or {}),
+            timestamp=float(data.get("timestamp", 0.0)),
+            position=None if position is None else int(position),
+        )
+
+
+class Timeline:
+    """A thread-safe ring of ``TimelineEntry`` with change listeners.
+
+    Args:
+        max_entries: how many entries are kept; the oldest are dropped first. Must be >= 1.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        if not isinstance(max_entries, int) or max_entries < 1:
+            raise ValueError(f"max_entries must be a positive int, got {max_entries!r}")
+        self._entries: deque[TimelineEntry] = deque(maxlen=max_entries)
+        self._seq = itertools.count()
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[TimelineEntry], None]] = []
+
+    @property
+    def max_entries(self) -> int:
+        """How many entries the ring keeps."""
+        return self._entries.maxlen or 0
+
+    def record(
+        self,
+        kind: EntryKind,
+        source: str,
+        label: str,
+        data: Mapping[str, Any] | None = None,
+        position: int | None = None,
+    ) -> TimelineEntry:
+        """Append one entry (numbered in arrival order) and tell the listeners."""
+        with self._lock:
+            entry = TimelineEntry(
+                next(self._seq), kind, source, label, data or {}, time.time(), position
+            )
+            self._entries.append(entry)
+            listeners = tuple(self._listeners)
+        for listener in listeners:
+            listener(entry)
+        return entry
+
+    def load(self, entries: list[TimelineEntry]) -> None:
+        """Replace the content with ``entries`` (used by import); numbering continues after them."""
+        with self._lock:
+            self._entries.clear()
+            self._entries.extend(entries)
+            start = entries[-1].seq + 1 if entries else 0
+            self._seq = itertools.count(start)
+
+    def add_listener(self, listener: Callable[[TimelineEntry], None]) -> Callable[[], None]:
+        """Call ``listener(entry)`` after every new entry; returns a remover."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
+
+    def entries(
+        self, kind: EntryKind | None = None, limit: int | None = None
+    ) -> list[TimelineEntry]:
+        """Return the kept entries, oldest first; optionally of one kind, at most ``limit``."""
+        with self._lock:
+            items = list(self._entries)
+        if kind is not None:
+            items = [entry for entry in items if entry.kind == kind]
+        if limit is not None:
+            items = items[-limit:] if limit > 0 else []
+        return items
+
+    def clear(self) -> None:
+        """Drop every entry (numbering continues)."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[TimelineEntry]:
+        return iter(self.entries())
+
+    def __getitem__(self, index: int) -> TimelineEntry:
+        with self._lock:
+            return self._entries[index]
+
+    def __repr__(self) -> str:
+        return f"Timeline({len(self)} of {self.max_entries} entries)"

@@ -1,0 +1,109 @@
+"""The timeline ring, the profiler and event-pattern matching: small pieces, exact behaviour."""
+
+import threading
+
+import pytest
+
+from atomiton.devtools import Timeline, TimelineEntry
+from atomiton.devtools._patterns import matches
+from atomiton.devtools._profile import Profiler
+
+
+def test_timeline_keeps_only_the_newest_entries_and_keeps_counting() -> None:
+    timeline = Timeline(max_entries=3)
+    for n in range(5):
+        timeline.record("event", "bus", f"e{n}")
+    assert [e.label for e in timeline] == ["e2", "e3", "e4"]
+    assert [e.seq for e in timeline] == [2, 3, 4]
+    assert len(timeline) == 3
+
+
+def test_timeline_rejects_a_size_below_one() -> None:
+    with pytest.raises(ValueError, match="max_entries"):
+        Timeline(max_entries=0)
+
+
+def test_timeline_filters_by_kind_and_limit() -> None:
+    timeline = Timeline()
+    timeline.record("atom", "ui", "count")
+    timeline.record("job", "workers", "resize running")
+    timeline.record("atom", "ui", "name")
+    assert [e.label for e in timeline.entries("atom")] == ["count", "name"]
+    assert [e.label for e in timeline.entries(limit=1)] == ["name"]
+
+
+def test_timeline_entries_round_trip_through_dicts() -> None:
+    timeline = Timeline()
+    entry = timeline.record("atom", "ui", "count", {"value": 3}, position=4)
+    assert TimelineEntry.from_dict(entry.to_dict()) == entry
+
+
+def test_timeline_listener_sees_every_entry_until_removed() -> None:
+    timeline = Timeline()
+    seen: list[str] = []
+    remove = timeline.add_listener(lambda entry: seen.append(entry.label))
+    timeline.record("event", "bus", "a")
+    remove()
+    timeline.record("event", "bus", "b")
+    assert seen == ["a"]
+
+
+def test_timeline_numbers_entries_uniquely_under_threads() -> None:
+    timeline = Timeline(max_entries=10_000)
+
+    def write() -> None:
+        for _ in range(500):
+            timeline.record("event", "bus", "x")
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seqs = [e.seq for e in timeline]
+    assert sorted(seqs) == seqs == list(range(4000))
+
+
+def test_profiler_reports_counts_errors_and_percentiles() -> None:
+    profiler = Profiler()
+    for n in range(1, 101):
+        profiler.record("store.set", n / 1000)
+    profiler.record("store.set", None, error=True)
+    stats = profiler.stats()["store.set"]
+    assert stats.count == 101
+    assert stats.errors == 1
+    assert stats.p50 == pytest.approx(0.0505)
+    assert stats.p90 == pytest.approx(0.0901)
+    assert stats.p99 == pytest.approx(0.09901)
+    assert stats.max == pytest.approx(0.1)
+
+
+def test_profiler_with_one_sample_reports_it_everywhere() -> None:
+    profiler = Profiler()
+    profiler.record("job.resize", 0.25)
+    stats = profiler.stats()["job.resize"]
+    assert (stats.p50, stats.p99, stats.max, stats.mean) == (0.25, 0.25, 0.25, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "event_type", "expected"),
+    [
+        ("job.done", "job.done", True),
+        ("job.done", "job.failed", False),
+        ("job.*", "job.done", True),
+        ("job.*", "job", False),
+        ("job.*", "job.a.b", False),
+        ("job.**", "job", True),
+        ("job.**", "job.a.b", True),
+        ("**", "anything.at.all", True),
+        ("", "x", True),
+        ("*.job.*", "execution.job.started", True),
+        ("**.started", "execution.job.started", True),
+        ("**.started", "execution.job.failed", False),
+        ("a.**.z", "a.z", True),
+        ("a.**.z", "a.b.c.z", True),
+        ("a.**.z", "a.b.c", False),
+    ],
+)
+def test_patterns_match_like_the_event_bus(pattern: str, event_type: str, expected: bool) -> None:
+    assert matches(pattern, event_type) is expected
