@@ -1,6 +1,85 @@
-"""atomiton.platform: see the package README for the whole public API."""
+"""atomiton.platform: detection, typed settings, retry and circuit breaker, and the DI container.
 
-from atomiton.platform._errors import PlatformError
-from atomiton.platform._version import __version__
+Importing this package loads nothing but this module (the import budget is 10 ms): each public
+name is imported from its private module on first access (PEP 562 ``__getattr__``). See the
+package README for the whole public API.
+"""
 
-__all__ = ["PlatformError", "__version__"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from atomiton.platform._breaker import CircuitBreaker as CircuitBreaker
+    from atomiton.platform._capabilities import Capabilities as Capabilities
+    from atomiton.platform._capabilities import capabilities as capabilities
+    from atomiton.platform._cgroup import CgroupLimits as CgroupLimits
+    from atomiton.platform._cgroup import read_cgroup_limits as read_cgroup_limits
+    from atomiton.platform._detect import PlatformInfo as PlatformInfo
+    from atomiton.platform._detect import detect as detect
+    from atomiton.platform._dirs import cache_dir as cache_dir
+    from atomiton.platform._dirs import config_dir as config_dir
+    from atomiton.platform._dirs import data_dir as data_dir
+    from atomiton.platform._errors import CapabilityError as CapabilityError
+    from atomiton.platform._errors import CircuitOpenError as CircuitOpenError
+    from atomiton.platform._errors import PlatformError as PlatformError
+    from atomiton.platform._errors import SettingsError as SettingsError
+    from atomiton.platform._retry import RetryPolicy as RetryPolicy
+    from atomiton.platform._settings import env as env
+    from atomiton.platform._settings import parse_duration as parse_duration
+    from atomiton.platform._version import __version__ as __version__
+
+__all__ = [
+    "Capabilities",
+    "CapabilityError",
+    "CgroupLimits",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "PlatformError",
+    "PlatformInfo",
+    "RetryPolicy",
+    "SettingsError",
+    "__version__",
+    "cache_dir",
+    "capabilities",
+    "config_dir",
+    "data_dir",
+    "detect",
+    "env",
+    "parse_duration",
+    "read_cgroup_limits",
+]
+
+# Public name -> private module that defines it.
+_HOME = {
+    "Capabilities": "_capabilities",
+    "CapabilityError": "_errors",
+    "CgroupLimits": "_cgroup",
+    "CircuitBreaker": "_breaker",
+    "CircuitOpenError": "_errors",
+    "PlatformError": "_errors",
+    "PlatformInfo": "_detect",
+    "RetryPolicy": "_retry",
+    "SettingsError": "_errors",
+    "__version__": "_version",
+    "cache_dir": "_dirs",
+    "capabilities": "_capabilities",
+    "config_dir": "_dirs",
+    "data_dir": "_dirs",
+    "detect": "_detect",
+    "env": "_settings",
+    "parse_duration": "_settings",
+    "read_cgroup_limits": "_cgroup",
+}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _HOME.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'atomiton.platform' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"atomiton.platform.{module_name}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,4 +1,4 @@
-"""The installed version of atomiton-platform, read from its metadata."""
+"""The installed version of atomiton-platform, read from its metadata (imported lazily)."""
 
 from importlib.metadata import PackageNotFoundError, version
 
