@@ -1,19 +1,22 @@
-"""The ``atomiton`` command, run as a real process through its console script."""
+"""The ``atomiton`` command, run as a real process: versions, reports, one-line errors."""
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from atomiton.devtools import __version__
+from atomiton.devtools._cli import main
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "atomiton.devtools._cli", *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        cwd=cwd,
     )
 
 
@@ -23,8 +26,44 @@ def test_version_prints_the_package_version() -> None:
     assert result.stdout.strip() == f"atomiton {__version__}"
 
 
-def test_info_json_reports_the_running_python() -> None:
+def test_info_json_reports_the_running_python_and_capabilities() -> None:
     result = run("info", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert report["capabilities"]["cpu_count"] >= 1
+    assert report["platform"]["os"] in {"linux", "darwin", "windows"}
+    assert report["packages"]["atomiton-devtools"] == __version__
+
+
+def test_info_table_names_the_capabilities() -> None:
+    result = run("info")
+    assert result.returncode == 0, result.stderr
+    assert "cpu_count" in result.stdout
+    assert "sqlite_version" in result.stdout
+
+
+def test_an_error_is_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
+    result = run("inspect", str(tmp_path / "missing.db"))
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("error: no SQLite database at")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = run("--debug", "inspect", str(tmp_path / "missing.db"))
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr
+    assert "CommandError" in result.stderr
+
+
+def test_no_command_prints_help_and_exits_2(capsys: object) -> None:
+    assert main([]) == 2
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = run("frobnicate")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr

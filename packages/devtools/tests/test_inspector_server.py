@@ -1,4 +1,4 @@
-"""The inspector's HTTP server: loopback by default, tokens off loopback, live SSE views, commands."""
+"""The inspector server: loopback by default, tokens off loopback, live SSE views, commands."""
 
 from typing import Any
 

@@ -56,10 +56,14 @@ def info_report() -> dict[str, Any]:
             packages[f"atomiton-{dist}"] = version(f"atomiton-{dist}")
         except PackageNotFoundError:
             packages[f"atomiton-{dist}"] = None
+    info = _fields(platform_pkg.detect(), _PLATFORM_FIELDS)
+    if isinstance(info.get("python_version"), list):
+        info["python_version"] = ".".join(map(str, info["python_version"]))
     return {
         "atomiton": __version__,
+        "python": info.get("python_version"),
         "packages": packages,
-        "platform": _fields(platform_pkg.detect(), _PLATFORM_FIELDS),
+        "platform": info,
         "capabilities": _fields(platform_pkg.capabilities(), _CAPABILITY_FIELDS),
         "data_dir": str(platform_pkg.data_dir()),
     }

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from atomiton.devtools._console import console
 from atomiton.devtools._errors import CommandError
-from atomiton.storage import open_storage
 
 _PREVIEW = 120
 
@@ -63,6 +62,8 @@ def _preview(value: Any) -> str:
 def run_inspect(args: argparse.Namespace) -> int:
     """List the keys under ``--prefix`` with their sizes and decoded values."""
     url = storage_url(args.url)
+    from atomiton.storage import open_storage  # after the path check: a typo costs no import
+
     with open_storage(url) as storage:
         keys = storage.list(args.prefix)
         shown = keys[: max(0, args.limit)]
