@@ -3,21 +3,29 @@
 ::
 
     StoreError
-    ├── EntityStoreError                 entity client (client.stores.X)
-    │   ├── ClientDisposedError          the client was disposed
-    │   ├── InvalidEntityIdError         an id that cannot be a storage key segment (ValueError)
-    │   ├── EntityNotFoundError          update_one on a missing id (KeyError)
-    │   ├── DuplicateEntityError         add_one with an id that exists (ValueError)
-    │   ├── SchemaValidationError        a write the store's schema rejects; names the field
-    │   ├── QueryError                   a malformed query or an unknown operator (ValueError)
-    │   ├── UnknownWriteStrategyError    write_strategy="..." that nobody registered (LookupError)
-    │   └── PersistenceError             storage failed; the write was rolled back in memory
-    └── StoreHubError                    store hub (define_store / StoreHub)
-        ├── StoreDefinitionError         two definitions with one name (ValueError)
-        ├── InvalidStoreIdError          a store id outside ^[A-Za-z0-9_-]+$ (ValueError)
-        ├── StoreDependencyCycleError    stores whose create() load each other in a cycle
-        ├── StoreDisposedError           the store was disposed while a caller waited for it
-        └── HubDisposedError             the hub itself was disposed
+     ├── IsolationError        an atom isolated to one store was used from another store
+     ├── ReadOnlyAtomError     ``set`` on a derived atom that has no ``write``
+     ├── CycleError            a derived atom (indirectly) read itself
+     ├── PendingError          an async derived atom has not settled yet (use ``get_async``)
+     ├── UnknownAtomError      (also a KeyError) a name or id the store/registry does not know
+     ├── ListenersDidNotSettleError  listeners kept writing: they never converged
+     ├── EntityStoreError                 entity client (client.stores.X)
+     │   ├── ClientDisposedError          the client was disposed
+     │   ├── InvalidEntityIdError         an id that cannot be a storage key segment (ValueError)
+     │   ├── EntityNotFoundError          update_one on a missing id (KeyError)
+     │   ├── DuplicateEntityError         add_one with an id that exists (ValueError)
+     │   ├── SchemaValidationError        a write the store's schema rejects; names the field
+     │   ├── QueryError                   a malformed query or an unknown operator (ValueError)
+     │   ├── UnknownWriteStrategyError    write_strategy="..." that nobody registered (LookupError)
+     │   └── PersistenceError             storage failed; the write was rolled back in memory
+     └── StoreHubError                    store hub (define_store / StoreHub)
+         ├── StoreDefinitionError         two definitions with one name (ValueError)
+         ├── InvalidStoreIdError          a store id outside ^[A-Za-z0-9_-]+$ (ValueError)
+         ├── StoreDependencyCycleError    stores whose create() load each other in a cycle
+         ├── StoreDisposedError           the store was disposed while a caller waited for it
+         └── HubDisposedError             the hub itself was disposed
+
+    DuplicateAtomNameWarning (UserWarning)  two registered atoms share a name
 """
 
 from __future__ import annotations
@@ -25,6 +33,37 @@ from __future__ import annotations
 
 class StoreError(Exception):
     """Base class of every error raised by atomiton.store."""
+
+
+class IsolationError(StoreError):
+    """An atom isolated to one store (``atom(..., store=s)``) was read or written elsewhere."""
+
+
+class ReadOnlyAtomError(StoreError, TypeError):
+    """``store.set`` was called on a derived atom that was defined without ``write``."""
+
+
+class CycleError(StoreError):
+    """A derived atom read itself, directly or through other derived atoms."""
+
+
+class PendingError(StoreError):
+    """An async derived atom has no settled value yet: ``await store.get_async(atom)``."""
+
+
+class UnknownAtomError(StoreError, KeyError):
+    """A name or id that neither the store nor its registry knows."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ListenersDidNotSettleError(StoreError):
+    """Listeners kept writing to atoms for too many rounds: they never converged."""
+
+
+class DuplicateAtomNameWarning(UserWarning):
+    """Two atoms registered in one registry share a name; the first registered one wins."""
 
 
 # -- entity client (part 2) -------------------------------------------------------------------
@@ -76,7 +115,7 @@ class UnknownWriteStrategyError(EntityStoreError, LookupError):
 
 
 class PersistenceError(EntityStoreError):
-    """Storage failed to persist a write; the write was rolled back in memory (see ``__cause__``)."""
+    """Storage failed to persist a write; it was rolled back in memory (see ``__cause__``)."""
 
 
 # -- store hub (part 2) ------------------------------------------------------------------------
