@@ -1,0 +1,503 @@
+"""The entity client: ``create_client()`` and its runtime (handles, writes, batches, flushing).
+
+All state lives here, in ``EntityClient._handles`` keyed ``"<client_id>:<store_name>"``; the
+``EntityStore`` facades only carry a name. One re-entrant lock serialises writes, queries and
+batches; the background flusher takes only the persistence lock, so it never blocks on a
+listener.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from atomiton.store._entities import StoresAccessor
+from atomiton.store._entities_handle import StoreChange, StoreHandle
+from atomiton.store._entities_history import EntityHistory
+from atomiton.store._entities_schema import make_validator
+from atomiton.store._entities_storage import InMemoryStorage
+from atomiton.store._errors import (
+    ClientDisposedError,
+    EntityStoreError,
+    PersistenceError,
+    StoreError,
+    UnknownWriteStrategyError,
+)
+from atomiton.store._ids import new_id, validate_store_name
+from atomiton.store._protocols import ContainerLike, EventEmitter, StorageLike
+from atomiton.store._strategies import (
+    EntityChange,
+    Persistence,
+    WriteContext,
+    WriteStrategy,
+    direct,
+    queue,
+)
+
+__all__ = ["EntityClient", "create_client", "provide"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+Hydration = Literal["lazy", "eager"]
+
+
+@dataclass(slots=True)
+class _StoreConfig:
+    indexes: tuple[str, ...] = ()
+    schema: type | None = None
+    write_strategy: str | None = None
+
+
+@dataclass(slots=True)
+class _Batch:
+    groups: dict[str, list[EntityChange]] = field(default_factory=dict)
+    order: list[tuple[str, EntityChange]] = field(default_factory=list)
+    notes: list[tuple[str, str, tuple[str, ...], str]] = field(default_factory=list)
+    record: bool = True
+
+
+class EntityClient:
+    """Entity stores over one storage: ``client.stores.Todo``; see ``create_client``.
+
+    Attributes:
+        id: this client's id (a sortable id); handle keys are ``"<id>:<store name>"``.
+        stores: the store accessor (``client.stores.Todo`` / ``client.stores("Todo")``).
+        history: undo/redo of whole user writes.
+        storage: the storage entities persist to.
+    """
+
+    def __init__(
+        self,
+        storage: StorageLike | None = None,
+        events: EventEmitter | None = None,
+        *,
+        hydrate: Hydration = "lazy",
+        flush_interval: float | None = 1.0,
+        history_limit: int = 100,
+        key_prefix: str = "atomiton/store",
+    ) -> None:
+        if hydrate not in ("lazy", "eager"):
+            raise EntityStoreError(f"hydrate must be 'lazy' or 'eager', got {hydrate!r}")
+        if flush_interval is not None and flush_interval <= 0:
+            raise EntityStoreError(f"flush_interval must be > 0 or None, got {flush_interval!r}")
+        self.id = new_id()
+        self._owns_storage = storage is None
+        self.storage: StorageLike = InMemoryStorage() if storage is None else storage
+        self._events = events
+        self._persistence = Persistence(self.storage, key_prefix)
+        self._lock = threading.RLock()
+        self._handles: dict[str, StoreHandle] = {}
+        self._configs: dict[str, _StoreConfig] = {}
+        self._strategies: dict[str, WriteStrategy] = {"direct": direct, "queue": queue}
+        self._observers: list[Callable[[StoreChange], None]] = []
+        self._batch: _Batch | None = None
+        self._disposed = False
+        self._flush_interval = flush_interval
+        self._flusher: threading.Thread | None = None
+        self._stop_flusher = threading.Event()
+        self.history = EntityHistory(history_limit, self._replay)
+        self.stores = StoresAccessor(self)
+        self._persistence.load_outbox()
+        if self._persistence.pending:
+            self._start_flusher()
+        if hydrate == "eager":
+            for name in self._persistence.stored_store_names():
+                self._handle(name)
+
+    def __repr__(self) -> str:
+        return f"<EntityClient {self.id} stores={self._store_names()}>"
+
+    # -- configuration --------------------------------------------------------------------
+
+    def configure(
+        self,
+        store: str,
+        *,
+        indexes: list[str] | tuple[str, ...] | None = None,
+        schema: type | None = None,
+        write_strategy: str | None = None,
+    ) -> None:
+        """Configure one store: indexed fields, a schema, its default write strategy.
+
+        Only the arguments given change. Indexes are built from the current entities and kept
+        up to date on every write.
+
+        Raises:
+            UnknownWriteStrategyError: ``write_strategy`` is not registered.
+            TypeError: ``schema`` is not a dataclass, msgspec Struct or pydantic model.
+        """
+        validate_store_name(store)
+        with self._lock:
+            self._check_open()
+            config = self._configs.setdefault(store, _StoreConfig())
+            if write_strategy is not None:
+                self._strategy(write_strategy)
+                config.write_strategy = write_strategy
+            if schema is not None:
+                make_validator(schema, store=store)  # fail now, not at the first write
+                config.schema = schema
+            if indexes is not None:
+                config.indexes = tuple(indexes)
+            handle = self._handles.get(self._key(store))
+            if handle is not None:
+                self._apply_config(handle, config)
+
+    def register_write_strategy(self, name: str, handler: WriteStrategy) -> None:
+        """Register a custom strategy: ``handler(WriteContext)`` persists (or not) the changes.
+
+        The handler may call ``context.persist()`` / ``context.enqueue()``; if it raises, the
+        write is not applied (or, in a batch, its group is rolled back) and the error surfaces
+        as ``PersistenceError``.
+        """
+        if not isinstance(name, str) or not name:
+            raise EntityStoreError(f"a write strategy needs a non-empty name, got {name!r}")
+        if not callable(handler):
+            raise EntityStoreError(f"write strategy {name!r} must be callable, got {handler!r}")
+        with self._lock:
+            self._strategies[name] = handler
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def is_disposed(self) -> bool:
+        """Whether ``dispose()`` ran."""
+        return self._disposed
+
+    @property
+    def pending_writes(self) -> int:
+        """Outbox records (queued writes) not yet flushed."""
+        return len(self._persistence.pending)
+
+    def flush(self) -> int:
+        """Move every queued write to its entity key now; return how many records moved."""
+        self._check_open()
+        return self._persistence.flush()
+
+    def dispose(self) -> None:
+        """Stop the flusher, flush queued writes, drop every handle; idempotent.
+
+        A storage the client created itself is closed; a storage you passed is left open.
+        If the final flush fails the queued writes stay in the durable outbox (logged).
+        """
+        with self._lock:
+            if self._disposed:
+                return
+            self._disposed = True
+        self._stop_flusher.set()
+        if self._flusher is not None:
+            self._flusher.join()
+        try:
+            self._persistence.flush()
+        except Exception:
+            logger.exception(
+                "entity client %s: final flush failed; writes stay in the outbox", self.id
+            )
+        with self._lock:
+            self._handles.clear()
+            self._observers.clear()
+            self.history.clear()
+        if self._owns_storage:
+            self.storage.close()
+
+    close = dispose
+
+    def __enter__(self) -> EntityClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.dispose()
+
+    # -- batches --------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group writes: applied in memory at once, persisted per strategy group at the end.
+
+        A group whose persistence fails is rolled back in memory and ``PersistenceError`` is
+        raised after the other groups committed. An exception inside the block rolls back every
+        write of the batch. Nested ``batch()`` blocks join the outer one. Other threads wait
+        until the batch ends.
+        """
+        with self._batch_context(record=True):
+            yield
+
+    @contextmanager
+    def _batch_context(self, record: bool) -> Iterator[None]:
+        notes: list[tuple[str, str, tuple[str, ...], str]] = []
+        with self._lock:
+            self._check_open()
+            if self._batch is not None:
+                yield
+                return
+            batch = self._batch = _Batch(record=record)
+            try:
+                yield
+            except BaseException:
+                self._batch = None
+                self._revert([change for _strategy, change in batch.order])
+                raise
+            self._batch = None
+            failures: list[tuple[str, BaseException]] = []
+            failed: set[str] = set()
+            for strategy, changes in batch.groups.items():
+                try:
+                    self._strategy(strategy)(
+                        WriteContext(strategy, tuple(changes), self._persistence)
+                    )
+                except Exception as error:
+                    failures.append((strategy, error))
+                    failed.add(strategy)
+                    self._revert(changes)
+            committed = tuple(c for strategy, c in batch.order if strategy not in failed)
+            if batch.record:
+                self.history.record(committed)
+            notes = [n for n in batch.notes if n[3] not in failed]
+        self._notify_all(notes)
+        if failures:
+            names = ", ".join(repr(s) for s, _e in failures)
+            raise PersistenceError(
+                f"batch: persisting the {names} group(s) failed; those writes were rolled back"
+            ) from failures[0][1]
+
+    # -- the runtime (used by the facades) ------------------------------------------------
+
+    def _key(self, store: str) -> str:
+        return f"{self.id}:{store}"
+
+    def _check_open(self) -> None:
+        if self._disposed:
+            raise ClientDisposedError(f"entity client {self.id} was disposed")
+
+    def _store_names(self) -> list[str]:
+        return sorted(h.name for h in list(self._handles.values()))
+
+    def _apply_config(self, handle: StoreHandle, config: _StoreConfig) -> None:
+        handle.write_strategy = config.write_strategy
+        handle.validator = (
+            None if config.schema is None else make_validator(config.schema, store=handle.name)
+        )
+        handle.set_indexes(config.indexes)
+
+    def _handle(self, name: str) -> StoreHandle:
+        key = self._key(name)
+        handle = self._handles.get(key)
+        if handle is None:
+            handle = StoreHandle(name, self._persistence.entity_key)
+            config = self._configs.get(name)
+            if config is not None:
+                self._apply_config(handle, config)
+            # Lazy hydration: a store reads its persisted entities on first use.
+            handle.load(self._persistence.load_store(name))
+            self._handles[key] = handle
+        return handle
+
+    def _strategy(self, name: str) -> WriteStrategy:
+        handler = self._strategies.get(name)
+        if handler is None:
+            raise UnknownWriteStrategyError(
+                f"unknown write strategy {name!r}; "
+                f"registered: {', '.join(sorted(self._strategies))}"
+            )
+        return handler
+
+    def _read(self, name: str, read: Callable[[StoreHandle], T]) -> T:
+        with self._lock:
+            self._check_open()
+            return read(self._handle(name))
+
+    def _write(
+        self,
+        name: str,
+        operation: str,
+        plan: Callable[[StoreHandle], list[EntityChange]],
+        write_strategy: str | None,
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            self._check_open()
+            handle = self._handle(name)
+            strategy = write_strategy or handle.write_strategy or "direct"
+            handler = self._strategy(strategy)
+            changes = plan(handle)
+            if not changes:
+                return []
+            ids = tuple(dict.fromkeys(c.id for c in changes))
+            batch = self._batch
+            if batch is not None:
+                handle.apply(changes)
+                batch.groups.setdefault(strategy, []).extend(changes)
+                batch.order.extend((strategy, c) for c in changes)
+                batch.notes.append((name, operation, ids, strategy))
+            else:
+                try:
+                    handler(WriteContext(strategy, tuple(changes), self._persistence))
+                except StoreError:
+                    raise
+                except Exception as error:
+                    raise PersistenceError(
+                        f"store {name!r}: {strategy!r} write failed, nothing changed: {error}"
+                    ) from error
+                handle.apply(changes)
+                self.history.record(tuple(changes))
+            if strategy == "queue" or self._persistence.pending:
+                self._start_flusher()
+            result = [dict(c.after) if c.after is not None else {"id": c.id} for c in changes]
+        if batch is None:
+            self._notify_all([(name, operation, ids, strategy)])
+        return result
+
+    def _revert(self, changes: list[EntityChange]) -> None:
+        for change in reversed(changes):
+            handle = self._handles.get(self._key(change.store))
+            if handle is not None:
+                handle.set_state(change.id, change.before)
+
+    def _replay(self, entry: tuple[EntityChange, ...], operation: str) -> None:
+        targets: dict[tuple[str, str], dict[str, Any] | None] = {}
+        for change in entry if operation == "undo" else reversed(entry):
+            # undo: the earliest "before" of each entity; redo: its latest "after".
+            targets.setdefault(
+                (change.store, change.id), change.before if operation == "undo" else change.after
+            )
+        by_store: dict[str, list[tuple[str, dict[str, Any] | None]]] = {}
+        for (store, entity_id), state in targets.items():
+            by_store.setdefault(store, []).append((entity_id, state))
+        with self._batch_context(record=False):
+            for store, items in by_store.items():
+
+                def plan(
+                    handle: StoreHandle, items: list[tuple[str, dict[str, Any] | None]] = items
+                ) -> list[EntityChange]:
+                    return handle.plan_restore(items, operation)
+
+                self._write(store, operation, plan, "direct")
+
+    def _subscribe(self, name: str, listener: Callable[[StoreChange], None]) -> Callable[[], None]:
+        with self._lock:
+            self._check_open()
+            handle = self._handle(name)
+            handle.listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in handle.listeners:
+                    handle.listeners.remove(listener)
+
+        return unsubscribe
+
+    def _observe(self, observer: Callable[[StoreChange], None]) -> Callable[[], None]:
+        with self._lock:
+            self._check_open()
+            self._observers.append(observer)
+
+        def remove() -> None:
+            with self._lock:
+                if observer in self._observers:
+                    self._observers.remove(observer)
+
+        return remove
+
+    def _notify_all(self, notes: list[tuple[str, str, tuple[str, ...], str]]) -> None:
+        errors: list[Exception] = []
+        for name, operation, ids, _strategy in notes:
+            change = StoreChange(name, operation, ids)
+            handle = self._handles.get(self._key(name))
+            listeners = [] if handle is None else list(handle.listeners)
+            for listener in [*listeners, *self._observers]:
+                try:
+                    listener(change)
+                except Exception as error:
+                    errors.append(error)
+            if self._events is not None:
+                self._events.emit(
+                    "store.changed",
+                    {"store": name, "operation": operation, "ids": list(ids)},
+                    source="store",
+                )
+        if errors:
+            raise ExceptionGroup("store listeners raised after a committed write", errors)
+
+    # -- background flushing --------------------------------------------------------------
+
+    def _start_flusher(self) -> None:
+        if self._flusher is not None or self._flush_interval is None or self._disposed:
+            return
+        self._flusher = threading.Thread(
+            target=self._flush_loop, name=f"atomiton-store-flusher-{self.id}", daemon=True
+        )
+        self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        interval = self._flush_interval
+        assert interval is not None
+        while not self._stop_flusher.wait(interval):
+            try:
+                self._persistence.flush()
+            except Exception:
+                logger.exception("entity client %s: background flush failed; will retry", self.id)
+
+
+def create_client(
+    storage: StorageLike | None = None,
+    events: EventEmitter | None = None,
+    *,
+    hydrate: Hydration = "lazy",
+    flush_interval: float | None = 1.0,
+    history_limit: int = 100,
+    key_prefix: str = "atomiton/store",
+) -> EntityClient:
+    """Create an entity client.
+
+    Args:
+        storage: where entities persist (anything satisfying ``StorageLike``, e.g.
+            ``atomiton.storage.SQLiteStorage``); default: a new ``InMemoryStorage``.
+        events: an emitter (e.g. ``atomiton.events.EventBus``) that receives ``store.changed``.
+        hydrate: ``"lazy"`` reads a store's entities on its first use; ``"eager"`` reads every
+            stored store now.
+        flush_interval: seconds between background flushes of queued writes (None: only
+            ``flush()`` and ``dispose()`` flush).
+        history_limit: how many writes ``client.history`` remembers.
+        key_prefix: the storage key prefix of this client's data.
+
+    Returns:
+        The new ``EntityClient``.
+    """
+    return EntityClient(
+        storage,
+        events,
+        hydrate=hydrate,
+        flush_interval=flush_interval,
+        history_limit=history_limit,
+        key_prefix=key_prefix,
+    )
+
+
+def provide(container: ContainerLike, settings: Mapping[str, Any] | None = None) -> None:
+    """Register the entity client lazily under ``EntityClient`` and ``"store.client"``.
+
+    At resolve time it uses the container's ``"storage"`` and ``"events"`` services if the
+    container has them (checked with ``container.has``), else memory and no events.
+    Settings: ``store.hydrate`` (``"lazy"``/``"eager"``), ``store.flush_interval`` (seconds).
+    """
+    options = dict(settings or {})
+
+    def build_client() -> EntityClient:
+        storage = container.resolve("storage") if container.has("storage") else None
+        events = container.resolve("events") if container.has("events") else None
+        interval = options.get("store.flush_interval", 1.0)
+        return create_client(
+            storage,
+            events,
+            hydrate=options.get("store.hydrate", "lazy"),
+            flush_interval=None if interval is None else float(interval),
+        )
+
+    def resolve_client() -> EntityClient:
+        client: EntityClient = container.resolve(EntityClient)
+        return client
+
+    container.singleton(EntityClient, build_client)
+    container.singleton("store.client", resolve_client)

@@ -1,0 +1,217 @@
+"""The stateless facades users hold: ``client.stores`` and ``client.stores.Todo``.
+
+An ``EntityStore`` carries only its client and its name. Every call goes to the client's
+runtime, which finds the store's handle in one table keyed ``"<client_id>:<store_name>"``.
+Facades are cached per name, so ``client.stores.Todo is client.stores("Todo")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from atomiton.store._entities_handle import StoreChange, Updater
+from atomiton.store._ids import validate_store_name
+from atomiton.store._query import Page
+
+if TYPE_CHECKING:
+    from atomiton.store._client import EntityClient
+
+__all__ = ["EntityStore", "StoresAccessor"]
+
+
+class EntityStore:
+    """One named collection of entities (plain dicts), reached as ``client.stores.Name``.
+
+    Every write takes ``write_strategy=`` (``"direct"``, ``"queue"`` or a registered name;
+    default: the store's configured strategy, else ``"direct"``).
+    """
+
+    __slots__ = ("_client", "name")
+
+    def __init__(self, client: EntityClient, name: str) -> None:
+        self._client = client
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<EntityStore {self.name!r} of client {self._client.id}>"
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def add_one(
+        self, item: Mapping[str, Any], *, write_strategy: str | None = None
+    ) -> dict[str, Any]:
+        """Add one entity and return it with ``id``, ``created_at``, ``updated_at``, ``version``.
+
+        Raises:
+            DuplicateEntityError: ``item["id"]`` is already taken.
+            SchemaValidationError: the store's schema rejects the item.
+            PersistenceError: storage failed (nothing changed).
+        """
+        return self._client._write(self.name, "add", lambda h: h.plan_add([item]), write_strategy)[
+            0
+        ]
+
+    def add_many(
+        self, items: Iterable[Mapping[str, Any]], *, write_strategy: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Add several entities in one write (all or none); return them."""
+        listed = list(items)
+        return self._client._write(self.name, "add", lambda h: h.plan_add(listed), write_strategy)
+
+    def update_one(
+        self, entity_id: str, changes: Updater, *, write_strategy: str | None = None
+    ) -> dict[str, Any]:
+        """Merge ``changes`` (a dict, or a function ``current -> new fields``) into one entity.
+
+        Raises:
+            EntityNotFoundError: no (live) entity has that id.
+        """
+        return self._client._write(
+            self.name, "update", lambda h: h.plan_update([(entity_id, changes)]), write_strategy
+        )[0]
+
+    def update_many(
+        self,
+        updates: Iterable[Mapping[str, Any] | tuple[str, Updater]],
+        *,
+        write_strategy: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Update several entities in one write: dicts with ``id``, or ``(id, changes)`` pairs."""
+        pairs: list[tuple[Any, Updater]] = []
+        for update in updates:
+            if isinstance(update, Mapping):
+                pairs.append((update.get("id"), update))
+            else:
+                entity_id, changes = update
+                pairs.append((entity_id, changes))
+        return self._client._write(
+            self.name, "update", lambda h: h.plan_update(pairs), write_strategy
+        )
+
+    def upsert_one(
+        self, item: Mapping[str, Any], *, write_strategy: str | None = None
+    ) -> dict[str, Any]:
+        """Add the entity, or merge into the one with its ``id`` (reviving a soft-deleted one)."""
+        return self._client._write(
+            self.name, "upsert", lambda h: h.plan_upsert([item]), write_strategy
+        )[0]
+
+    def upsert_many(
+        self, items: Iterable[Mapping[str, Any]], *, write_strategy: str | None = None
+    ) -> list[dict[str, Any]]:
+        """``upsert_one`` for several items in one write."""
+        listed = list(items)
+        return self._client._write(
+            self.name, "upsert", lambda h: h.plan_upsert(listed), write_strategy
+        )
+
+    def delete_one(
+        self, entity_id: str, *, force: bool = False, write_strategy: str | None = None
+    ) -> bool:
+        """Soft-delete one entity (``deleted=True``, ``deleted_at``); ``force=True`` removes it.
+
+        Returns:
+            Whether anything changed (False for a missing or already soft-deleted entity).
+        """
+        return bool(
+            self._client._write(
+                self.name, "delete", lambda h: h.plan_delete([entity_id], force), write_strategy
+            )
+        )
+
+    def delete_many(
+        self, ids: Iterable[str], *, force: bool = False, write_strategy: str | None = None
+    ) -> int:
+        """``delete_one`` for several ids in one write; return how many changed."""
+        listed = list(ids)
+        return len(
+            self._client._write(
+                self.name, "delete", lambda h: h.plan_delete(listed, force), write_strategy
+            )
+        )
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get_one(self, entity_id: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
+        """Return a copy of the entity, or None (also for soft-deleted, unless asked)."""
+        return self._client._read(self.name, lambda h: h.get(entity_id, include_deleted))
+
+    def get_many(
+        self, ids: Iterable[str], *, include_deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        """Return the entities with these ids that exist, in the order asked."""
+        listed = list(ids)
+
+        def read(handle: Any) -> list[dict[str, Any]]:
+            found = (handle.get(i, include_deleted) for i in listed)
+            return [e for e in found if e is not None]
+
+        return self._client._read(self.name, read)
+
+    def get_all(self, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Return every entity, in insertion order."""
+        return self.find_many(include_deleted=include_deleted).data
+
+    def count(self, *, include_deleted: bool = False) -> int:
+        """Return how many entities the store holds."""
+        return self._client._read(self.name, lambda h: h.count(include_deleted))
+
+    def find_many(
+        self,
+        where: Mapping[str, Any] | None = None,
+        *,
+        order_by: str | tuple[str, str] | Sequence[str | tuple[str, str]] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        include_deleted: bool = False,
+        explain: bool = False,
+    ) -> Page:
+        """Query the store (see the README's query language); return a ``Page``.
+
+        Args:
+            where: clauses; top-level keys AND together (None: everything).
+            order_by: ``"field"``, ``("field", "asc"|"desc")`` or a list; None sorts last.
+            limit: at most this many entities in ``page.data`` (None: all).
+            offset: skip this many matches first.
+            include_deleted: also match soft-deleted entities.
+            explain: fill ``page.plan`` with the ``QueryPlan`` used.
+
+        Raises:
+            QueryError: a malformed clause or an unknown operator.
+        """
+        return self._client._read(
+            self.name,
+            lambda h: h.find(where, order_by, limit, offset, include_deleted, explain),
+        )
+
+    def subscribe(self, listener: Callable[[StoreChange], None]) -> Callable[[], None]:
+        """Call ``listener(StoreChange)`` after every committed write; return an unsubscriber."""
+        return self._client._subscribe(self.name, listener)
+
+
+class StoresAccessor:
+    """``client.stores``: ``client.stores.Todo`` or ``client.stores("Todo")``, same object."""
+
+    __slots__ = ("_cache", "_client")
+
+    def __init__(self, client: EntityClient) -> None:
+        self._client = client
+        self._cache: dict[str, EntityStore] = {}
+
+    def __call__(self, name: str) -> EntityStore:
+        store = self._cache.get(name)
+        if store is None:
+            store = self._cache[validate_store_name(name)] = EntityStore(self._client, name)
+        return store
+
+    def __getattr__(self, name: str) -> EntityStore:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self(name)
+
+    def __iter__(self) -> Any:
+        return iter(self._client._store_names())
+
+    def __repr__(self) -> str:
+        return f"<stores of client {self._client.id}: {', '.join(self._client._store_names())}>"

@@ -1,0 +1,215 @@
+"""Write strategies: how (and when) an entity write reaches storage.
+
+A strategy is a callable given a ``WriteContext``. Built in:
+
+- ``direct``: ``context.persist()`` — the changes are in storage before the write returns.
+- ``queue``: ``context.enqueue()`` — one record is appended to a durable outbox in storage before
+  the write returns; ``client.flush()`` or the background flusher later moves it to the entity
+  keys. A crash before the flush loses nothing that returned: the next client replays the outbox.
+
+The client applies a write to memory only after its strategy returned without raising (so a
+failing strategy changes nothing), except inside ``client.batch()``, where memory changes at once
+and a failing group is rolled back.
+
+Storage layout (``prefix`` defaults to ``atomiton/store``)::
+
+    <prefix>/entities/<store>/<id>   one JSON entity
+    <prefix>/outbox/<sortable id>    one JSON record: [[entity key, entity or null], ...]
+
+A direct write first drains the outbox, so storage always equals the writes applied in order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from atomiton.store._entities_storage import decode_entity
+from atomiton.store._ids import new_id
+from atomiton.store._protocols import StorageLike
+
+__all__ = ["EntityChange", "Persistence", "WriteContext", "WriteStrategy", "direct", "queue"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EntityChange:
+    """One entity's change within a write.
+
+    Attributes:
+        store: the store's name.
+        id: the entity id.
+        operation: the user operation (``add``, ``update``, ``upsert``, ``delete``, ``undo``...).
+        before: the entity before the write (None: it did not exist).
+        after: the entity after the write (None: it was removed for good).
+        key: the entity's storage key.
+        data: ``after`` encoded as JSON bytes (None when removed).
+    """
+
+    store: str
+    id: str
+    operation: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    key: str
+    data: bytes | None
+
+
+class Persistence:
+    """Moves entity changes to storage: directly, or through the durable outbox."""
+
+    def __init__(self, storage: StorageLike, prefix: str) -> None:
+        self.storage = storage
+        self.prefix = prefix.rstrip("/")
+        self.entities_prefix = f"{self.prefix}/entities/"
+        self.outbox_prefix = f"{self.prefix}/outbox/"
+        self.lock = threading.RLock()
+        # Outbox records not yet flushed, oldest first: (outbox key, {entity key: bytes | None}).
+        self.pending: list[tuple[str, dict[str, bytes | None]]] = []
+
+    def entity_key(self, store: str, entity_id: str) -> str:
+        """Return the storage key of one entity."""
+        return f"{self.entities_prefix}{store}/{entity_id}"
+
+    def persist(self, changes: Sequence[EntityChange]) -> None:
+        """Write ``changes`` to their entity keys (after draining the outbox)."""
+        with self.lock:
+            if self.pending:
+                self.flush()
+            self._write({c.key: c.data for c in changes})
+
+    def _write(self, final: dict[str, bytes | None]) -> None:
+        writes = {k: v for k, v in final.items() if v is not None}
+        removals = [k for k, v in final.items() if v is None]
+        if writes:
+            self.storage.write_many(writes)
+        if removals:
+            self.storage.delete_many(removals)
+
+    def enqueue(self, changes: Sequence[EntityChange]) -> None:
+        """Append ``changes`` to the outbox as one durable record."""
+        record = [[c.key, None if c.after is None else c.after] for c in changes]
+        key = f"{self.outbox_prefix}{new_id()}"
+        data = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+        with self.lock:
+            self.storage.write(key, data)
+            self.pending.append((key, {c.key: c.data for c in changes}))
+
+    def flush(self) -> int:
+        """Move every pending outbox record to the entity keys; return how many were moved.
+
+        Idempotent if interrupted: the entity writes happen before the outbox records are
+        removed, and replaying a record writes the same values again.
+        """
+        with self.lock:
+            if not self.pending:
+                return 0
+            records = list(self.pending)
+            merged: dict[str, bytes | None] = {}
+            for _key, items in records:
+                merged.update(items)
+            self._write(merged)
+            self.storage.delete_many([key for key, _items in records])
+            del self.pending[: len(records)]
+            return len(records)
+
+    def load_outbox(self) -> None:
+        """Adopt the outbox records a previous client left in storage (crashed, never flushed)."""
+        keys = self.storage.list(self.outbox_prefix)
+        if not keys:
+            return
+        stored = self.storage.read_many(keys)
+        adopted: list[tuple[str, dict[str, bytes | None]]] = []
+        for key in keys:
+            raw = stored.get(key)
+            if raw is None:
+                continue
+            items: dict[str, bytes | None] = {}
+            for entity_key, entity in json.loads(raw):
+                items[entity_key] = (
+                    None
+                    if entity is None
+                    else json.dumps(entity, separators=(",", ":"), ensure_ascii=False).encode()
+                )
+            adopted.append((key, items))
+        with self.lock:
+            known = {key for key, _items in self.pending}
+            self.pending[:0] = [r for r in adopted if r[0] not in known]
+
+    def load_store(self, store: str) -> dict[str, dict[str, Any]]:
+        """Return the persisted entities of ``store`` with pending outbox records applied."""
+        prefix = f"{self.entities_prefix}{store}/"
+        keys = self.storage.list(prefix)
+        stored = self.storage.read_many(keys) if keys else {}
+        entities: dict[str, dict[str, Any]] = {}
+        for key in keys:
+            raw = stored.get(key)
+            if raw is not None:
+                entities[key[len(prefix) :]] = decode_entity(raw)
+        with self.lock:
+            overlay = [items for _key, items in self.pending]
+        for items in overlay:
+            for key, raw in items.items():
+                if not key.startswith(prefix):
+                    continue
+                entity_id = key[len(prefix) :]
+                if raw is None:
+                    entities.pop(entity_id, None)
+                else:
+                    entities[entity_id] = decode_entity(raw)
+        return entities
+
+    def stored_store_names(self) -> list[str]:
+        """Return the names of the stores with entities in storage or in the outbox."""
+        names = {
+            k[len(self.entities_prefix) :].split("/", 1)[0]
+            for k in self.storage.list(self.entities_prefix)
+        }
+        with self.lock:
+            for _key, items in self.pending:
+                names.update(k[len(self.entities_prefix) :].split("/", 1)[0] for k in items)
+        return sorted(names)
+
+
+class WriteContext:
+    """What a write strategy receives: the changes of one write (or one batch group).
+
+    Attributes:
+        strategy: the strategy's name.
+        changes: the entity changes, in order.
+    """
+
+    __slots__ = ("_persistence", "changes", "strategy")
+
+    def __init__(
+        self, strategy: str, changes: tuple[EntityChange, ...], persistence: Persistence
+    ) -> None:
+        self.strategy = strategy
+        self.changes = changes
+        self._persistence = persistence
+
+    def persist(self) -> None:
+        """Write the changes to storage now (what ``direct`` does)."""
+        self._persistence.persist(self.changes)
+
+    def enqueue(self) -> None:
+        """Append the changes to the durable outbox (what ``queue`` does)."""
+        self._persistence.enqueue(self.changes)
+
+
+WriteStrategy = Callable[[WriteContext], None]
+
+
+def direct(context: WriteContext) -> None:
+    """The ``direct`` strategy: persisted before the write returns."""
+    context.persist()
+
+
+def queue(context: WriteContext) -> None:
+    """The ``queue`` strategy: appended to the durable outbox; flushed later."""
+    context.enqueue()
