@@ -1,0 +1,450 @@
+"""The public store: reads, writes, subscriptions, batches, snapshots and plugins.
+
+The algorithm lives in ``_runtime.py``; this module is the face users call. The hot paths
+(``get`` of a primitive atom, ``set`` of a primitive atom nobody observes) are inlined here and
+allocate nothing; everything else goes through the runtime under the store's re-entrant lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, cast, overload
+
+from atomiton.store._atom import Atom, Computed, PrimitiveAtom, WritableComputed
+from atomiton.store._errors import UnknownAtomError
+from atomiton.store._runtime import MISSING, Runtime, equal
+
+if TYPE_CHECKING:
+    from atomiton.store._registry import AtomRegistry
+
+T = TypeVar("T")
+R = TypeVar("R")
+Ts = TypeVarTuple("Ts")
+
+_NO: Any = MISSING
+_store_ids = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class PluginHooks:
+    """What a plugin returns: optional hooks, called in this order for each primitive write.
+
+    ``on_set(atom, value) -> value`` (may transform the value) -> write -> recompute ->
+    notify listeners -> ``after_set(atom, value)``; ``on_commit()`` runs once after each
+    top-level operation (a ``set``, ``update``, write function, ``batch`` or ``restore``) that
+    changed something.
+    """
+
+    on_set: Callable[[Atom[Any], Any], Any] | None = None
+    after_set: Callable[[Atom[Any], Any], None] | None = None
+    on_commit: Callable[[], None] | None = None
+
+
+StorePlugin = Callable[["Store"], PluginHooks | None]
+"""A plugin: called with the store when added, returns the hooks it wants (or None)."""
+
+
+class Snapshot(Mapping[Atom[Any], Any]):
+    """The values of a store's primitive atoms at one moment, keyed by atom identity (id)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[int, Any]) -> None:
+        self._values = values
+
+    def __getitem__(self, atom: Atom[Any]) -> Any:
+        try:
+            return self._values[atom._id]
+        except KeyError:
+            if isinstance(atom, PrimitiveAtom):
+                return atom.init
+            raise UnknownAtomError(f"{atom!r} is not a primitive atom of this snapshot") from None
+
+    def __contains__(self, atom: object) -> bool:
+        return isinstance(atom, Atom) and atom._id in self._values
+
+    def __iter__(self) -> Iterator[Atom[Any]]:
+        raise TypeError("a Snapshot keys by atom id and never keeps atoms; use snapshot.ids")
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @property
+    def ids(self) -> frozenset[int]:
+        """The ids of the atoms written in the store when the snapshot was taken."""
+        return frozenset(self._values)
+
+
+class _Batch:
+    __slots__ = ("_rt",)
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+
+    def __enter__(self) -> None:
+        rt = self._rt
+        rt.lock.acquire()
+        rt.depth += 1
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        rt = self._rt
+        try:
+            rt.depth -= 1
+            if not rt.depth:
+                rt.flush()
+        finally:
+            rt.lock.release()
+
+
+class Store:
+    """Holds the values of atoms; read, write, subscribe. Create with ``create_store()``."""
+
+    __slots__ = ("__weakref__", "_batch", "_id", "_name", "_registry", "_rt", "_values")
+
+    def __init__(self, *, name: str | None = None, runtime: Runtime | None = None) -> None:
+        self._id = next(_store_ids)
+        self._name = name
+        self._bind(runtime if runtime is not None else Runtime())
+        self._registry: AtomRegistry | None = None
+
+    def _bind(self, runtime: Runtime) -> None:
+        self._rt = runtime
+        self._values = runtime.values
+        self._batch = _Batch(runtime)
+
+    @property
+    def name(self) -> str:
+        """The store's name (default ``store-<n>``)."""
+        return self._name if self._name is not None else f"store-{self._id}"
+
+    @property
+    def registry(self) -> AtomRegistry | None:
+        """The registry this store is attached to, if any."""
+        return self._registry
+
+    def __repr__(self) -> str:
+        return f"<Store {self.name}>"
+
+    # ---------------------------------------------------------------- read
+    def get(self, atom: Atom[T]) -> T:
+        """The atom's current value in this store (derived atoms compute when stale).
+
+        Raises:
+            IsolationError: The atom is isolated to another store.
+            PendingError: An async atom has not settled yet (use ``get_async``).
+            Exception: Whatever the derived atom's read raised (re-raised until a dependency
+                changes).
+        """
+        if atom._read is None:
+            if atom._opts is None:
+                return self._values.get(atom._id, atom._init)  # type: ignore[no-any-return]
+        else:
+            rt = self._rt
+            cell = rt.cells.get(atom._id)
+            if (
+                cell is not None
+                and cell.error is None
+                and (cell.mounted is not None or cell.checked == rt.clock)
+            ):
+                return cell.value  # type: ignore[no-any-return]
+        with self._rt.lock:
+            return self._rt.read(atom)  # type: ignore[no-any-return]
+
+    async def get_async(self, atom: Atom[T]) -> T:
+        """Await the settled value of an async derived atom (any atom works).
+
+        The latest evaluation wins: if a dependency changes while awaiting, the running
+        evaluation is cancelled and this waits for the new one.
+        """
+        rt = self._rt
+        while True:
+            with rt.lock:
+                rt.check_owner(atom)
+                if atom._read is None:
+                    return rt.values.get(atom._id, atom._init)  # type: ignore[no-any-return]
+                cell = rt.fresh(atom)
+                task = cell.task
+                if task is None:
+                    if cell.error is not None:
+                        raise cell.error
+                    return cell.value  # type: ignore[no-any-return]
+            await asyncio.wait([task])
+
+    # ---------------------------------------------------------------- write
+    @overload
+    def set(self, atom: PrimitiveAtom[T], value: T, /) -> None: ...
+
+    @overload
+    def set(self, atom: WritableComputed[Any, *Ts, R], /, *args: *Ts) -> R: ...
+
+    def set(self, atom: Atom[Any], value: Any = _NO, /, *args: Any) -> Any:  # type: ignore[misc]
+        """Write a primitive atom, or run a writable derived atom's ``write(get, set, *args)``.
+
+        Returns:
+            None for a primitive atom; the write function's result otherwise.
+
+        Raises:
+            ReadOnlyAtomError: The atom is derived and has no write function.
+            IsolationError: The atom is isolated to another store.
+            ExceptionGroup: One or more listeners raised (all listeners still ran).
+        """
+        rt = self._rt
+        if (
+            atom._read is None
+            and atom._opts is None
+            and not rt.plugins
+            and not args
+            and value is not _NO
+        ):
+            with rt.lock:
+                values = self._values
+                old = values.get(atom._id, _NO)
+                if old is value:
+                    return None
+                if old is not _NO:
+                    try:
+                        if old == value:
+                            return None
+                    except Exception:
+                        pass
+                    values[atom._id] = value
+                    rt.clock += 1
+                    m = rt.mounted.get(atom._id)
+                    if m is None:
+                        return None
+                    rt.pending[atom._id] = m
+                    rt.dirty = True
+                    if m.dependents:
+                        rt.propagate([m])
+                    rt.flush()
+                    return None
+        return self._set_slow(atom, value, args)
+
+    def _set_slow(self, atom: Atom[Any], value: Any, args: tuple[Any, ...]) -> Any:
+        rt = self._rt
+        with rt.lock:
+            rt.check_owner(atom)
+            if atom._read is not None:
+                assert isinstance(atom, Computed)
+                write = atom._write
+                if write is None:
+                    raise rt.read_only(atom)
+                call_args = args if value is _NO else (value, *args)
+                rt.depth += 1
+                try:
+                    result = write(self.get, self.set, *call_args)
+                finally:
+                    rt.depth -= 1
+                rt.flush()
+                return result
+            if value is _NO or args:
+                raise TypeError(f"set({atom.name!r}, value) takes exactly one value")
+            for plugin in rt.plugins:
+                if plugin.on_set is not None:
+                    value = plugin.on_set(atom, value)
+            self._write(atom, value)
+            for plugin in rt.plugins:
+                if plugin.after_set is not None:
+                    rt.hooks.append((plugin.after_set, (atom, value)))
+            rt.flush()
+            return None
+
+    def _write(self, atom: Atom[Any], value: Any) -> bool:
+        rt = self._rt
+        values = rt.values
+        old = values.get(atom._id, _NO)
+        if equal(atom, atom._init if old is _NO else old, value):
+            return False
+        if old is _NO and atom._name is not None:
+            rt.names[atom._id] = atom._name
+        values[atom._id] = value
+        rt.wrote(atom)
+        return True
+
+    def update(self, atom: PrimitiveAtom[T], fn: Callable[[T], T]) -> T:
+        """Atomically replace the value with ``fn(value)``; returns the new value."""
+        with self._rt.lock:
+            new = fn(self.get(atom))
+            self.set(atom, new)
+            return new
+
+    def batch(self) -> _Batch:
+        """A context manager: writes inside it notify listeners once, after the block.
+
+        The store's lock is held for the whole block, so other threads see it atomically.
+        """
+        return self._batch
+
+    # ---------------------------------------------------------------- observe
+    def subscribe(self, atom: Atom[T], listener: Callable[[T], None]) -> Callable[[], None]:
+        """Call ``listener(value)`` after each change of ``atom``; returns the unsubscriber.
+
+        Subscribing mounts the atom (and its dependencies): derived atoms that are observed
+        recompute eagerly, once per write, before any listener runs.
+        """
+        if not callable(listener):
+            raise TypeError(f"listener must be callable, got {type(listener).__name__}")
+        rt = self._rt
+        with rt.lock:
+            m = rt.mount(atom, self)
+            m.listeners = (*m.listeners, listener)
+            rt.flush()
+        done = False
+
+        def unsubscribe() -> None:
+            nonlocal done
+            with rt.lock:
+                if done:
+                    return
+                done = True
+                listeners = list(m.listeners)
+                for i, fn in enumerate(listeners):
+                    if fn is listener:
+                        del listeners[i]
+                        break
+                m.listeners = tuple(listeners)
+                if not listeners and not m.dependents:
+                    rt.unmount([m.atom], self)
+                rt.flush()
+
+        return unsubscribe
+
+    def use(self, plugin: StorePlugin) -> Callable[[], None]:
+        """Add a plugin now; returns a function that removes it again."""
+        rt = self._rt
+        hooks = plugin(self)
+        if hooks is None:
+            return lambda: None
+        if not isinstance(hooks, PluginHooks):
+            raise TypeError(f"a plugin must return PluginHooks or None, got {type(hooks).__name__}")
+        with rt.lock:
+            rt.plugins = (*rt.plugins, hooks)
+
+        def remove() -> None:
+            with rt.lock:
+                rt.plugins = tuple(p for p in rt.plugins if p is not hooks)
+
+        return remove
+
+    # ---------------------------------------------------------------- state
+    def snapshot(self) -> Snapshot:
+        """The values of every primitive atom written in this store, keyed by atom identity."""
+        with self._rt.lock:
+            return Snapshot(self._values.copy())
+
+    def restore(self, snapshot: Snapshot, *, notify: bool = True) -> None:
+        """Make primitive values equal to ``snapshot``; derived atoms follow.
+
+        Args:
+            snapshot: From ``snapshot()`` of this (or a compatible) store.
+            notify: Run listeners of what changed (False restores silently; mounted derived
+                atoms are still recomputed).
+        """
+        if not isinstance(snapshot, Snapshot):
+            raise TypeError(f"restore() needs a Snapshot, got {type(snapshot).__name__}")
+        rt = self._rt
+        with rt.lock:
+            values = rt.values
+            target = snapshot._values
+            moved = [
+                k
+                for k in values.keys() | target.keys()
+                if values.get(k, _NO) is not target.get(k, _NO)
+            ]
+            if not moved:
+                return
+            values.clear()
+            values.update(target)
+            rt.clock += 1
+            rt.dirty = True
+            roots = [rt.mounted[k] for k in moved if k in rt.mounted]
+            for m in roots:
+                rt.pending[m.atom._id] = m
+            rt.propagate(roots)
+            if not notify:
+                rt.pending.clear()
+                rt.dirty = False
+            rt.flush()
+
+    def get_state(self) -> dict[str, Any]:
+        """Every primitive atom written in this store, plus registered atoms, by name."""
+        rt = self._rt
+        with rt.lock:
+            state = {rt.names.get(k, f"atom-{k}"): v for k, v in rt.values.items()}
+            registry = self._registry
+            if registry is not None:
+                for a in registry.get_atoms_for_store(self):
+                    state.setdefault(a.name, self.get(a))
+            return state
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Write primitive atoms by name, as one batch.
+
+        Raises:
+            UnknownAtomError: A name the store (atoms written here) and its registry do not know.
+        """
+        rt = self._rt
+        with self._batch:
+            by_name = {n: k for k, n in rt.names.items()}
+            for name, value in state.items():
+                found = self._registry.get_by_name(name, self) if self._registry else None
+                if found is not None:
+                    if not isinstance(found, PrimitiveAtom):
+                        raise UnknownAtomError(
+                            f"atom {name!r} is derived: set_state writes primitives"
+                        )
+                    self.set(found, value)
+                    continue
+                key = by_name.get(name)
+                if key is None and name.startswith("atom-") and name[5:].isdigit():
+                    key = int(name[5:]) if int(name[5:]) in rt.values else None
+                if key is None:
+                    raise UnknownAtomError(
+                        f"no primitive atom named {name!r} in store {self.name!r}"
+                    )
+                m = rt.mounted.get(key)
+                if m is not None:
+                    self.set(cast("PrimitiveAtom[Any]", m.atom), value)
+                elif rt.values[key] is not value:
+                    rt.values[key] = value
+                    rt.clock += 1
+                    rt.dirty = True
+
+
+def create_store(
+    *,
+    plugins: list[StorePlugin] | tuple[StorePlugin, ...] = (),
+    registry_mode: Literal["isolated", "global"] = "isolated",
+    registry: AtomRegistry | None = None,
+    name: str | None = None,
+) -> Store:
+    """Create a store.
+
+    Args:
+        plugins: Plugins called with the store now (see ``Store.use``).
+        registry_mode: ``"isolated"`` (default): the store holds its own values.
+            ``"global"``: every global-mode store of the same registry shares one set of
+            values (and listeners and plugins).
+        registry: The registry to attach to (default: ``default_registry``).
+        name: The store's name (default ``store-<n>``).
+
+    Returns:
+        The new store.
+    """
+    if registry_mode not in ("isolated", "global"):
+        raise ValueError(f"registry_mode must be 'isolated' or 'global', got {registry_mode!r}")
+    if registry is None:
+        from atomiton.store._registry import default_registry
+
+        registry = default_registry
+    store = Store(name=name)
+    registry.attach_store(store, mode=registry_mode)
+    for plugin in plugins:
+        store.use(plugin)
+    return store
