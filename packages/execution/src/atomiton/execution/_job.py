@@ -1,0 +1,278 @@
+"""Job: a concurrent.futures.Future that also knows its id, name, status and progress.
+
+The state changes below reuse the Future's own condition, state strings and waiter list (the same
+private names every CPython 3.11-3.14 Future uses), so ``wait()``, ``as_completed()``, done
+callbacks and ``asyncio.wrap_future`` see a Job exactly as they see any Future. That lets a Job do
+two things a plain Future cannot: be cancelled while running (process workers kill the worker,
+thread workers flag it cooperatively) and finish as *timed out*.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import logging
+import time
+from collections.abc import Callable, Generator
+from concurrent.futures import Future
+from concurrent.futures._base import (
+    CANCELLED,
+    CANCELLED_AND_NOTIFIED,
+    FINISHED,
+    PENDING,
+    RUNNING,
+)
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+__all__ = ["Job", "JobStatus", "Progress"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+_ids = itertools.count(1)
+_DONE_STATES = (CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED)
+
+
+class JobStatus(enum.StrEnum):
+    """Where a job is in its life; the value is the string used in events."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+
+    @property
+    def is_final(self) -> bool:
+        """True once the job can no longer change (succeeded, failed, cancelled, timed out)."""
+        return self not in (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A snapshot of what a job reported through ``current_job().report_progress()``.
+
+    Attributes:
+        current: Units done so far, or None before the first report.
+        total: Units expected in all, or None when unknown.
+        percentage: ``100 * current / total`` when both are known, else None.
+        eta: Estimated seconds left, from the rate since the job started, else None.
+    """
+
+    current: float | None = None
+    total: float | None = None
+    percentage: float | None = None
+    eta: float | None = None
+
+
+_NO_PROGRESS = Progress()
+
+
+class _JobOwner(Protocol):
+    """What a Job needs from the pool that runs it."""
+
+    @property
+    def _observed(self) -> bool: ...
+
+    def _job_changed(self, job: Job[Any], kind: str) -> None: ...
+
+    def _job_cancelled(self, job: Job[Any], was_running: bool) -> None: ...
+
+
+class Job(Future[T]):
+    """A unit of work submitted to ThreadWorkers or ProcessWorkers: a Future with more to say.
+
+    Everything a :class:`concurrent.futures.Future` does works unchanged (``result()``,
+    ``exception()``, ``add_done_callback()``, ``wait()``, ``as_completed()``); a Job adds an
+    ``id``, a ``name``, a :class:`JobStatus`, :class:`Progress` with callbacks, and ``await job``.
+    """
+
+    __slots__ = (
+        "_current",
+        "_owner",
+        "_payload",
+        "_progress",
+        "_progress_callbacks",
+        "_started_at",
+        "_status",
+        "_total",
+        "_worker",
+        "id",
+        "name",
+        "timeout",
+    )
+
+    def __init__(self, owner: _JobOwner, name: str, timeout: float | None) -> None:
+        super().__init__()
+        self.id: str = str(next(_ids))
+        self.name: str = name
+        self.timeout: float | None = timeout
+        #: What the pool needs to run the job (a work item or pickled bytes); dropped when done.
+        self._payload: Any = None
+        #: Which worker ran (or runs) the job, for stats and crash attribution.
+        self._worker: Any = None
+        self._owner = owner
+        self._status = JobStatus.PENDING
+        self._started_at: float | None = None
+        self._current: float | None = None
+        self._total: float | None = None
+        self._progress = _NO_PROGRESS
+        self._progress_callbacks: list[Callable[[Progress], object]] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.name!r} {self._status.value}>"
+
+    @property
+    def status(self) -> JobStatus:
+        """The job's current :class:`JobStatus`."""
+        return self._status
+
+    @property
+    def progress(self) -> Progress:
+        """The latest :class:`Progress` the job reported (all None before the first report)."""
+        return self._progress
+
+    @property
+    def started_at(self) -> float | None:
+        """``time.monotonic()`` when the job started running, or None while pending."""
+        return self._started_at
+
+    def add_progress_callback(self, callback: Callable[[Progress], object]) -> None:
+        """Call ``callback(progress)`` on every progress report (in the reporting thread).
+
+        Args:
+            callback: Receives the new :class:`Progress`; its exceptions are logged, not raised.
+        """
+        if self._progress_callbacks is None:
+            self._progress_callbacks = []
+        self._progress_callbacks.append(callback)
+
+    def cancel(self) -> bool:
+        """Cancel the job; unlike a plain Future this also works while it runs.
+
+        A pending job never runs. A running process job has its worker killed (and replaced); a
+        running thread job is marked cancelled and ``current_job().cancelled`` turns True so the
+        code can stop cooperatively. Either way ``result()`` raises ``CancelledError`` at once.
+
+        Returns:
+            True if the job is now cancelled, False if it had already finished.
+        """
+        return self._cancel(only_pending=False)
+
+    def _cancel(self, *, only_pending: bool) -> bool:
+        with self._condition:
+            state = self._state
+            if state == FINISHED or (only_pending and state == RUNNING):
+                return False
+            if state in (CANCELLED, CANCELLED_AND_NOTIFIED):
+                return True
+            was_running = state == RUNNING
+            self._status = JobStatus.CANCELLED
+            self._state = CANCELLED_AND_NOTIFIED
+            for waiter in self._waiters:
+                waiter.add_cancelled(self)
+            self._condition.notify_all()
+        self._payload = None
+        self._owner._job_cancelled(self, was_running)
+        if self._owner._observed:
+            self._owner._job_changed(self, "cancelled")
+        self._invoke_callbacks()  # type: ignore[attr-defined]
+        return True
+
+    def __await__(self) -> Generator[Any, None, T]:
+        """``await job`` in asyncio: waits without blocking the event loop."""
+        import asyncio
+
+        future: asyncio.Future[T] = asyncio.wrap_future(self)
+        return future.__await__()
+
+    # --- used by the pools -----------------------------------------------------------------
+
+    def _start(self) -> bool:
+        """Move a pending job to running; False if it was cancelled meanwhile."""
+        with self._condition:
+            if self._state != PENDING:
+                return False
+            self._state = RUNNING
+            self._status = JobStatus.RUNNING
+        self._started_at = time.monotonic()
+        return True
+
+    def _requeue(self) -> bool:
+        """Move a running job back to pending (its worker died before it began)."""
+        with self._condition:
+            if self._state != RUNNING:
+                return False
+            self._state = PENDING
+            self._status = JobStatus.PENDING
+        self._started_at = None
+        return True
+
+    def _finish(
+        self, status: JobStatus, result: Any = None, error: BaseException | None = None
+    ) -> bool:
+        """Complete the job with a result or an error; False if it already ended (cancelled)."""
+        with self._condition:
+            if self._state in _DONE_STATES:
+                return False
+            self._status = status
+            if error is None:
+                self._result = result
+                self._state = FINISHED
+                for waiter in self._waiters:
+                    waiter.add_result(self)
+            else:
+                self._exception = error
+                self._state = FINISHED
+                for waiter in self._waiters:
+                    waiter.add_exception(self)
+            self._condition.notify_all()
+        self._payload = None
+        if self._owner._observed:
+            self._owner._job_changed(self, status.value)
+        self._invoke_callbacks()  # type: ignore[attr-defined]
+        return True
+
+    def _report(self, current: float, total: float | None) -> None:
+        """Record a progress report and tell callbacks, listeners and the event bus."""
+        if total is not None and total > 0:
+            percentage: float | None = 100.0 * current / total
+            eta: float | None = None
+            if self._started_at is not None and current > 0:
+                elapsed = time.monotonic() - self._started_at
+                eta = max(0.0, elapsed * (total - current) / current)
+        else:
+            percentage = eta = None
+        self._current = current
+        self._total = total
+        progress = self._progress = Progress(current, total, percentage, eta)
+        for callback in self._progress_callbacks or ():
+            try:
+                callback(progress)
+            except Exception:
+                logger.exception("progress callback %r of %r failed", callback, self)
+        if self._owner._observed:
+            self._owner._job_changed(self, "progress")
+
+    def _is_stopping(self) -> bool:
+        """True once nobody waits for the running job any more (cancelled or timed out)."""
+        return self._state != RUNNING
+
+
+def check_progress(current: object, total: object) -> tuple[float, float | None]:
+    """Validate a progress report, naming the bad value.
+
+    Raises:
+        TypeError: ``current`` or ``total`` is not a number.
+        ValueError: ``current`` is negative or ``total`` is not positive.
+    """
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        raise TypeError(f"report_progress(current=...) must be a number, got {current!r}")
+    if total is not None and (isinstance(total, bool) or not isinstance(total, int | float)):
+        raise TypeError(f"report_progress(total=...) must be a number or None, got {total!r}")
+    if current < 0:
+        raise ValueError(f"report_progress(current=...) must be >= 0, got {current!r}")
+    if total is not None and total <= 0:
+        raise ValueError(f"report_progress(total=...) must be > 0, got {total!r}")
+    return float(current), None if total is None else float(total)

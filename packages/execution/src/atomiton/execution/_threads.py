@@ -1,0 +1,288 @@
+"""ThreadWorkers: a thread pool that is a real Executor and runs Jobs.
+
+The hot path copies ThreadPoolExecutor's shape (one SimpleQueue, an idle semaphore to decide
+whether to start a thread) so that submit costs no more than the stdlib's.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from atomiton.execution._context import set_running
+from atomiton.execution._errors import JobTimeoutError
+from atomiton.execution._job import Job, JobStatus
+from atomiton.execution._observe import EventSink
+from atomiton.execution._platform import cpu_count
+from atomiton.execution._workers import (
+    Workers,
+    WorkersStats,
+    WorkerStats,
+    check_pool_size,
+    job_name,
+)
+
+__all__ = ["ThreadWorkers"]
+
+T = TypeVar("T")
+
+
+class _ThreadSlot:
+    """One worker thread's bookkeeping (each field written by that thread only)."""
+
+    __slots__ = ("failed", "job", "name", "succeeded", "thread")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.job: Job[Any] | None = None
+        self.succeeded = 0
+        self.failed = 0
+        self.thread: threading.Thread | None = None
+
+
+class _Deadlines:
+    """One timer thread that marks thread jobs timed out; started on the first timed job."""
+
+    def __init__(self, expire: Callable[[Job[Any]], None]) -> None:
+        self._expire = expire
+        self._heap: list[tuple[float, int, Job[Any]]] = []
+        self._order = itertools.count()
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="atomiton-deadlines", daemon=True)
+        self._thread.start()
+
+    def add(self, job: Job[Any], timeout: float) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + timeout, next(self._order), job))
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    wait = None if not self._heap else self._heap[0][0] - time.monotonic()
+                    self._cond.wait(wait)
+                if self._stopped:
+                    return
+                _, _, job = heapq.heappop(self._heap)
+            if not job.done():
+                self._expire(job)
+
+
+class ThreadWorkers(Workers):
+    """A pool of threads running jobs: a drop-in ``concurrent.futures.Executor``.
+
+    Args:
+        max_workers: Most threads at once (default: ``min(32, cpu_count + 4)`` as the stdlib,
+            with the effective CPU count from ``atomiton.platform.capabilities()``).
+        min_workers: Threads kept alive even when idle (started at once).
+        idle_timeout: Seconds an idle thread above ``min_workers`` waits before it exits.
+        max_tasks_per_worker: Jobs a thread runs before it is replaced (None: no limit).
+        thread_name_prefix: Prefix of the worker threads' names.
+        events: Optional event bus; receives ``execution.job.*`` events.
+        history: How many recent jobs ``jobs()`` remembers.
+    """
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        min_workers: int = 0,
+        idle_timeout: float = 60.0,
+        max_tasks_per_worker: int | None = None,
+        thread_name_prefix: str = "atomiton-thread",
+        events: EventSink | None = None,
+        history: int = 1000,
+    ) -> None:
+        super().__init__(events=events, history=history)
+        if max_workers is None:
+            max_workers = min(32, cpu_count() + 4)
+        check_pool_size(max_workers, min_workers)
+        if max_tasks_per_worker is not None and (
+            not isinstance(max_tasks_per_worker, int) or max_tasks_per_worker < 1
+        ):
+            raise ValueError(
+                f"max_tasks_per_worker must be an int >= 1 or None, got {max_tasks_per_worker!r}"
+            )
+        if not idle_timeout > 0:
+            raise ValueError(f"idle_timeout must be > 0 seconds, got {idle_timeout!r}")
+        self._max_workers = max_workers
+        self._min_workers = min_workers
+        self._idle_timeout = float(idle_timeout)
+        self._max_tasks = max_tasks_per_worker
+        self._prefix = thread_name_prefix
+        self._queue: queue.SimpleQueue[Job[Any] | None] = queue.SimpleQueue()
+        self._idle = threading.Semaphore(0)
+        self._lock = threading.Lock()
+        self._slots: dict[int, _ThreadSlot] = {}
+        self._names = itertools.count(1)
+        self._retired = [0, 0]  # succeeded, failed of threads that exited
+        self._deadlines: _Deadlines | None = None
+        with self._lock:
+            for _ in range(min_workers):
+                self._add_thread()
+
+    def __repr__(self) -> str:
+        return f"<ThreadWorkers max_workers={self._max_workers} threads={len(self._slots)}>"
+
+    @property
+    def max_workers(self) -> int:
+        """The most threads this pool runs at once."""
+        return self._max_workers
+
+    def _submit(
+        self,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None,
+        name: str | None,
+    ) -> Job[T]:
+        if not callable(fn):
+            raise TypeError(f"submit() needs a callable, got {fn!r}")
+        job: Job[T] = Job(self, name or job_name(fn), timeout)
+        job._payload = (fn, args, kwargs)
+        with self._lock:
+            self._refuse_if_shut_down()
+            if self._observers.active:
+                self._job_changed(job, "queued")
+            self._recent.append(job)
+            self._queue.put(job)
+            # As ThreadPoolExecutor: start a thread only when none is idle.
+            if not self._idle.acquire(timeout=0) and len(self._slots) < self._max_workers:
+                self._add_thread()
+        return job
+
+    def _add_thread(self) -> None:
+        slot = _ThreadSlot(f"{self._prefix}-{next(self._names)}")
+        thread = threading.Thread(target=self._work, args=(slot,), name=slot.name, daemon=True)
+        slot.thread = thread
+        self._slots[id(slot)] = slot
+        thread.start()
+
+    def _work(self, slot: _ThreadSlot) -> None:
+        get = self._queue.get
+        idle = self._idle
+        max_tasks = self._max_tasks
+        observers = self._observers
+        try:
+            while True:
+                try:
+                    job = get(timeout=self._idle_timeout)
+                except queue.Empty:
+                    with self._lock:
+                        if len(self._slots) > self._min_workers or self._shutdown:
+                            return
+                    continue
+                if job is None:
+                    return
+                if job._start():
+                    slot.job = job
+                    job._worker = slot.name
+                    if job.timeout is not None:
+                        self._timer().add(job, job.timeout)
+                    if observers.active:
+                        self._job_changed(job, "started")
+                    fn, args, kwargs = job._payload
+                    set_running(job)
+                    try:
+                        result = fn(*args, **kwargs)
+                    except BaseException as exc:
+                        if job._finish(JobStatus.FAILED, error=exc):
+                            slot.failed += 1
+                    else:
+                        if job._finish(JobStatus.SUCCEEDED, result):
+                            slot.succeeded += 1
+                    finally:
+                        set_running(None)
+                        slot.job = None
+                    if max_tasks is not None and slot.succeeded + slot.failed >= max_tasks:
+                        return
+                idle.release()
+        finally:
+            with self._lock:
+                del self._slots[id(slot)]
+                self._retired[0] += slot.succeeded
+                self._retired[1] += slot.failed
+                # A thread retired by max_tasks_per_worker leaves work behind: replace it.
+                if not self._shutdown and not self._queue.empty() and not self._slots:
+                    self._add_thread()
+
+    def _timer(self) -> _Deadlines:
+        with self._lock:
+            if self._deadlines is None:
+                self._deadlines = _Deadlines(self._expire)
+            return self._deadlines
+
+    def _expire(self, job: Job[Any]) -> None:
+        error = JobTimeoutError(f"job {job.id} ({job.name}) ran longer than {job.timeout} s")
+        if job._finish(JobStatus.TIMED_OUT, error=error):
+            self._count_final(JobStatus.TIMED_OUT)
+
+    def _job_cancelled(self, job: Job[Any], was_running: bool) -> None:
+        self._count_final(JobStatus.CANCELLED)
+
+    def stats(self) -> WorkersStats:
+        """Counters of the pool and of each live thread."""
+        with self._lock:
+            slots = list(self._slots.values())
+            succeeded, failed = self._retired
+        workers = tuple(
+            WorkerStats(
+                s.name, None, s.job is not None, s.succeeded + s.failed, s.succeeded, s.failed
+            )
+            for s in slots
+        )
+        return WorkersStats(
+            queued=self._queue.qsize(),
+            running=sum(w.busy for w in workers),
+            succeeded=succeeded + sum(w.succeeded for w in workers),
+            failed=failed + sum(w.failed for w in workers),
+            crashed=0,
+            cancelled=self._cancelled,
+            timed_out=self._timed_out,
+            workers=workers,
+        )
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop accepting jobs, finish (or cancel) the queued ones, stop the threads.
+
+        Args:
+            wait: Block until the threads have finished every job they are going to run.
+            cancel_futures: Cancel the jobs that have not started yet.
+        """
+        dropped: list[Job[Any]] = []
+        with self._lock:
+            self._shutdown = True
+            if cancel_futures:
+                while True:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is not None:
+                        dropped.append(job)
+            threads = [s.thread for s in self._slots.values() if s.thread is not None]
+            for _ in threads:
+                self._queue.put(None)
+            deadlines = self._deadlines
+        for job in dropped:
+            job.cancel()
+        if wait:
+            for thread in threads:
+                if thread is not threading.current_thread():
+                    thread.join()
+            if deadlines is not None:
+                deadlines.stop()

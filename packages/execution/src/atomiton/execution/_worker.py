@@ -1,0 +1,107 @@
+"""The loop a worker process runs: read a batch of jobs from its pipe, run each, answer each.
+
+Wire format (pickle over the worker's own local pipe, never to disk or network):
+
+- parent -> worker: ``[(job_id, name, payload), ...]`` where ``payload`` is the pickled
+  ``(fn, args, kwargs)``; or ``None`` to stop.
+- worker -> parent: ``(OK, job_id, result)``, ``(ERROR, job_id, exception, traceback_text)`` or
+  ``(PROGRESS, job_id, current, total)``.
+
+Results go back one per job, in order, as soon as each job ends, so the first unanswered job of a
+worker is always the one it runs: that is how a crash is pinned on the right job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import threading
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+from atomiton.execution._context import process_context, set_running
+from atomiton.execution._errors import NotImportableError, SerializationError
+
+__all__ = ["ERROR", "OK", "PROGRESS", "run_chunk", "worker_main"]
+
+OK, ERROR, PROGRESS = 0, 1, 2
+_dumps = pickle.dumps
+_loads = pickle.loads
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+
+def run_chunk(fn: Any, chunk: list[tuple[Any, ...]]) -> list[Any]:
+    """Run ``fn`` over a chunk of argument tuples (what ``map`` sends as one job)."""
+    return [fn(*args) for args in chunk]
+
+
+def _error_message(job_id: str, exc: BaseException) -> bytes:
+    text = "".join(traceback.format_exception(exc))
+    try:
+        return _dumps((ERROR, job_id, exc, text), _PROTOCOL)
+    except Exception as pickling_error:
+        replacement = SerializationError(
+            f"the job raised {type(exc).__name__}: {exc}, which cannot be pickled back "
+            f"({pickling_error})"
+        )
+        return _dumps((ERROR, job_id, replacement, text), _PROTOCOL)
+
+
+def worker_main(conn: Connection, close_fds: list[int]) -> None:
+    """Serve jobs from ``conn`` until the parent says stop or goes away."""
+    # Ctrl-C reaches the whole process group; the parent decides what happens to its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for fd in close_fds:  # other workers' pipe ends inherited through fork
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    send_lock = threading.Lock()
+    send_bytes = conn.send_bytes
+    job_id = ""
+
+    def send_progress(current: float, total: float | None) -> None:
+        data = _dumps((PROGRESS, job_id, current, total), _PROTOCOL)
+        with send_lock:
+            send_bytes(data)
+
+    while True:
+        try:
+            batch = _loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        if batch is None:
+            return
+        for job_id, name, payload in batch:
+            try:
+                fn, args, kwargs = _loads(payload)
+            except BaseException as exc:
+                error = NotImportableError(
+                    f"the worker process cannot load job {name!r}: {type(exc).__name__}: {exc}. "
+                    "Process workers import the callable by name: define it at module level in "
+                    "a module the worker can import (not in __main__ under spawn/forkserver)"
+                )
+                data = _error_message(job_id, error)
+            else:
+                set_running(process_context(job_id, name, send_progress))
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as exc:
+                    data = _error_message(job_id, exc)
+                else:
+                    try:
+                        data = _dumps((OK, job_id, result), _PROTOCOL)
+                    except Exception as exc:
+                        data = _error_message(
+                            job_id,
+                            SerializationError(
+                                f"the result of job {name!r} ({type(result).__name__}) cannot "
+                                f"be pickled back to the caller: {exc}"
+                            ),
+                        )
+                finally:
+                    set_running(None)
+                    del fn, args, kwargs
+            with send_lock:
+                send_bytes(data)
