@@ -1,0 +1,203 @@
+"""What a subscription calls per event: plain handlers, async handlers, once, and the replay gate.
+
+The bus keeps, per event type, a tuple of *calls*. A sync handler is its own call (nothing in the
+way on the hot path); the wrappers below add async scheduling, run-once and replay ordering.
+A wrapper that needs to be awaited by ``emit_async`` offers ``start_async(event)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
+
+from atomiton.events._errors import NoEventLoopError
+from atomiton.events._event import Event
+
+Handler = Callable[[Event], Any]
+"""A subscriber: called with the Event; ``async def`` handlers are awaited on a loop."""
+
+ErrorReporter = Callable[[BaseException, Event, object], None]
+
+
+class AsyncStarter(Protocol):
+    """A call that ``emit_async`` can await instead of firing and forgetting."""
+
+    def start_async(self, event: Event) -> Awaitable[Any] | None:
+        """Start delivery of ``event`` and return what to await, or None if nothing to await."""
+
+
+def is_async_handler(handler: object) -> bool:
+    """Whether calling ``handler`` returns a coroutine (``async def``, partial, async __call__)."""
+    if inspect.iscoroutinefunction(handler):
+        return True
+    call = getattr(type(handler), "__call__", None)  # noqa: B004 - we want the method itself
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+def handler_name(call: object) -> str:
+    """A readable name for a handler, seeing through this module's wrappers."""
+    while isinstance(call, (AsyncCall, OnceCall, ReplayGate)):
+        call = call.inner if isinstance(call, (OnceCall, ReplayGate)) else call.handler
+    module = getattr(call, "__module__", None)
+    name = getattr(call, "__qualname__", None)
+    if name is None:
+        return repr(call)
+    return f"{module}.{name}" if module else str(name)
+
+
+class AsyncCall:
+    """Runs an ``async def`` handler on its loop.
+
+    The loop is the one running when the handler subscribed (a *loop-bound* handler), else the
+    loop running in the emitting thread. From the loop's own thread the handler is started as a
+    task; from any other thread it is handed over with ``call_soon_threadsafe``.
+    """
+
+    __slots__ = ("handler", "loop", "report", "tasks")
+
+    def __init__(
+        self,
+        handler: Callable[[Event], Coroutine[Any, Any, Any]],
+        loop: asyncio.AbstractEventLoop | None,
+        report: ErrorReporter,
+    ) -> None:
+        self.handler = handler
+        self.loop = loop
+        self.report = report
+        # Strong references: the loop only keeps weak ones, and a task must not vanish mid-run.
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, event: Event) -> None:
+        running = asyncio._get_running_loop()
+        loop = self.loop or running
+        if loop is None:
+            raise NoEventLoopError(
+                f"async handler {handler_name(self.handler)} subscribed outside any event loop "
+                f"and {event.type!r} was emitted outside one too; subscribe it from inside the "
+                "loop that should run it, or use 'await bus.emit_async(...)'"
+            )
+        if loop is running:
+            self._start(event)
+        else:
+            loop.call_soon_threadsafe(self._start, event)
+
+    def _start(self, event: Event) -> None:
+        task = asyncio.get_running_loop().create_task(self.run(event))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def run(self, event: Event) -> None:
+        """Await the handler once, reporting (never raising) its error."""
+        try:
+            await self.handler(event)
+        except Exception as error:
+            self.report(error, event, self.handler)
+
+    def start_async(self, event: Event) -> Awaitable[None]:
+        """Return an awaitable for one delivery, crossing to the bound loop if it is another."""
+        running = asyncio._get_running_loop()
+        if self.loop is None or self.loop is running:
+            return self.run(event)
+        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.run(event), self.loop))
+
+
+class OnceCall:
+    """Delivers at most one event, even when several threads emit at once, then unsubscribes."""
+
+    __slots__ = ("_fired", "inner", "unsubscribe")
+
+    def __init__(self, inner: Callable[[Event], Any]) -> None:
+        self.inner = inner
+        self.unsubscribe: Callable[[], bool] = _nothing
+        # next() on itertools.count is atomic: exactly one caller ever sees 0.
+        self._fired = itertools.count()
+
+    def _claim(self) -> bool:
+        if next(self._fired):
+            return False
+        self.unsubscribe()
+        return True
+
+    def __call__(self, event: Event) -> None:
+        if self._claim():
+            self.inner(event)
+
+    def start_async(self, event: Event) -> Awaitable[Any] | None:
+        """Claim the single delivery and hand it to the inner call's async path."""
+        if not self._claim():
+            return None
+        return _start(self.inner, event)
+
+
+class ReplayGate:
+    """Orders a ``replay=True`` subscription: history first, then live, no gap, no duplicate.
+
+    The gate is registered *before* history is read, so every event emitted afterwards reaches
+    it. Until the replay is over, live events are parked; then the parked ones are delivered in
+    arrival order and the gate lets events straight through. Events that were replayed are
+    recognised by id and never delivered a second time.
+    """
+
+    __slots__ = ("_lock", "_parked", "inner", "is_open", "replayed")
+
+    def __init__(self, inner: Callable[[Event], Any]) -> None:
+        self.inner = inner
+        self.is_open = False
+        self.replayed: frozenset[int] = frozenset()
+        self._parked: list[Event] = []
+        self._lock = threading.Lock()
+
+    def _admit(self, event: Event) -> bool:
+        if event.id in self.replayed:
+            return False
+        if self.is_open:
+            return True
+        with self._lock:  # re-checked under the lock: open() may have just finished
+            is_open: bool = self.is_open
+            if not is_open:
+                self._parked.append(event)
+        return is_open
+
+    def __call__(self, event: Event) -> None:
+        if self._admit(event):
+            self.inner(event)
+
+    def start_async(self, event: Event) -> Awaitable[Any] | None:
+        """Admit or park the event, then hand it to the inner call's async path."""
+        if not self._admit(event):
+            return None
+        return _start(self.inner, event)
+
+    def open(self, deliver: Callable[[Callable[[Event], Any], Event], None]) -> None:
+        """Deliver the parked events (skipping replayed ids), then let live events through."""
+        while True:
+            with self._lock:
+                parked, self._parked = self._parked, []
+                if not parked:
+                    self.is_open = True
+                    return
+            for event in parked:
+                if event.id not in self.replayed:
+                    deliver(self.inner, event)
+
+
+def _start(call: Callable[[Event], Any], event: Event) -> Awaitable[Any] | None:
+    starter = getattr(call, "start_async", None)
+    if starter is not None:
+        result: Awaitable[Any] | None = starter(event)
+        return result
+    call(event)
+    return None
+
+
+def start_async(call: Callable[[Event], Any], event: Event) -> Awaitable[Any] | None:
+    """Deliver ``event`` to ``call``: run a sync handler now, or return an async one's awaitable."""
+    return _start(call, event)
+
+
+def _nothing() -> bool:
+    return False

@@ -1,0 +1,48 @@
+"""``provide``: registers the default EventBus in an atomiton Container."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from atomiton.events._bus import EventBus
+from atomiton.events._errors import BusConfigError
+from atomiton.events._log import EventLog
+
+
+class _Registry(Protocol):
+    def singleton(self, key: Any, factory: Callable[..., Any] | None = None) -> Any: ...
+
+    def resolve(self, key: Any) -> Any: ...
+
+
+def provide(container: _Registry, settings: Mapping[str, Any] | None = None) -> None:
+    """Register one lazily built EventBus under the ``EventBus`` type and the key ``"events"``.
+
+    Args:
+        container: The atomiton Container to register in.
+        settings: Optional ``"events.history"`` (int, default 1000), ``"events.history_age"``
+            (seconds) and ``"events.log"`` (path of a JSON-lines EventLog).
+
+    Raises:
+        BusConfigError: A setting has the wrong type (raised here, before anything is built).
+    """
+    options = dict(settings or {})
+    history = options.get("events.history", 1000)
+    age = options.get("events.history_age")
+    log_path = options.get("events.log")
+    if history is not None and (isinstance(history, bool) or not isinstance(history, int)):
+        raise BusConfigError(f"settings['events.history'] must be an int, got {history!r}")
+    if age is not None and (isinstance(age, bool) or not isinstance(age, (int, float))):
+        raise BusConfigError(f"settings['events.history_age'] must be seconds, got {age!r}")
+
+    def make_event_bus() -> EventBus:
+        log = EventLog(log_path) if log_path else None
+        return EventBus(history=history, history_age=age, log=log)
+
+    def resolve_event_bus() -> EventBus:
+        bus: EventBus = container.resolve(EventBus)
+        return bus
+
+    container.singleton(EventBus, make_event_bus)
+    container.singleton("events", resolve_event_bus)

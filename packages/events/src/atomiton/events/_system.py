@@ -1,0 +1,209 @@
+"""The typed catalogue of system events that other atomiton packages emit.
+
+Emitters send plain dicts (they must not import this package); subscribers turn an Event's dict
+back into one of these frozen dataclasses with ``Cls.from_event(event)`` or ``system_event(event)``,
+which check the keys exactly and the value types, so a malformed payload fails loudly, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Literal, Self, get_args
+
+from atomiton.events._errors import EventDataError
+from atomiton.events._event import Event
+from atomiton.events._patterns import matches
+
+JobStatus = Literal[
+    "queued", "started", "progress", "succeeded", "failed", "cancelled", "timed_out"
+]
+JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
+
+_NUMBER = (int, float)
+
+
+def _check(cls_name: str, data: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise EventDataError(f"{cls_name} data must be a dict, got {type(data).__name__}")
+    missing = sorted(set(spec) - set(data))
+    extra = sorted(set(data) - set(spec))
+    if missing or extra:
+        raise EventDataError(
+            f"{cls_name} data must have exactly the keys {sorted(spec)}; "
+            f"missing {missing}, unexpected {extra}"
+        )
+    values: dict[str, Any] = {}
+    for key, kind in spec.items():
+        value = data[key]
+        if kind == "str_list":
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise EventDataError(f"{cls_name}.{key} must be a list of str, got {value!r:.80}")
+            value = tuple(value)
+        elif kind == "number_or_none":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, _NUMBER)):
+                raise EventDataError(f"{cls_name}.{key} must be a number or None, got {value!r}")
+            value = None if value is None else float(value)
+        elif kind == "str_or_none":
+            if value is not None and not isinstance(value, str):
+                raise EventDataError(f"{cls_name}.{key} must be a str or None, got {value!r:.80}")
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, _NUMBER):
+                raise EventDataError(f"{cls_name}.{key} must be a number, got {value!r}")
+            value = float(value)
+        elif isinstance(value, bool) or not isinstance(value, kind):
+            raise EventDataError(f"{cls_name}.{key} must be {kind.__name__}, got {value!r:.80}")
+        values[key] = value
+    return values
+
+
+class _SystemEvent:
+    """Shared behaviour: exact-key parsing from a dict or an Event, and back to a dict."""
+
+    __slots__ = ()
+    PATTERN: ClassVar[str]
+    _SPEC: ClassVar[dict[str, Any]]
+
+    @classmethod
+    def from_data(cls, data: Any) -> Self:
+        """Build from a payload dict with exactly the catalogue's keys (lists become tuples).
+
+        Raises:
+            EventDataError: Keys missing or unexpected, or a value of the wrong type.
+        """
+        if isinstance(data, cls):
+            return data
+        return cls(**_check(cls.__name__, data, cls._SPEC))
+
+    @classmethod
+    def from_event(cls, event: Event) -> Self:
+        """Typed data of ``event``, checking that its type belongs to this class.
+
+        Raises:
+            EventDataError: The event's type is not this class's, or its data does not fit.
+        """
+        if not matches(cls.PATTERN, event.type):
+            raise EventDataError(
+                f"event {event.type!r} is not a {cls.__name__} event ({cls.PATTERN!r})"
+            )
+        result = cls.from_data(event.data)
+        result._check_type(event.type)
+        return result
+
+    def _check_type(self, event_type: str) -> None:
+        """Hook: refuse an event type that contradicts the data (a job's status)."""
+
+    def to_data(self) -> dict[str, Any]:
+        """The payload dict that emitters send (tuples become lists, as JSON would)."""
+        data: dict[str, Any] = {}
+        for field in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            data[field.name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class StoreChanged(_SystemEvent):
+    """``store.changed``: entities of a store were created, updated or deleted."""
+
+    PATTERN: ClassVar[str] = "store.changed"
+    _SPEC: ClassVar[dict[str, Any]] = {"store": str, "operation": str, "ids": "str_list"}
+
+    store: str
+    operation: str
+    ids: tuple[str, ...]
+
+    @property
+    def event_type(self) -> str:
+        """The type to emit this under."""
+        return "store.changed"
+
+
+@dataclass(frozen=True, slots=True)
+class StorageOperation(_SystemEvent):
+    """``storage.operation``: one storage call finished (or failed), with its cost."""
+
+    PATTERN: ClassVar[str] = "storage.operation"
+    _SPEC: ClassVar[dict[str, Any]] = {
+        "operation": str,
+        "keys": "str_list",
+        "duration": float,
+        "bytes": int,
+        "error": "str_or_none",
+    }
+
+    operation: str
+    keys: tuple[str, ...]
+    duration: float
+    bytes: int
+    error: str | None
+
+    @property
+    def event_type(self) -> str:
+        """The type to emit this under."""
+        return "storage.operation"
+
+
+@dataclass(frozen=True, slots=True)
+class JobEvent(_SystemEvent):
+    """``execution.job.<status>``: a job changed status or reported progress."""
+
+    PATTERN: ClassVar[str] = "execution.job.*"
+    _SPEC: ClassVar[dict[str, Any]] = {
+        "job_id": str,
+        "name": str,
+        "status": str,
+        "current": "number_or_none",
+        "total": "number_or_none",
+        "error": "str_or_none",
+    }
+
+    job_id: str
+    name: str
+    status: str
+    current: float | None
+    total: float | None
+    error: str | None
+
+    def __post_init__(self) -> None:
+        if self.status not in JOB_STATUSES:
+            raise EventDataError(
+                f"JobEvent.status must be one of {JOB_STATUSES}, got {self.status!r}"
+            )
+
+    @property
+    def event_type(self) -> str:
+        """The type to emit this under: ``execution.job.<status>``."""
+        return f"execution.job.{self.status}"
+
+    def _check_type(self, event_type: str) -> None:
+        if event_type != self.event_type:
+            raise EventDataError(
+                f"event {event_type!r} carries status {self.status!r}; "
+                f"expected type {self.event_type!r}"
+            )
+
+
+SystemEvent = StoreChanged | StorageOperation | JobEvent
+"""Any payload in the catalogue."""
+
+_CATALOGUE: tuple[type[StoreChanged] | type[StorageOperation] | type[JobEvent], ...] = (
+    StoreChanged,
+    StorageOperation,
+    JobEvent,
+)
+
+
+def system_event(event: Event) -> SystemEvent:
+    """The typed payload of a system event, whichever catalogue entry its type belongs to.
+
+    Raises:
+        EventDataError: The type is not in the catalogue, or the data does not fit it.
+    """
+    for cls in _CATALOGUE:
+        if matches(cls.PATTERN, event.type):
+            return cls.from_event(event)
+    raise EventDataError(
+        f"event {event.type!r} is not a system event; the catalogue has "
+        f"{[cls.PATTERN for cls in _CATALOGUE]}"
+    )

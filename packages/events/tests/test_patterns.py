@@ -1,0 +1,101 @@
+"""Dot patterns: ``*`` is one segment, ``**`` is any number of segments including none."""
+
+from __future__ import annotations
+
+import pytest
+
+from atomiton.events import EventBus, PatternError, matches
+
+TABLE = [
+    # pattern, event type, matches?
+    ("job.done", "job.done", True),
+    ("job.done", "job.failed", False),
+    ("job.done", "job.done.extra", False),
+    ("job.done", "job", False),
+    ("job.*", "job.done", True),
+    ("job.*", "job", False),
+    ("job.*", "job.a.b", False),
+    ("*.done", "job.done", True),
+    ("*.done", "done", False),
+    ("*", "job", True),
+    ("*", "job.done", False),
+    ("job.**", "job", True),
+    ("job.**", "job.done", True),
+    ("job.**", "job.a.b", True),
+    ("job.**", "jobs.done", False),
+    ("job.**", "other.job", False),
+    ("**", "job", True),
+    ("**", "a.b.c.d", True),
+    ("**.done", "done", True),
+    ("**.done", "a.b.done", True),
+    ("**.done", "a.b.done.not", False),
+    ("a.**.z", "a.z", True),
+    ("a.**.z", "a.b.c.z", True),
+    ("a.**.z", "a.b.c", False),
+    ("a.*.**", "a", False),
+    ("a.*.**", "a.b", True),
+    ("a.*.**", "a.b.c.d", True),
+    ("a.**.**.b", "a.b", True),
+    ("*.*", "a.b", True),
+    ("*.*", "a.b.c", False),
+    ("execution.job.*", "execution.job.started", True),
+]
+
+
+@pytest.mark.parametrize(("pattern", "event_type", "expected"), TABLE)
+def test_pattern_table(pattern: str, event_type: str, expected: bool) -> None:
+    assert matches(pattern, event_type) is expected
+
+
+@pytest.mark.parametrize(("pattern", "event_type", "expected"), TABLE)
+def test_bus_delivery_follows_the_pattern_table(
+    pattern: str, event_type: str, expected: bool
+) -> None:
+    bus = EventBus(history=0)
+    seen: list[str] = []
+    bus.on(pattern, lambda event: seen.append(event.type))
+    bus.emit(event_type)
+    assert seen == ([event_type] if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("", "must not be empty"),
+        ("job..done", "empty segment"),
+        (".job", "empty segment"),
+        ("job.", "empty segment"),
+        ("jo*", "wildcard must be a whole segment"),
+        ("job.***", "wildcard must be a whole segment"),
+    ],
+)
+def test_malformed_pattern_is_refused_with_the_reason(pattern: str, message: str) -> None:
+    bus = EventBus()
+    with pytest.raises(PatternError, match=message):
+        bus.on(pattern, print)
+
+
+def test_non_string_pattern_is_refused() -> None:
+    with pytest.raises(PatternError, match="must be a str, got int"):
+        EventBus().on(7, print)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "message"),
+    [
+        ("", "must not be empty"),
+        ("job.*", "wildcards belong in subscriptions"),
+        ("job.**", "wildcards belong in subscriptions"),
+        ("job..done", "empty segment"),
+    ],
+)
+def test_emit_refuses_a_type_that_is_not_concrete(event_type: str, message: str) -> None:
+    bus = EventBus()
+    with pytest.raises(PatternError, match=message):
+        bus.emit(event_type)
+    assert bus.history() == []
+
+
+def test_pattern_error_is_also_a_value_error() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        EventBus().emit("")

@@ -1,0 +1,72 @@
+"""Thread safety: emit and subscribe from many threads at once."""
+
+from __future__ import annotations
+
+import threading
+
+from atomiton.events import Event, EventBus
+
+
+def test_concurrent_emitters_deliver_every_event_exactly_once() -> None:
+    bus = EventBus(history=0)
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def record(event: Event) -> None:
+        with lock:
+            seen.append(event.id)
+
+    bus.on("t.*", record)
+    threads = [
+        threading.Thread(target=lambda: [bus.emit("t.x") for _ in range(2000)]) for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(seen) == list(range(1, 16001))
+
+
+def test_subscribing_and_unsubscribing_while_others_emit_is_safe() -> None:
+    bus = EventBus(history=0)
+    stable: list[Event] = []
+    bus.on("t.x", stable.append)
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            bus.on("t.*", lambda e: None)()
+
+    churners = [threading.Thread(target=churn) for _ in range(2)]
+    for thread in churners:
+        thread.start()
+    emitted = [bus.emit("t.x") for _ in range(5000)]
+    stop.set()
+    for thread in churners:
+        thread.join()
+    assert stable == emitted
+    assert bus.listener_count() == 1
+
+
+def race_six_emitters_against_once() -> list[int]:
+    bus = EventBus(history=0)
+    fired: list[int] = []
+    bus.once("a", lambda e: fired.append(e.id))
+    barrier = threading.Barrier(6)
+
+    def emit() -> None:
+        barrier.wait()
+        for _ in range(20):
+            bus.emit("a")
+
+    threads = [threading.Thread(target=emit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return fired
+
+
+def test_once_fires_exactly_once_under_concurrent_emits() -> None:
+    for _ in range(20):
+        assert len(race_six_emitters_against_once()) == 1
