@@ -20,6 +20,10 @@ from atomiton.devtools._recorder import Recorder
 class AtomStoreLike(Protocol):
     """The part of ``atomiton.store`` stores devtools uses."""
 
+    def get(self, atom: Any) -> Any:
+        """Read one atom."""
+        ...
+
     def use(self, plugin: Callable[[Any], Any]) -> Callable[[], None]:
         """Add a plugin after creation; returns its remover."""
         ...
@@ -58,32 +62,45 @@ class AtomStoreAttachment:
         self.history = StoreHistory(max_history)
         self._recorder = recorder
         self._local = threading.local()
-        self._restoring = False
+        self._pending: list[tuple[str, Any]] = []
         self._lock = threading.RLock()
         self.history.push("attach", self._state(), store.snapshot())
         self._remove: Callable[[], None] | None = store.use(self._plugin)
 
     # -- the plugin ---------------------------------------------------------------------------
-    def _plugin(self, store: Any) -> _Hooks:
-        return _Hooks(self)
+    def _plugin(self, store: Any) -> Any:
+        from atomiton.store import PluginHooks
 
-    def _started(self) -> None:
-        stack: list[float] = self._local.__dict__.setdefault("stack", [])
-        stack.append(time.perf_counter())
-
-    def _finished(self, atom: Any, value: Any) -> None:
-        stack: list[float] = self._local.__dict__.setdefault("stack", [])
-        started = stack.pop() if stack else None
-        if started is not None:
-            self._recorder.profiler.record("store.set", time.perf_counter() - started)
-        if self._restoring or stack:
-            return  # nested writes of an action are part of the outer write's point
-        label = _atom_name(atom)
-        with self._lock:
-            point = self.history.push(label, self._state(), self.target.snapshot())
-        self._recorder.record(
-            "atom", self.name, label, {"value": jsonable(value)}, position=point.position
+        return PluginHooks(
+            on_set=self._on_set, after_set=self._after_set, on_commit=self._on_commit
         )
+
+    def _on_set(self, atom: Any, value: Any) -> Any:
+        starts: list[float] = self._local.__dict__.setdefault("starts", [])
+        starts.append(time.perf_counter())
+        try:
+            old = self.target.get(atom)
+            changed = not (old is value or old == value)
+        except Exception:  # an odd __eq__ must not break the app's write; count it as a change
+            changed = True
+        if changed and not self._restoring:
+            self._pending.append((_atom_name(atom), value))
+        return value
+
+    def _after_set(self, atom: Any, value: Any) -> None:
+        starts: list[float] = self._local.__dict__.setdefault("starts", [])
+        if starts:
+            self._recorder.profiler.record("store.set", time.perf_counter() - starts.pop(0))
+
+    def _on_commit(self) -> None:
+        pending, self._pending = self._pending, []
+        if self._restoring or not pending:
+            return  # a restore, or a commit made only of derived recomputes
+        written = {name: jsonable(value) for name, value in pending}
+        label = ", ".join(written)
+        # No devtools lock here: this runs under the store's lock, and jump_to takes ours first.
+        point = self.history.push(label, self._state(), self.target.snapshot())
+        self._recorder.record("atom", self.name, label, written, position=point.position)
 
     # -- reading and time travel ----------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -105,15 +122,20 @@ class AtomStoreAttachment:
         self._recorder.touch()
         return True
 
+    @property
+    def _restoring(self) -> bool:
+        # Per thread: the restore's own commit is skipped, another thread's write is not.
+        return bool(getattr(self._local, "restoring", False))
+
     def _restore(self, point: HistoryPoint) -> None:
-        self._restoring = True
+        self._local.restoring = True
         try:
             if point.snapshot is not None:
                 self.target.restore(point.snapshot)
             else:
                 self.target.set_state(dict(point.state))
         finally:
-            self._restoring = False
+            self._local.restoring = False
 
     def undo(self) -> bool:
         """Go one point back; False when there is nothing older."""
@@ -141,19 +163,3 @@ class AtomStoreAttachment:
         remove, self._remove = self._remove, None
         if remove is not None:
             remove()
-
-
-class _Hooks:
-    """The plugin object handed to the store: ``on_set`` before a write, ``after_set`` after."""
-
-    __slots__ = ("_owner",)
-
-    def __init__(self, owner: AtomStoreAttachment) -> None:
-        self._owner = owner
-
-    def on_set(self, atom: Any, value: Any) -> Any:
-        self._owner._started()
-        return value
-
-    def after_set(self, atom: Any, value: Any) -> None:
-        self._owner._finished(atom, value)

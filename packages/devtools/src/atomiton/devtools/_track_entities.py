@@ -7,7 +7,7 @@ committed change. Users never see it; detaching calls the remover.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from atomiton.devtools._jsonable import jsonable
@@ -35,31 +35,28 @@ class EntityClientAttachment:
         self._remove: Callable[[], None] | None = self._channel.observe(self._on_change)
 
     def _on_change(self, change: Any) -> None:
-        data = change if isinstance(change, Mapping) else jsonable(change)
-        if not isinstance(data, Mapping):
-            data = {"change": data}
-        store = str(data.get("store", "?"))
-        operation = str(data.get("operation", "change"))
-        duration = data.get("duration")
-        if isinstance(duration, int | float):
-            self._recorder.profiler.record(f"entities.{operation}", float(duration))
-        details = {k: jsonable(v) for k, v in data.items() if k not in ("store", "operation")}
-        self._recorder.record("entity", self.name, f"{store}.{operation}", details)
+        # change is a StoreChange(store, operation, ids)
+        store = str(getattr(change, "store", "?"))
+        operation = str(getattr(change, "operation", "change"))
+        ids = [str(i) for i in getattr(change, "ids", ())]
+        self._recorder.profiler.record(f"entities.{operation}", None)
+        self._recorder.record("entity", self.name, f"{store}.{operation}", {"ids": ids})
 
     def state(self) -> dict[str, Any]:
-        """Entity counts per store name."""
-        return {name: int(self._channel.count(name)) for name in self._channel.stores()}
+        """Entity counts per store name (soft-deleted entities excluded)."""
+        return {name: int(count) for name, count in self._channel.counts().items()}
 
     def view(self) -> list[dict[str, Any]]:
-        """One entry per entity store: name, count and the most recent entities."""
+        """One entry per entity store: name, count and its most recent entities (newest first)."""
+        recent = self._channel.recent(_RECENT * 5)
         return [
             {
                 "name": name,
                 "client": self.name,
-                "count": int(self._channel.count(name)),
-                "recent": jsonable(list(self._channel.recent(name, _RECENT))),
+                "count": int(count),
+                "recent": [jsonable(r.entity) for r in recent if r.store == name][:_RECENT],
             }
-            for name in self._channel.stores()
+            for name, count in self._channel.counts().items()
         ]
 
     def detach(self) -> None:

@@ -1,0 +1,225 @@
+"""``atomiton demo``: a small but real app composed through the container, exercising every package.
+
+Flow: compose ``Container.from_installed()`` (SQLite in the data directory, process workers sized
+from ``capabilities()``, an in-process event bus, the entity client) -> attach DevTools -> persist
+this run's tasks -> run CPU-bound jobs in process workers with progress bars, one of which kills its
+worker on purpose and is retried on the replaced worker -> derived atoms summarise progress ->
+an accidental write is undone through time travel -> a summary table. A second run finds the
+first run's tasks in SQLite; ``--reset`` deletes them first; ``--inspect`` serves the live
+inspector on the running demo and keeps it open until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from atomiton.devtools._console import console, progress
+from atomiton.devtools._demo_app import (
+    CRASHING_TASK,
+    RUNS,
+    TASKS,
+    DemoState,
+    previous_runs,
+    reset,
+    start_run,
+)
+from atomiton.devtools._demo_jobs import count_primes
+from atomiton.devtools._devtools import DevTools
+from atomiton.devtools._errors import CommandError
+from atomiton.execution import WorkerCrashedError
+from atomiton.platform import Container, capabilities, data_dir
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Run the demo; see the module docstring."""
+    out = console()
+    started = time.monotonic()
+    with Container.from_installed() as container:
+        bus = container.resolve("events")
+        client = container.resolve("store.client")
+        workers = container.resolve("workers")
+        storage = container.resolve("storage")
+        with DevTools() as devtools:
+            devtools.attach(bus, name="events")
+            devtools.attach(client, name="entities")
+            devtools.attach(workers, name="workers")
+            server = None
+            if args.inspect:
+                server = devtools.serve(port=args.port, host=args.host, token=args.token)
+                out.print(f"inspector: {server.url}")
+            _header(out, storage, workers, args)
+            if args.reset:
+                out.print(f"reset: removed {reset(client)} saved demo entities")
+            _run(out, client, bus, workers, devtools, started)
+            if server is not None:
+                out.print(f"inspector still open at {server.url} — press Ctrl-C to stop")
+                try:
+                    while server.is_running:
+                        server.wait(0.5)
+                except KeyboardInterrupt:
+                    out.print("inspector stopped")
+    return 0
+
+
+def _header(out: Console, storage: Any, workers: Any, args: argparse.Namespace) -> None:
+    caps = capabilities()
+    size = getattr(workers, "max_workers", None) or caps.cpu_count
+    out.print(
+        f"[bold]atomiton demo[/] · data in {data_dir()} · {size} process workers "
+        f"({caps.cpu_count} CPUs) · SQLite {caps.sqlite_version}"
+    )
+
+
+def _run(
+    out: Console, client: Any, bus: Any, workers: Any, devtools: DevTools, started: float
+) -> None:
+    earlier = previous_runs(client)
+    saved_tasks = client.stores(TASKS).get_all()
+    number = (earlier[-1]["number"] + 1) if earlier else 1
+    if earlier:
+        out.print(
+            f"found {len(earlier)} earlier run(s) and {len(saved_tasks)} task(s) persisted in "
+            "SQLite — this is run #{number}".replace("{number}", str(number))
+        )
+    else:
+        out.print("no earlier run found: starting from an empty database (run #1)")
+
+    events = Counter[str]()
+    stop_counting = bus.on("**", lambda event: events.update([event.type]))
+    run, tasks = start_run(client, number)
+    state = DemoState({task["id"]: task["title"] for task in tasks})
+    devtools.attach(state.store, name="ui")
+    _work(out, client, workers, state, tasks)
+    overview = state.view()
+    out.print(f"derived summary: {overview.text}")
+
+    # Time travel: an accidental write wipes the progress; undo restores it through DevTools.
+    state.store.set(state.progress, {})
+    wiped = state.view().fraction
+    devtools.undo("ui")
+    restored = state.view().fraction
+    if restored != overview.fraction:
+        raise CommandError(f"time travel failed: progress {restored:.0%} after undo")
+    out.print(
+        f"time travel: an accidental write set progress to {wiped:.0%}; "
+        f"undo restored it to {restored:.0%}"
+    )
+    client.stores(RUNS).update_one(
+        run["id"], {"finished_at": time.time(), "done": overview.done, "failed": overview.failed}
+    )
+    stop_counting()
+    _summary(out, client, number, events, devtools, time.monotonic() - started)
+
+
+def _work(out: Console, client: Any, workers: Any, state: DemoState, tasks: list[Any]) -> None:
+    task_store = client.stores(TASKS)
+    bars = progress(out)
+    rows = {task["id"]: bars.add_task(task["title"], total=1.0) for task in tasks}
+    overall = bars.add_task("[bold]overall (derived atom)", total=1.0)
+    unsubscribe = state.store.subscribe(
+        state.fraction, lambda fraction: bars.update(overall, completed=fraction)
+    )
+    lock = threading.Lock()
+    pending: dict[Any, dict[str, Any]] = {}
+
+    def submit(task: dict[str, Any], crash: bool) -> None:
+        job = workers.schedule(
+            count_primes, args=(task["limit"],), kwargs={"crash": crash}, name=task["title"]
+        )
+        task_id = task["id"]
+        job.add_progress_callback(
+            lambda p: state.set_progress(task_id, (p.current or 0) / (p.total or 1))
+        )
+        state.set_status(task_id, "running")
+        task_store.update_one(
+            task_id, lambda t: {"attempts": t["attempts"] + 1, "status": "running"}
+        )
+        with lock:
+            pending[job] = task
+
+    with bars:
+        for index, task in enumerate(tasks):
+            submit(task, crash=index == CRASHING_TASK)
+        while pending:
+            with lock:
+                finished = [job for job in pending if job.done()]
+            if not finished:
+                time.sleep(0.02)
+                continue
+            for job in finished:
+                with lock:
+                    task = pending.pop(job)
+                _settle(out, job, task, task_store, state, submit)
+                bars.update(rows[task["id"]], completed=state.store.get(state.progress)[task["id"]])
+    unsubscribe()
+
+
+def _settle(
+    out: Console, job: Any, task: dict[str, Any], task_store: Any, state: DemoState, submit: Any
+) -> None:
+    task_id = task["id"]
+    error = job.exception()
+    if isinstance(error, WorkerCrashedError):
+        state.store.update(state.crashes, lambda n: n + 1)
+        out.print(
+            f"[yellow]worker crashed[/] while running {task['title']!r} ({error}); "
+            "the pool replaced the worker — retrying the task"
+        )
+        state.set_progress(task_id, 0.0)
+        submit(task, crash=False)
+        return
+    if error is not None:
+        state.set_status(task_id, "failed")
+        task_store.update_one(task_id, {"status": "failed", "error": str(error)})
+        return
+    seconds = time.time() - (job.started_at or time.time())
+    state.set_progress(task_id, 1.0)
+    state.set_status(task_id, "done")
+    task_store.update_one(
+        task_id, {"status": "done", "primes": job.result(), "seconds": round(seconds, 3)}
+    )
+
+
+def _summary(
+    out: Console, client: Any, number: int, events: Counter[str], dt: DevTools, elapsed: float
+) -> None:
+    tasks = client.stores(TASKS).get_all()
+    table = Table(title=f"atomiton demo — run #{number} summary", title_justify="left")
+    for column in ("run", "task", "status", "attempts", "primes", "seconds"):
+        table.add_column(column, justify="right" if column != "task" else "left")
+    for task in sorted(tasks, key=lambda t: (t.get("run", 0), t.get("title", ""))):
+        table.add_row(
+            str(task.get("run")),
+            task.get("title", ""),
+            task.get("status", ""),
+            str(task.get("attempts", "")),
+            str(task.get("primes", "-")),
+            str(task.get("seconds", "-")),
+        )
+    out.print(table)
+    runs = len(previous_runs(client))
+    jobs = Counter(job["status"] for job in dt.jobs())
+    stats = dt.profile()
+    store_set = stats.get("store.set")
+    out.print(
+        f"persisted: {len(tasks)} task(s) across {runs} run(s) in SQLite · "
+        f"jobs: {dict(sorted(jobs.items()))} · events: {sum(events.values())} "
+        f"({events['store.changed']} store.changed, "
+        f"{sum(n for t, n in events.items() if t.startswith('execution.job.'))} execution.job.*) · "
+        f"timeline: {len(dt.timeline)} entries"
+    )
+    if store_set is not None:
+        out.print(
+            f"profile: store.set x{store_set.count}, p50 {store_set.p50 * 1e6:.0f} µs, "
+            f"p99 {store_set.p99 * 1e6:.0f} µs"
+        )
+    out.print(
+        f"done in {elapsed:.1f} s — run again to see the tasks persist, --reset to start clean"
+    )

@@ -1,0 +1,283 @@
+"""DevTools over real stores, buses, entity clients and workers: timeline, time travel, detach."""
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from atomiton.devtools import AttachError, DevTools, ImportDataError, TimeTravelError
+from atomiton.events import EventBus
+from atomiton.execution import ThreadWorkers, current_job
+from atomiton.store import atom, computed, create_client, create_store
+
+
+@pytest.fixture
+def dt() -> Any:
+    with DevTools() as devtools:
+        yield devtools
+
+
+def test_atom_writes_are_on_the_timeline_in_order_by_name(dt: DevTools) -> None:
+    count = atom(0, name="count")
+    label = atom("", name="label")
+    store = create_store()
+    dt.attach(store, name="ui")
+    store.set(count, 1)
+    store.set(label, "hi")
+    store.set(count, 1)  # equal value: not a write
+    atoms = dt.timeline.entries("atom")
+    assert [(e.source, e.label, e.data) for e in atoms] == [
+        ("ui", "count", {"count": 1}),
+        ("ui", "label", {"label": "hi"}),
+    ]
+    assert [e.position for e in atoms] == [1, 2]
+    assert dt.state("ui") == {"count": 1, "label": "hi"}
+
+
+def test_undo_redo_and_jump_really_restore_the_store_and_its_derived_atoms(dt: DevTools) -> None:
+    count = atom(0, name="count")
+    doubled = computed(lambda get: get(count) * 2, name="doubled")
+    store = create_store()
+    seen: list[int] = []
+    store.subscribe(doubled, seen.append)
+    dt.attach(store, name="ui")
+    for n in (1, 2, 3):
+        store.set(count, n)
+    assert dt.undo("ui") is True
+    assert store.get(count) == 2
+    assert store.get(doubled) == 4
+    assert dt.redo("ui") is True
+    assert store.get(count) == 3
+    assert dt.jump_to("ui", 1) is True
+    assert store.get(count) == 1
+    assert seen[-1] == 2  # subscribers were notified by the restore
+    assert dt.jump_to("ui", 0) is True
+    assert store.get(count) == 0
+    assert dt.undo("ui") is False  # nothing older than the attach point
+
+
+def test_a_write_after_undo_drops_the_redo_branch(dt: DevTools) -> None:
+    count = atom(0, name="count")
+    store = create_store()
+    dt.attach(store, name="ui")
+    store.set(count, 1)
+    store.set(count, 2)
+    dt.undo("ui")
+    store.set(count, 10)
+    assert [p.label for p in dt.history("ui")] == ["attach", "count", "count"]
+    assert [p.state["count"] for p in dt.history("ui")[1:]] == [1, 10]
+    assert dt.redo("ui") is False
+
+
+def test_restores_do_not_add_history_points(dt: DevTools) -> None:
+    count = atom(0, name="count")
+    store = create_store()
+    dt.attach(store, name="ui")
+    store.set(count, 1)
+    store.set(count, 2)
+    dt.undo("ui")
+    dt.undo("ui")
+    assert len(dt.history("ui")) == 3
+    assert len(dt.timeline.entries("atom")) == 2
+
+
+def test_a_batch_is_one_history_point(dt: DevTools) -> None:
+    a = atom(0, name="a")
+    b = atom(0, name="b")
+    store = create_store()
+    dt.attach(store, name="ui")
+    with store.batch():
+        store.set(a, 1)
+        store.set(b, 2)
+    (entry,) = dt.timeline.entries("atom")
+    assert entry.label == "a, b"
+    assert entry.data == {"a": 1, "b": 2}
+    dt.undo("ui")
+    assert (store.get(a), store.get(b)) == (0, 0)
+
+
+def test_jumping_to_a_position_that_is_not_kept_names_the_valid_range() -> None:
+    count = atom(0, name="count")
+    store = create_store()
+    with DevTools(max_history=3) as dt:
+        dt.attach(store, name="ui")
+        for n in range(1, 6):
+            store.set(count, n)
+        with pytest.raises(TimeTravelError, match=r"position 1 is not kept; valid: 3\.\.5"):
+            dt.jump_to("ui", 1)
+        assert dt.jump_to("ui", 3) is True
+        assert store.get(count) == 3
+        with pytest.raises(TimeTravelError, match="no atom store"):
+            dt.undo("nope")
+
+
+def test_the_timeline_ring_keeps_only_max_entries() -> None:
+    count = atom(0, name="count")
+    store = create_store()
+    with DevTools(max_entries=5) as dt:
+        dt.attach(store, name="ui")
+        for n in range(1, 21):
+            store.set(count, n)
+        assert len(dt.timeline) == 5
+        assert [e.data["count"] for e in dt.timeline] == [16, 17, 18, 19, 20]
+
+
+def test_events_are_recorded_and_detach_removes_the_subscription(dt: DevTools) -> None:
+    bus = EventBus()
+    before = bus.listener_count("anything")
+    dt.attach(bus, name="bus")
+    assert bus.listener_count("anything") == before + 1
+    bus.emit("job.done", {"id": 7}, source="test")
+    dt.detach(bus)
+    bus.emit("job.done", {"id": 8}, source="test")
+    assert bus.listener_count("anything") == before
+    events = dt.timeline.entries("event")
+    assert [(e.label, e.source, e.data) for e in events] == [("job.done", "test", {"id": 7})]
+
+
+def test_storage_operation_events_feed_the_profile(dt: DevTools) -> None:
+    bus = EventBus()
+    dt.attach(bus)
+    for ms in (1, 2, 3, 4):
+        payload = {"operation": "read", "keys": ["k"], "duration": ms / 1000, "bytes": 1}
+        bus.emit("storage.operation", {**payload, "error": None}, source="storage")
+    stats = dt.profile()["storage.read"]
+    assert stats.count == 4
+    assert stats.max == pytest.approx(0.004)
+    assert 0.001 <= stats.p50 <= 0.004
+
+
+def test_detaching_a_store_removes_its_plugin(dt: DevTools) -> None:
+    count = atom(0, name="count")
+    store = create_store()
+    dt.attach(store, name="ui")
+    dt.detach("ui")
+    store.set(count, 5)
+    assert dt.timeline.entries("atom") == []
+    assert dt.attached == {}
+    with pytest.raises(AttachError, match="nothing is attached"):
+        dt.detach("ui")
+
+
+def test_attach_rejects_unknown_objects_duplicates_and_taken_names(dt: DevTools) -> None:
+    with pytest.raises(AttachError, match="cannot attach a int"):
+        dt.attach(42)
+    store = create_store()
+    dt.attach(store, name="ui")
+    with pytest.raises(AttachError, match="already attached"):
+        dt.attach(store, name="other")
+    with pytest.raises(AttachError, match="'ui' is already attached"):
+        dt.attach(create_store(), name="ui")
+
+
+def test_store_writes_are_profiled(dt: DevTools) -> None:
+    count = atom(0, name="count")
+    store = create_store()
+    dt.attach(store, name="ui")
+    for n in range(1, 11):
+        store.set(count, n)
+    stats = dt.profile()["store.set"]
+    assert stats.count == 10
+    assert 0 < stats.p50 <= stats.p99 <= stats.max
+
+
+def test_entity_mutations_and_counts_come_through_the_client_channel(dt: DevTools) -> None:
+    client = create_client()
+    try:
+        dt.attach(client, name="entities")
+        todos = client.stores.Todo
+        first = todos.add_one({"title": "write docs"})
+        todos.add_one({"title": "ship"})
+        todos.update_one(first["id"], {"done": True})
+        labels = [e.label for e in dt.timeline.entries("entity")]
+        assert labels == ["Todo.add", "Todo.add", "Todo.update"]
+        assert dt.timeline.entries("entity")[0].data == {"ids": [first["id"]]}
+        assert dt.state("entities") == {"Todo": 2}
+        (view,) = dt.view()["entities"]
+        assert view["count"] == 2
+        assert view["recent"][0]["title"] == "write docs"  # most recently written first
+        dt.detach(client)
+        todos.add_one({"title": "unseen"})
+        assert len(dt.timeline.entries("entity")) == 3
+    finally:
+        client.dispose()
+
+
+def _report_steps(steps: int) -> int:
+    job = current_job()
+    for n in range(1, steps + 1):
+        job.report_progress(n, steps)
+    return steps
+
+
+def test_job_transitions_are_on_the_timeline_and_progress_in_the_jobs_table(dt: DevTools) -> None:
+    with ThreadWorkers(max_workers=1) as workers:
+        dt.attach(workers, name="workers")
+        job = workers.schedule(_report_steps, args=(4,), name="steps")
+        assert job.result(timeout=10) == 4
+        deadline = time.monotonic() + 5
+        while not any(j["status"] == "succeeded" for j in dt.jobs()):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    labels = [e.label for e in dt.timeline.entries("job")]
+    assert labels[-1] == "steps succeeded"
+    assert "steps running" in labels
+    (shown,) = dt.jobs()
+    assert (shown["current"], shown["total"], shown["status"]) == (4, 4, "succeeded")
+    assert dt.profile()["job.steps"].count == 1
+
+
+def test_export_import_round_trips_state_and_timeline(dt: DevTools) -> None:
+    count = atom(0, name="count")
+    store = create_store()
+    bus = EventBus()
+    dt.attach(store, name="ui")
+    dt.attach(bus, name="bus")
+    store.set(count, 1)
+    bus.emit("hello", {"n": 1}, source="test")
+    store.set(count, 2)
+    data = json.loads(json.dumps(dt.export()))  # really JSON
+
+    with DevTools() as fresh:
+        fresh.import_(data)
+        assert fresh.export() == data
+        assert fresh.state("ui") == {"count": 2}
+        assert [e.label for e in fresh.timeline] == [e.label for e in dt.timeline]
+
+    # Importing into a DevTools with a store of the same name restores that store.
+    other = create_store()
+    other.set(count, 99)
+    with DevTools() as target:
+        target.attach(other, name="ui")
+        target.import_(data)
+        assert other.get(count) == 2
+        target.undo("ui")
+        assert other.get(count) == 1
+
+
+def test_import_rejects_what_is_not_an_export(dt: DevTools) -> None:
+    with pytest.raises(ImportDataError, match="not a DevTools export"):
+        dt.import_({"hello": 1})
+    with pytest.raises(ImportDataError, match="version 9"):
+        dt.import_({"format": "atomiton-devtools", "version": 9})
+
+
+def test_writes_from_many_threads_are_all_recorded(dt: DevTools) -> None:
+    count = atom(0, name="count")
+    store = create_store()
+    dt.attach(store, name="ui")
+
+    def bump() -> None:
+        for _ in range(200):
+            store.update(count, lambda v: v + 1)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.get(count) == 800
+    assert len(dt.timeline.entries("atom")) == 800
+    assert dt.history("ui")[-1].state == {"count": 800}
