@@ -21,24 +21,21 @@ def storage_url(text: str) -> str:
     Inspecting is read-only in spirit: a mistyped SQLite path must be an error, not a new empty
     database.
     """
-    if text.startswith("memory:"):
-        raise CommandError(
-            "memory:// storage lives inside one process; there is nothing to inspect"
-        )
-    if "://" not in text:
+    scheme, colon, rest = text.partition(":")
+    if not colon or scheme not in ("sqlite", "file", "memory"):
         path = Path(text).expanduser()
         if path.is_dir():
             return f"file://{path.resolve()}"
-        text = f"sqlite:///{path.resolve()}"
-    scheme, _, rest = text.partition("://")
-    if scheme in ("sqlite", "file"):
-        path = Path(rest[1:] if rest.startswith("//") else rest)
-        if scheme == "sqlite" and not path.is_file():
-            raise CommandError(
-                f"no SQLite database at {path}: check the path (nothing was created)"
-            )
-        if scheme == "file" and not path.is_dir():
-            raise CommandError(f"no storage folder at {path}: check the path (nothing was created)")
+        scheme, rest = "sqlite", f"//{path.resolve()}"
+        text = f"sqlite:{rest}"
+    if scheme == "memory":
+        raise CommandError("memory:// storage lives inside one process; there is nothing to inspect")
+    where = rest.split("?", 1)[0]
+    path = Path(where[2:] if where.startswith("//") else where)
+    if scheme == "sqlite" and not path.is_file():
+        raise CommandError(f"no SQLite database at {path}: check the path (nothing was created)")
+    if scheme == "file" and not path.is_dir():
+        raise CommandError(f"no storage folder at {path}: check the path (nothing was created)")
     return text
 
 
