@@ -29,7 +29,7 @@ def storage_url(text: str) -> str:
         scheme, rest = "sqlite", f"//{path.resolve()}"
         text = f"sqlite:{rest}"
     if scheme == "memory":
-        raise CommandError("memory:// storage lives inside one process; there is nothing to inspect")
+        raise CommandError("memory:// storage lives inside one process: nothing to inspect")
     where = rest.split("?", 1)[0]
     path = Path(where[2:] if where.startswith("//") else where)
     if scheme == "sqlite" and not path.is_file():
