@@ -1,0 +1,521 @@
+"""FileStorage: one file per key under a root directory, written as safely as SQLite writes.
+
+Every write goes to a fresh temporary file in the key's directory, is fsynced, renamed over the
+key's file and the directory is fsynced, so a reader or a crash sees the old value or the new
+one, never a mix. ``write_many`` stages every value as a temporary file, then commits by
+atomically writing a small journal naming the renames; a crash after the commit is rolled
+forward by the next writer or opener, a crash before it leaves nothing visible.
+
+Every path is opened relative to a directory file descriptor with ``O_NOFOLLOW``, one component
+at a time, so nothing ever resolves outside the root, symlinks planted inside it included.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import secrets
+import stat
+import struct
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from atomiton.storage._client import (
+    Entry,
+    Items,
+    KeyList,
+    StorageClient,
+    check_ttl,
+    check_value,
+    closed_error,
+    pairs,
+)
+from atomiton.storage._errors import StorageError, UnsafePathError
+from atomiton.storage._file_paths import components_to_key, key_to_components, segment_components
+from atomiton.storage._keys import is_valid_key, validate_key
+
+# Each file: a version byte and the expiry time (0.0: never) as a big-endian double, then the value.
+_HEADER = struct.Struct(">Bd")
+_VERSION = 1
+_LOCK_NAME = "~lock"
+_JOURNAL_NAME = "~journal"
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_UNSAFE = (errno.ELOOP, errno.ENOTDIR, errno.EISDIR)
+# [directory components..., file name, staged temporary name] per key of a batch.
+_Renames = list[list[str]]
+
+
+class FileStorage(StorageClient):
+    """Store each key as one file under ``root``, written atomically, never escaping ``root``.
+
+    Args:
+        root: The directory holding the data (created private, mode 0700, when missing).
+        fsync: ``True`` fsyncs every file and directory so a returned write survives power loss;
+            ``False`` keeps writes atomic against process crashes only (much faster).
+        clock: Seconds since the epoch for TTLs.
+
+    Raises:
+        UnsafePathError: Only when a key's path meets a symlink or a foreign entry planted in the
+            root; it is refused, never followed.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        fsync: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not hasattr(os, "O_NOFOLLOW") or os.open not in os.supports_dir_fd:
+            raise StorageError("FileStorage needs a POSIX system (openat and O_NOFOLLOW)")
+        self.root = Path(root).absolute()
+        self.fsync = fsync
+        self._clock = clock
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._root_fd = os.open(self.root, _DIR_FLAGS)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._lock_fds: list[tuple[weakref.ref[threading.Thread], int]] = []
+        self._is_closed = False
+        with self._exclusive():
+            self._recover()
+
+    # -- locking and recovery ----------------------------------------------------------------------
+    def _lock_fd(self) -> int:
+        """This thread's descriptor of the lock file (flock is per open file, not per process)."""
+        fd: int | None = getattr(self._local, "lock_fd", None)
+        if fd is None:
+            if self._is_closed:
+                raise closed_error(self)
+            fd = os.open(
+                _LOCK_NAME,
+                os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+                0o600,
+                dir_fd=self._root_fd,
+            )
+            with self._lock:
+                kept = []
+                for owner, other in self._lock_fds:
+                    thread = owner()
+                    if thread is not None and thread.is_alive():
+                        kept.append((owner, other))
+                    else:
+                        os.close(other)
+                kept.append((weakref.ref(threading.current_thread()), fd))
+                self._lock_fds = kept
+            self._local.lock_fd = fd
+        return fd
+
+    def _shared(self) -> _Flock:
+        return _Flock(self, fcntl.LOCK_SH)
+
+    def _exclusive(self) -> _Flock:
+        return _Flock(self, fcntl.LOCK_EX)
+
+    def _recover(self) -> None:
+        """Roll a committed ``write_many`` forward (call with the exclusive lock held)."""
+        try:
+            fd = os.open(_JOURNAL_NAME, _READ_FLAGS, dir_fd=self._root_fd)
+        except FileNotFoundError:
+            return
+        with os.fdopen(fd, "rb") as journal:
+            renames = json.loads(journal.read())["renames"]
+        self._apply(renames)
+        os.unlink(_JOURNAL_NAME, dir_fd=self._root_fd)
+        self._sync(self._root_fd)
+
+    def _apply(self, renames: _Renames) -> None:
+        for path in renames:
+            *dirs, name, temp = path
+            fds = self._open_dirs(dirs, create=True)
+            try:
+                try:
+                    os.replace(temp, name, src_dir_fd=fds[-1], dst_dir_fd=fds[-1])
+                except FileNotFoundError:
+                    continue  # renamed before the crash
+                self._sync(fds[-1])
+            finally:
+                self._close_dirs(fds)
+
+    def _sync(self, fd: int) -> None:
+        if self.fsync:
+            os.fsync(fd)
+
+    # -- paths --------------------------------------------------------------------------------
+    def _open_dirs(self, dirs: list[str], *, create: bool) -> list[int]:
+        """Open ``dirs`` one by one from the root without following links; [] if one is missing."""
+        if self._is_closed:
+            raise closed_error(self)
+        fds = [self._root_fd]
+        try:
+            for name in dirs:
+                try:
+                    fd = os.open(name, _DIR_FLAGS, dir_fd=fds[-1])
+                except FileNotFoundError:
+                    if not create:
+                        self._close_dirs(fds)
+                        return []
+                    try:
+                        os.mkdir(name, 0o700, dir_fd=fds[-1])
+                        self._sync(fds[-1])
+                    except FileExistsError:
+                        pass
+                    fd = os.open(name, _DIR_FLAGS, dir_fd=fds[-1])
+                fds.append(fd)
+        except OSError as exc:
+            self._close_dirs(fds)
+            if exc.errno in _UNSAFE:
+                raise UnsafePathError(
+                    f"{self.root}: {'/'.join(dirs)!r} holds a symlink or a non-directory; "
+                    "FileStorage never follows links out of its root"
+                ) from exc
+            raise
+        return fds
+
+    def _close_dirs(self, fds: list[int]) -> None:
+        for fd in fds[1:]:
+            os.close(fd)
+
+    def _stage(self, dir_fd: int, name: str, blob: list[bytes]) -> str:
+        """Write ``blob`` to a new fsynced temporary file beside ``name``; return its name."""
+        temp = f"{name}~{secrets.token_hex(6)}.tmp"
+        fd = os.open(temp, _TEMP_FLAGS, 0o600, dir_fd=dir_fd)
+        try:
+            total = sum(len(part) for part in blob)
+            written = os.writev(fd, blob)
+            if written < total:
+                rest = memoryview(b"".join(blob))[written:]
+                while rest:
+                    rest = rest[os.write(fd, rest) :]
+            if self.fsync:
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(temp, dir_fd=dir_fd)
+            raise
+        os.close(fd)
+        return temp
+
+    def _open_value(self, key: str) -> tuple[int, float] | None:
+        """Open ``key``'s file; return (fd positioned after the header, expiry) or ``None``."""
+        *dirs, name = key_to_components(validate_key(key))
+        fds = self._open_dirs(dirs, create=False)
+        if not fds:
+            return None
+        try:
+            fd = os.open(name, _READ_FLAGS, dir_fd=fds[-1])
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno in _UNSAFE:
+                raise UnsafePathError(f"{self.root}: the file of key {key!r} is a symlink") from exc
+            raise
+        finally:
+            self._close_dirs(fds)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UnsafePathError(f"{self.root}: the file of key {key!r} is not a regular file")
+            header = os.read(fd, _HEADER.size)
+            if len(header) != _HEADER.size or header[0] != _VERSION:
+                raise StorageError(f"{self.root}: the file of key {key!r} has no valid header")
+            expires = _HEADER.unpack(header)[1]
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, expires
+
+    # -- operations ---------------------------------------------------------------------------
+    def write(self, key: str, data: bytes, *, ttl: float | None = None) -> None:
+        """Store ``data`` at ``key`` atomically (see ``StorageClient.write``)."""
+        *dirs, name = key_to_components(validate_key(key))
+        if data.__class__ is not bytes:
+            data = check_value(data)
+        header = _HEADER.pack(_VERSION, 0.0 if ttl is None else self._clock() + check_ttl(ttl))
+        with self._shared():
+            for _attempt in range(16):
+                fds = self._open_dirs(dirs, create=True)
+                try:
+                    temp = self._stage(fds[-1], name, [header, data])
+                    try:
+                        os.replace(temp, name, src_dir_fd=fds[-1], dst_dir_fd=fds[-1])
+                    except BaseException:
+                        os.unlink(temp, dir_fd=fds[-1])
+                        raise
+                    self._sync(fds[-1])
+                    return
+                except FileNotFoundError:
+                    continue  # a delete removed the (empty) directory meanwhile: walk again
+                finally:
+                    self._close_dirs(fds)
+            raise StorageError(
+                f"{self.root}: could not write {key!r}: its directory kept vanishing"
+            )
+
+    def read_entry(self, key: str) -> Entry | None:
+        """Return ``(value, expires_at)`` or ``None`` (see ``StorageClient.read_entry``)."""
+        opened = self._open_value(key)
+        if opened is None:
+            return None
+        fd, expires = opened
+        try:
+            if expires and expires <= self._clock():
+                return None
+            parts = []
+            while chunk := os.read(fd, 1 << 20):
+                parts.append(chunk)
+        finally:
+            os.close(fd)
+        return b"".join(parts), (expires or None)
+
+    def read(self, key: str) -> bytes | None:
+        """Return the value at ``key`` or ``None``."""
+        entry = self.read_entry(key)
+        return None if entry is None else entry[0]
+
+    def _live_size(self, key: str) -> int | None:
+        opened = self._open_value(key)
+        if opened is None:
+            return None
+        fd, expires = opened
+        try:
+            if expires and expires <= self._clock():
+                return None
+            return os.fstat(fd).st_size - _HEADER.size
+        finally:
+            os.close(fd)
+
+    def size(self, key: str) -> int | None:
+        """Return the value's length in bytes, or ``None`` when absent."""
+        return self._live_size(key)
+
+    def exists(self, key: str) -> bool:
+        """Return whether ``key`` holds a live value."""
+        return self._live_size(key) is not None
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key``; return whether it was live."""
+        with self._shared():
+            return self._delete(key)
+
+    def _delete(self, key: str) -> bool:
+        was_live = self._live_size(key) is not None
+        *dirs, name = key_to_components(key)
+        fds = self._open_dirs(dirs, create=False)
+        if not fds:
+            return False
+        try:
+            try:
+                os.unlink(name, dir_fd=fds[-1])
+            except FileNotFoundError:
+                return False
+            self._sync(fds[-1])
+            # Drop directories the delete left empty, deepest first; a non-empty one stops it.
+            for depth in range(len(dirs), 0, -1):
+                try:
+                    os.rmdir(dirs[depth - 1], dir_fd=fds[depth - 1])
+                except OSError:
+                    break
+            return was_live
+        finally:
+            self._close_dirs(fds)
+
+    def _walk(self, prefix: str) -> Iterator[tuple[str, int]]:
+        """Yield (key, value size) for every live key under ``prefix``, unsorted."""
+        *complete, _partial = prefix.split("/")
+        if not all(is_valid_key(segment) for segment in complete):
+            return
+        start: list[str] = []
+        for segment in complete:
+            start.extend(segment_components(segment, is_last=False))
+        fds = self._open_dirs(start, create=False)
+        if not fds:
+            return
+        now = self._clock()
+        try:
+            yield from self._walk_dir(fds[-1], start, prefix, now)
+        finally:
+            self._close_dirs(fds)
+
+    def _walk_dir(
+        self, dir_fd: int, path: list[str], prefix: str, now: float
+    ) -> Iterator[tuple[str, int]]:
+        with os.scandir(dir_fd) as entries:
+            names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+        for name, is_dir in names:
+            if "~" in name:
+                continue  # temporary or bookkeeping file, never a key
+            if is_dir:
+                try:
+                    fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+                except OSError:
+                    continue  # removed meanwhile, or not ours
+                try:
+                    yield from self._walk_dir(fd, [*path, name], prefix, now)
+                finally:
+                    os.close(fd)
+                continue
+            key = components_to_key([*path, name])
+            if key is None or not key.startswith(prefix):
+                continue
+            try:
+                fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+            except OSError:
+                continue  # deleted meanwhile, or a symlink: not a key
+            try:
+                info = os.fstat(fd)
+                header = os.read(fd, _HEADER.size)
+            finally:
+                os.close(fd)
+            if not stat.S_ISREG(info.st_mode) or len(header) != _HEADER.size:
+                continue
+            expires = _HEADER.unpack(header)[1]
+            if not expires or expires > now:
+                yield key, info.st_size - _HEADER.size
+
+    def list(self, prefix: str = "") -> KeyList:
+        """Return the live keys starting with ``prefix``, sorted."""
+        return sorted(key for key, _ in self._walk(prefix))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._walk(""))
+
+    def total_size(self) -> int:
+        """Return the summed length of every live value."""
+        return sum(size for _, size in self._walk(""))
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """Return the present keys among ``keys``, read while no ``write_many`` is applying."""
+        wanted = list(dict.fromkeys(validate_key(key) for key in keys))
+        found: dict[str, bytes] = {}
+        with self._shared():
+            for key in wanted:
+                value = self.read(key)
+                if value is not None:
+                    found[key] = value
+        return found
+
+    def write_many(self, items: Items, *, ttl: float | None = None) -> None:
+        """Store every pair atomically, also across a crash (staged files plus a journal)."""
+        header = _HEADER.pack(_VERSION, 0.0 if ttl is None else self._clock() + check_ttl(ttl))
+        checked = {validate_key(key): check_value(value) for key, value in pairs(items)}
+        if self._is_closed:
+            raise closed_error(self)
+        if not checked:
+            return
+        renames: _Renames = []
+        with self._exclusive():
+            try:
+                for key, value in checked.items():
+                    *dirs, name = key_to_components(key)
+                    fds = self._open_dirs(dirs, create=True)
+                    try:
+                        renames.append([*dirs, name, self._stage(fds[-1], name, [header, value])])
+                    finally:
+                        self._close_dirs(fds)
+                # The commit point: once the journal's rename lands, the batch will be applied.
+                journal = json.dumps({"renames": renames}).encode()
+                temp = self._stage(self._root_fd, _JOURNAL_NAME, [journal])
+                os.replace(temp, _JOURNAL_NAME, src_dir_fd=self._root_fd, dst_dir_fd=self._root_fd)
+                self._sync(self._root_fd)
+            except BaseException:
+                self._discard(renames)
+                raise
+            self._recover()
+
+    def _discard(self, renames: _Renames) -> None:
+        for *dirs, _name, temp in renames:
+            fds = self._open_dirs(dirs, create=False)
+            try:
+                if fds:
+                    os.unlink(temp, dir_fd=fds[-1])
+            except OSError:
+                pass  # best effort: a stray temporary file is ignored by every reader
+            finally:
+                self._close_dirs(fds)
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove every key in ``keys`` (one by one, while no other batch runs)."""
+        wanted = list(dict.fromkeys(validate_key(key) for key in keys))
+        with self._exclusive():
+            return sum(1 for key in wanted if self._delete(key))
+
+    def clear(self) -> None:
+        """Remove every key (and any stray temporary file)."""
+        with self._exclusive():
+            self._clear_dir(self._root_fd, is_root=True)
+            self._sync(self._root_fd)
+
+    def _clear_dir(self, dir_fd: int, *, is_root: bool = False) -> None:
+        with os.scandir(dir_fd) as entries:
+            names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+        for name, is_dir in names:
+            if is_root and name in (_LOCK_NAME, _JOURNAL_NAME):
+                continue
+            if is_dir:
+                fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+                try:
+                    self._clear_dir(fd)
+                finally:
+                    os.close(fd)
+                os.rmdir(name, dir_fd=dir_fd)
+            else:
+                os.unlink(name, dir_fd=dir_fd)
+
+    def close(self) -> None:
+        """Release the root and lock descriptors; later calls raise ``StorageClosedError``."""
+        with self._lock:
+            if self._is_closed:
+                return
+            self._is_closed = True
+            fds = [fd for _, fd in self._lock_fds]
+            self._lock_fds = []
+        for fd in fds:
+            os.close(fd)
+        os.close(self._root_fd)
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._is_closed
+
+    def __repr__(self) -> str:
+        state = " closed" if self._is_closed else ""
+        return f"<FileStorage {str(self.root)!r} fsync={self.fsync}{state}>"
+
+
+class _Flock:
+    """Hold the root's lock file shared (single writes) or exclusive (batches, recovery)."""
+
+    __slots__ = ("_fd", "_mode", "_storage")
+
+    def __init__(self, storage: FileStorage, mode: int) -> None:
+        self._storage = storage
+        self._mode = mode
+        self._fd = -1
+
+    def __enter__(self) -> None:
+        storage = self._storage
+        if storage._is_closed:
+            raise closed_error(storage)
+        fd = storage._lock_fd()
+        fcntl.flock(fd, self._mode)
+        self._fd = fd
+        if self._mode == fcntl.LOCK_SH:
+            try:
+                os.stat(_JOURNAL_NAME, dir_fd=storage._root_fd)
+            except FileNotFoundError:
+                return
+            # A batch crashed after its commit: apply it before anything can overwrite its keys.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            storage._recover()
+            fcntl.flock(fd, fcntl.LOCK_SH)
+
+    def __exit__(self, *exc_info: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)

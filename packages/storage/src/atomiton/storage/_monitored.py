@@ -1,0 +1,199 @@
+"""MonitoredStorage: report every operation (duration, keys, bytes, error) to a callback.
+
+An event bus is one line away: ``MonitoredStorage(inner, report_to_events(bus))`` emits each
+record as a ``storage.operation`` event with the cross-package payload.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Any, Protocol
+
+from atomiton.storage._client import Entry, Items, KeyList, StorageClient, pairs
+from atomiton.storage._wrapper import StorageWrapper
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRecord:
+    """One storage operation as MonitoredStorage saw it.
+
+    Attributes:
+        operation: The method's name: ``"read"``, ``"write"``, ``"read_many"``, ``"list"``,
+            ``"len"``, ... (mapping syntax reports the operation it maps to: ``s[k]`` is a read).
+        keys: The keys involved (``list`` reports its prefix; whole-store operations none).
+        duration: Seconds the inner client took.
+        bytes: Value bytes read or written (0 for operations that move no values).
+        error: ``"ExceptionType: message"`` when the operation raised, else ``None``.
+    """
+
+    operation: str
+    keys: tuple[str, ...]
+    duration: float
+    bytes: int
+    error: str | None
+
+    def to_event(self) -> dict[str, Any]:
+        """Return the ``storage.operation`` event payload (exactly the cross-package keys)."""
+        return {
+            "operation": self.operation,
+            "keys": list(self.keys),
+            "duration": self.duration,
+            "bytes": self.bytes,
+            "error": self.error,
+        }
+
+
+class EventEmitter(Protocol):
+    """What ``report_to_events`` needs from an event bus (atomiton.events' EventBus fits)."""
+
+    def emit(self, type: str, data: Any, /, *, source: str = ...) -> Any:
+        """Deliver an event of ``type`` carrying ``data``."""
+
+
+def report_to_events(bus: EventEmitter) -> Callable[[OperationRecord], None]:
+    """Return an ``on_operation`` callback emitting ``storage.operation`` events on ``bus``."""
+    return lambda record: bus.emit("storage.operation", record.to_event(), source="storage")
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class MonitoredStorage(StorageWrapper):
+    """Report an ``OperationRecord`` for every operation, failures included.
+
+    A callback that raises is logged and otherwise ignored: monitoring never breaks storage.
+
+    Args:
+        inner: The client to observe.
+        on_operation: Called with each record, on the calling thread, after the operation.
+    """
+
+    def __init__(
+        self, inner: StorageClient, on_operation: Callable[[OperationRecord], object]
+    ) -> None:
+        super().__init__(inner)
+        self.on_operation = on_operation
+
+    def _report(
+        self, operation: str, keys: tuple[str, ...], start: float, size: int, error: str | None
+    ) -> None:
+        record = OperationRecord(operation, keys, perf_counter() - start, size, error)
+        try:
+            self.on_operation(record)
+        except Exception:
+            _log.exception("MonitoredStorage: on_operation failed for %s", operation)
+
+    def _failed(self, operation: str, keys: tuple[Any, ...], start: float, exc: Exception) -> None:
+        self._report(operation, keys, start, 0, _describe(exc))
+
+    # One explicit method per operation keeps the overhead to two clock reads and one record.
+    def read(self, key: str) -> bytes | None:
+        """Read through ``inner`` and report it."""
+        start = perf_counter()
+        try:
+            value = self.inner.read(key)
+        except Exception as exc:
+            self._failed("read", (key,), start, exc)
+            raise
+        self._report("read", (key,), start, 0 if value is None else len(value), None)
+        return value
+
+    def read_entry(self, key: str) -> Entry | None:
+        """Read an entry through ``inner`` and report it as a ``read``."""
+        start = perf_counter()
+        try:
+            entry = self.inner.read_entry(key)
+        except Exception as exc:
+            self._failed("read", (key,), start, exc)
+            raise
+        self._report("read", (key,), start, 0 if entry is None else len(entry[0]), None)
+        return entry
+
+    def write(self, key: str, data: bytes, *, ttl: float | None = None) -> None:
+        """Write through ``inner`` and report it."""
+        start = perf_counter()
+        try:
+            self.inner.write(key, data, ttl=ttl)
+        except Exception as exc:
+            self._failed("write", (key,), start, exc)
+            raise
+        self._report("write", (key,), start, len(data), None)
+
+    def delete(self, key: str) -> bool:
+        """Delete through ``inner`` and report it."""
+        return self._simple("delete", (key,), self.inner.delete, key)  # type: ignore[no-any-return]
+
+    def exists(self, key: str) -> bool:
+        """Check through ``inner`` and report it."""
+        return self._simple("exists", (key,), self.inner.exists, key)  # type: ignore[no-any-return]
+
+    def size(self, key: str) -> int | None:
+        """Size through ``inner`` and report it."""
+        return self._simple("size", (key,), self.inner.size, key)  # type: ignore[no-any-return]
+
+    def list(self, prefix: str = "") -> KeyList:
+        """List through ``inner`` and report it (``keys`` holds the prefix)."""
+        return self._simple("list", (prefix,) if prefix else (), self.inner.list, prefix)  # type: ignore[no-any-return]
+
+    def total_size(self) -> int:
+        """Total size through ``inner`` and report it."""
+        return self._simple("total_size", (), self.inner.total_size)  # type: ignore[no-any-return]
+
+    def clear(self) -> None:
+        """Clear through ``inner`` and report it."""
+        self._simple("clear", (), self.inner.clear)
+
+    def close(self) -> None:
+        """Close ``inner`` and report it."""
+        self._simple("close", (), self.inner.close)
+
+    def __len__(self) -> int:
+        return self._simple("len", (), self.inner.__len__)  # type: ignore[no-any-return]
+
+    def _simple(
+        self, operation: str, keys: tuple[Any, ...], fn: Callable[..., Any], *args: Any
+    ) -> Any:
+        start = perf_counter()
+        try:
+            result = fn(*args)
+        except Exception as exc:
+            self._failed(operation, keys, start, exc)
+            raise
+        self._report(operation, keys, start, 0, None)
+        return result
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """Read many through ``inner`` and report it."""
+        wanted = tuple(keys)
+        start = perf_counter()
+        try:
+            found = self.inner.read_many(wanted)
+        except Exception as exc:
+            self._failed("read_many", wanted, start, exc)
+            raise
+        self._report("read_many", wanted, start, sum(map(len, found.values())), None)
+        return found
+
+    def write_many(self, items: Items, *, ttl: float | None = None) -> None:
+        """Write many through ``inner`` and report it."""
+        batch = list(pairs(items))
+        keys = tuple(key for key, _ in batch)
+        start = perf_counter()
+        try:
+            self.inner.write_many(batch, ttl=ttl)
+        except Exception as exc:
+            self._failed("write_many", keys, start, exc)
+            raise
+        size = sum(len(value) for _, value in batch)
+        self._report("write_many", keys, start, size, None)
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Delete many through ``inner`` and report it."""
+        wanted = tuple(keys)
+        return self._simple("delete_many", wanted, self.inner.delete_many, wanted)  # type: ignore[no-any-return]

@@ -1,0 +1,173 @@
+"""TypedStorage: store objects through a codec (JSON by default, msgpack optional, never pickle).
+
+Pickle is deliberately not offered: unpickling runs code chosen by whoever wrote the bytes
+(diskcache's pickle default is exactly that hole).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from atomiton.storage._client import KeyList, StorageClient
+from atomiton.storage._errors import CodecError, StorageError
+
+
+class Codec(Protocol):
+    """Turns objects into bytes and back."""
+
+    def encode(self, obj: Any) -> bytes:
+        """Return ``obj`` as bytes; raise ``CodecError`` when it cannot be encoded."""
+
+    def decode(self, data: bytes) -> Any:
+        """Return the object ``data`` encodes; raise ``CodecError`` when it is not valid."""
+
+
+class JsonCodec:
+    """UTF-8 JSON: compact, no NaN/Infinity (they are not JSON), non-ASCII kept as is."""
+
+    def encode(self, obj: Any) -> bytes:
+        """Encode ``obj`` as JSON.
+
+        Raises:
+            CodecError: ``obj`` holds something JSON cannot represent.
+        """
+        try:
+            return json.dumps(
+                obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            ).encode()
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise CodecError(f"JsonCodec cannot encode {type(obj).__name__}: {exc}") from exc
+
+    def decode(self, data: bytes) -> Any:
+        """Decode JSON bytes.
+
+        Raises:
+            CodecError: ``data`` is not UTF-8 JSON.
+        """
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise CodecError(f"JsonCodec cannot decode {len(data)} bytes: {exc}") from exc
+
+
+class MsgpackCodec:
+    """MessagePack via the ``msgpack`` package (``pip install atomiton-storage[msgpack]``).
+
+    Binary-safe (``bytes`` round-trip as ``bytes``) and more compact than JSON.
+    """
+
+    def __init__(self) -> None:
+        try:
+            import msgpack  # type: ignore[import-untyped]
+        except ImportError as exc:  # pragma: no cover - msgpack is in the dev group
+            raise StorageError(
+                "MsgpackCodec needs msgpack: pip install 'atomiton-storage[msgpack]'"
+            ) from exc
+        self._msgpack = msgpack
+
+    def encode(self, obj: Any) -> bytes:
+        """Encode ``obj`` as MessagePack.
+
+        Raises:
+            CodecError: ``obj`` holds something MessagePack cannot represent.
+        """
+        try:
+            return self._msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise CodecError(f"MsgpackCodec cannot encode {type(obj).__name__}: {exc}") from exc
+
+    def decode(self, data: bytes) -> Any:
+        """Decode MessagePack bytes.
+
+        Raises:
+            CodecError: ``data`` is not one valid MessagePack object.
+        """
+        try:
+            return self._msgpack.unpackb(data, raw=False)
+        except Exception as exc:  # msgpack raises several unrelated types for bad input
+            raise CodecError(f"MsgpackCodec cannot decode {len(data)} bytes: {exc}") from exc
+
+
+class TypedStorage(MutableMapping[str, Any]):
+    """A StorageClient seen as a mapping of keys to objects, encoded by ``codec``.
+
+    Encoding happens before anything is written, so a value the codec cannot encode raises
+    ``CodecError`` and stores nothing (in ``write_many``: nothing of the whole batch).
+
+    Args:
+        client: Where the bytes go.
+        codec: ``JsonCodec()`` by default; ``MsgpackCodec()`` or any ``Codec``.
+    """
+
+    def __init__(self, client: StorageClient, codec: Codec | None = None) -> None:
+        self.client = client
+        self.codec: Codec = codec if codec is not None else JsonCodec()
+
+    def read(self, key: str, default: Any = None) -> Any:
+        """Return the object at ``key``, or ``default`` when absent."""
+        data = self.client.read(key)
+        return default if data is None else self.codec.decode(data)
+
+    def write(self, key: str, obj: Any, *, ttl: float | None = None) -> None:
+        """Encode ``obj`` and store it at ``key``."""
+        self.client.write(key, self.codec.encode(obj), ttl=ttl)
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Return the present keys among ``keys`` with their decoded objects."""
+        return {key: self.codec.decode(data) for key, data in self.client.read_many(keys).items()}
+
+    def write_many(self, items: Mapping[str, Any], *, ttl: float | None = None) -> None:
+        """Encode every object first, then store them all atomically."""
+        encoded = {key: self.codec.encode(obj) for key, obj in items.items()}
+        self.client.write_many(encoded, ttl=ttl)
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key``; return whether it was present."""
+        return self.client.delete(key)
+
+    def exists(self, key: str) -> bool:
+        """Return whether ``key`` is present."""
+        return self.client.exists(key)
+
+    def list(self, prefix: str = "") -> KeyList:
+        """Return the keys starting with ``prefix``, sorted."""
+        return self.client.list(prefix)
+
+    def close(self) -> None:
+        """Close the underlying client."""
+        self.client.close()
+
+    def __getitem__(self, key: str) -> Any:
+        data = self.client.read(key)
+        if data is None:
+            raise KeyError(key)
+        return self.codec.decode(data)
+
+    def __setitem__(self, key: str, obj: Any) -> None:
+        self.write(key, obj)
+
+    def __delitem__(self, key: str) -> None:
+        del self.client[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.client)
+
+    def __len__(self) -> int:
+        return len(self.client)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.client
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
