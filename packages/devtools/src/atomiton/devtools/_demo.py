@@ -134,9 +134,14 @@ def _work(out: Console, client: Any, workers: Any, state: DemoState, tasks: list
             count_primes, args=(task["limit"],), kwargs={"crash": crash}, name=task["title"]
         )
         task_id = task["id"]
-        job.add_progress_callback(
-            lambda p: state.set_progress(task_id, (p.current or 0) / (p.total or 1))
-        )
+        row = rows[task_id]
+
+        def on_progress(p: Any) -> None:  # runs in the pool's thread: both targets are thread-safe
+            fraction = (p.current or 0) / (p.total or 1)
+            state.set_progress(task_id, fraction)
+            bars.update(row, completed=fraction)
+
+        job.add_progress_callback(on_progress)
         state.set_status(task_id, "running")
         task_store.update_one(
             task_id, lambda t: {"attempts": t["attempts"] + 1, "status": "running"}
@@ -158,6 +163,8 @@ def _work(out: Console, client: Any, workers: Any, state: DemoState, tasks: list
                     task = pending.pop(job)
                 _settle(out, job, task, task_store, state, submit)
                 bars.update(rows[task["id"]], completed=state.store.get(state.progress)[task["id"]])
+                if job.exception() is not None:
+                    bars.update(rows[task["id"]], description=f"{task['title']} (retry)")
     unsubscribe()
 
 
@@ -179,7 +186,7 @@ def _settle(
         state.set_status(task_id, "failed")
         task_store.update_one(task_id, {"status": "failed", "error": str(error)})
         return
-    seconds = time.time() - (job.started_at or time.time())
+    seconds = time.monotonic() - (job.started_at or time.monotonic())  # started_at is monotonic
     state.set_progress(task_id, 1.0)
     state.set_status(task_id, "done")
     task_store.update_one(
@@ -193,28 +200,42 @@ def _summary(
     tasks = client.stores(TASKS).get_all()
     table = Table(title=f"atomiton demo — run #{number} summary", title_justify="left")
     for column in ("run", "task", "status", "attempts", "primes", "seconds"):
-        table.add_column(column, justify="right" if column != "task" else "left")
-    for task in sorted(tasks, key=lambda t: (t.get("run", 0), t.get("title", ""))):
+        table.add_column(column, justify="left" if column == "task" else "right")
+    earlier: dict[int, list[dict[str, Any]]] = {}
+    for task in tasks:
+        if task.get("run") != number:
+            earlier.setdefault(int(task.get("run", 0)), []).append(task)
+    for run_number, run_tasks in sorted(earlier.items()):
+        done = sum(1 for t in run_tasks if t.get("status") == "done")
         table.add_row(
-            str(task.get("run")),
+            str(run_number),
+            f"{len(run_tasks)} tasks (persisted earlier)",
+            f"{done} done",
+            str(sum(int(t.get("attempts", 0)) for t in run_tasks)),
+            str(sum(int(t.get("primes", 0)) for t in run_tasks)),
+            f"{sum(float(t.get('seconds', 0.0)) for t in run_tasks):.3f}",
+        )
+    this_run = sorted((t for t in tasks if t.get("run") == number), key=lambda t: t["limit"])
+    for task in this_run:
+        table.add_row(
+            str(number),
             task.get("title", ""),
             task.get("status", ""),
             str(task.get("attempts", "")),
             str(task.get("primes", "-")),
-            str(task.get("seconds", "-")),
+            f"{float(task.get('seconds', 0.0)):.3f}",
         )
     out.print(table)
     runs = len(previous_runs(client))
     jobs = Counter(job["status"] for job in dt.jobs())
-    stats = dt.profile()
-    store_set = stats.get("store.set")
+    job_events = sum(n for t, n in events.items() if t.startswith("execution.job."))
     out.print(
         f"persisted: {len(tasks)} task(s) across {runs} run(s) in SQLite · "
         f"jobs: {dict(sorted(jobs.items()))} · events: {sum(events.values())} "
-        f"({events['store.changed']} store.changed, "
-        f"{sum(n for t, n in events.items() if t.startswith('execution.job.'))} execution.job.*) · "
+        f"({events['store.changed']} store.changed, {job_events} execution.job.*) · "
         f"timeline: {len(dt.timeline)} entries"
     )
+    store_set = dt.profile().get("store.set")
     if store_set is not None:
         out.print(
             f"profile: store.set x{store_set.count}, p50 {store_set.p50 * 1e6:.0f} µs, "
