@@ -94,6 +94,7 @@ class EventBus:
         "_lock",
         "_log",
         "_on_error",
+        "_plain_history",
         "_recording",
         "_seq",
         "_subscriptions",
@@ -117,6 +118,7 @@ class EventBus:
         self._history_size = history
         self._history_age = history_age
         self._history: deque[Event] | None = None  # created on first record: idle buses stay tiny
+        self._plain_history: deque[Event] | None = None  # the same deque, when nothing else to do
         self._log = log
         self._recording = history != 0 or log is not None
         self._on_error = on_error
@@ -160,7 +162,11 @@ class EventBus:
         event.timestamp = self._clock()
         event.__class__ = Event
         if self._recording:
-            self._record(event)
+            plain_history = self._plain_history
+            if plain_history is not None:
+                plain_history.append(event)
+            else:
+                self._record(event)
             # A subscriber that registered meanwhile (e.g. replay=True) must not miss this event.
             if self._cache is not cache:
                 calls = self._resolve(event_type, self._cache)
@@ -237,6 +243,9 @@ class EventBus:
             with self._lock:
                 if self._history is None:
                     self._history = deque(maxlen=self._history_size)
+                    if self._log is None and self._history_age is None:
+                        # From now on emit appends directly: no log to write, no age to evict.
+                        self._plain_history = self._history
                 history = self._history
         history.append(event)
         if self._history_age is not None:
@@ -387,7 +396,13 @@ class EventBus:
             cutoff = self._clock() - self._history_age
             events = [event for event in events if event.timestamp >= cutoff]
         if segments != ("**",):
-            events = [event for event in events if matches(pattern, event.type)]
+            verdicts: dict[str, bool] = {}  # match each distinct type once, not each event
+            events = [
+                event
+                for event in events
+                if verdicts.get(event.type)
+                or (event.type not in verdicts and _remember_match(verdicts, pattern, event.type))
+            ]
         events.sort(key=_event_id)
         return events
 
@@ -434,6 +449,11 @@ class EventBus:
 
     def __repr__(self) -> str:
         return f"<EventBus subscriptions={len(self._subscriptions)} history={self._history_size}>"
+
+
+def _remember_match(verdicts: dict[str, bool], pattern: str, event_type: str) -> bool:
+    verdict = verdicts[event_type] = matches(pattern, event_type)
+    return verdict
 
 
 def _event_id(event: Event) -> int:
