@@ -15,7 +15,12 @@ from typing import Any
 
 from atomiton.store._entities_schema import META_FIELDS, SchemaValidator
 from atomiton.store._entities_storage import decode_entity, encode_entity
-from atomiton.store._errors import DuplicateEntityError, EntityNotFoundError, EntityStoreError
+from atomiton.store._errors import (
+    DuplicateEntityError,
+    EntityNotFoundError,
+    EntityStoreError,
+    QueryError,
+)
 from atomiton.store._ids import new_id, validate_entity_id
 from atomiton.store._indexes import FieldIndex, plan_candidates
 from atomiton.store._query import Page, QueryPlan, compile_where, normalise_order_by, sort_entities
@@ -105,9 +110,9 @@ class StoreHandle:
         predicate = compile_where(where)
         order = normalise_order_by(order_by)
         if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise EntityStoreError(f"limit must be a non-negative int or None, got {limit!r}")
+            raise QueryError(f"limit must be a non-negative int or None, got {limit!r}")
         if not isinstance(offset, int) or offset < 0:
-            raise EntityStoreError(f"offset must be a non-negative int, got {offset!r}")
+            raise QueryError(f"offset must be a non-negative int, got {offset!r}")
         candidates: set[str] | None = None
         used: list[str] = []
         if where and self.indexes:

@@ -88,7 +88,7 @@ def define_store(
     Raises:
         StoreDefinitionError: a bad name or a non-callable ``create``.
     """
-    if not isinstance(name, str) or not re.match(r"^[A-Za-z0-9_.-]+$", name):
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise StoreDefinitionError(f"store definition name {name!r} must match ^[A-Za-z0-9_.-]+$")
     if not callable(create):
         raise StoreDefinitionError(f"store definition {name!r}: create must be callable")
@@ -164,7 +164,7 @@ class StoreHub:
             raise StoreDefinitionError(
                 f"expected a StoreDefinition from define_store(), got {definition!r}"
             )
-        if not isinstance(store_id, str) or not _ID.match(store_id):
+        if not isinstance(store_id, str) or not _ID.fullmatch(store_id):
             raise InvalidStoreIdError(
                 f"store id {store_id!r} for {definition.name!r} must match ^[A-Za-z0-9_-]+$"
             )

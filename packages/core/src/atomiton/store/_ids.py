@@ -100,7 +100,7 @@ def validate_store_name(name: object) -> str:
     A store name starts with a letter and continues with letters, digits, ``_`` or ``-``
     (at most 64 characters), so it works as ``client.stores.Name`` and as a key segment.
     """
-    if not isinstance(name, str) or not _STORE_NAME.match(name):
+    if not isinstance(name, str) or not _STORE_NAME.fullmatch(name):
         raise InvalidEntityIdError(
             f"store name {name!r} is invalid: use a letter followed by letters, digits, '_' or '-'"
             " (at most 64 characters)"
