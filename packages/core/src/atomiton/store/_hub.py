@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from atomiton.store._errors import (
     HubDisposedError,
@@ -69,15 +69,23 @@ class StoreDefinition(Generic[S]):
     """
 
     name: str
-    create: Callable[[str, StoreHub], S | Awaitable[S]]
+    create: Callable[[str, StoreHub], Any]
 
     def __repr__(self) -> str:
         return f"<StoreDefinition {self.name!r}>"
 
 
+@overload
 def define_store(
-    name: str, create: Callable[[str, StoreHub], S | Awaitable[S]]
-) -> StoreDefinition[S]:
+    name: str, create: Callable[[str, StoreHub], Awaitable[S]]
+) -> StoreDefinition[S]: ...
+
+
+@overload
+def define_store(name: str, create: Callable[[str, StoreHub], S]) -> StoreDefinition[S]: ...
+
+
+def define_store(name: str, create: Callable[[str, StoreHub], Any]) -> StoreDefinition[Any]:
     """Define a kind of store for ``StoreHub``.
 
     Args:
