@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from atomiton.platform._capabilities import capabilities as capabilities
     from atomiton.platform._cgroup import CgroupLimits as CgroupLimits
     from atomiton.platform._cgroup import read_cgroup_limits as read_cgroup_limits
+    from atomiton.platform._container import Container as Container
     from atomiton.platform._detect import PlatformInfo as PlatformInfo
     from atomiton.platform._detect import detect as detect
     from atomiton.platform._dirs import cache_dir as cache_dir
@@ -19,9 +20,15 @@ if TYPE_CHECKING:
     from atomiton.platform._dirs import data_dir as data_dir
     from atomiton.platform._errors import CapabilityError as CapabilityError
     from atomiton.platform._errors import CircuitOpenError as CircuitOpenError
+    from atomiton.platform._errors import CircularDependencyError as CircularDependencyError
+    from atomiton.platform._errors import ContainerError as ContainerError
     from atomiton.platform._errors import PlatformError as PlatformError
+    from atomiton.platform._errors import ResolutionError as ResolutionError
+    from atomiton.platform._errors import ScopeError as ScopeError
     from atomiton.platform._errors import SettingsError as SettingsError
+    from atomiton.platform._provider import provide as provide
     from atomiton.platform._retry import RetryPolicy as RetryPolicy
+    from atomiton.platform._scope import Scope as Scope
     from atomiton.platform._settings import env as env
     from atomiton.platform._settings import parse_duration as parse_duration
     from atomiton.platform._version import __version__ as __version__
@@ -32,9 +39,15 @@ __all__ = [
     "CgroupLimits",
     "CircuitBreaker",
     "CircuitOpenError",
+    "CircularDependencyError",
+    "Container",
+    "ContainerError",
     "PlatformError",
     "PlatformInfo",
+    "ResolutionError",
     "RetryPolicy",
+    "Scope",
+    "ScopeError",
     "SettingsError",
     "__version__",
     "cache_dir",
@@ -44,6 +57,7 @@ __all__ = [
     "detect",
     "env",
     "parse_duration",
+    "provide",
     "read_cgroup_limits",
 ]
 
@@ -54,9 +68,15 @@ _HOME = {
     "CgroupLimits": "_cgroup",
     "CircuitBreaker": "_breaker",
     "CircuitOpenError": "_errors",
+    "CircularDependencyError": "_errors",
+    "Container": "_container",
+    "ContainerError": "_errors",
     "PlatformError": "_errors",
     "PlatformInfo": "_detect",
+    "ResolutionError": "_errors",
     "RetryPolicy": "_retry",
+    "Scope": "_scope",
+    "ScopeError": "_errors",
     "SettingsError": "_errors",
     "__version__": "_version",
     "cache_dir": "_dirs",
@@ -66,6 +86,7 @@ _HOME = {
     "detect": "_detect",
     "env": "_settings",
     "parse_duration": "_settings",
+    "provide": "_provider",
     "read_cgroup_limits": "_cgroup",
 }
 

@@ -1,0 +1,195 @@
+"""Creating services and cleaning them up: generators, context managers, close()/aclose(), start().
+
+Every service the container creates that needs cleaning up leaves a record on its owner (the
+container, or the scope it was created in). Cleanup runs the records in reverse creation order;
+a failing cleanup does not stop the others, and all failures are raised together at the end as
+an ExceptionGroup.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from atomiton.platform._errors import ContainerError, ResolutionError
+from atomiton.platform._wiring import (
+    ASYNC_GENERATOR,
+    COROUTINE,
+    GENERATOR,
+    Registration,
+    describe,
+)
+
+logger = logging.getLogger("atomiton.platform")
+
+# A cleanup record: (how, the object to clean up, the key it was created for).
+Cleanup = tuple[str, Any, object]
+_GEN, _AGEN, _CM, _ACM, _CLOSE = "generator", "async_generator", "cm", "acm", "close"
+
+
+def _track(obj: Any, key: object, cleanups: list[Cleanup]) -> Any:
+    """Enter a sync context manager, or note close()/aclose(); return the service."""
+    kind = type(obj)
+    if hasattr(kind, "__enter__") and hasattr(kind, "__exit__"):
+        service = obj.__enter__()
+        cleanups.append((_CM, obj, key))
+        return service
+    if hasattr(kind, "__aenter__") and hasattr(kind, "__aexit__"):
+        raise ResolutionError(
+            f"{describe(key)} is an async context manager: resolve it with "
+            f"`await container.aresolve({describe(key)})` so it can be entered",
+            key,
+        )
+    if hasattr(obj, "close") or hasattr(obj, "aclose"):
+        cleanups.append((_CLOSE, obj, key))
+    return obj
+
+
+def create(
+    registration: Registration,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    cleanups: list[Cleanup],
+) -> Any:
+    """Call the factory synchronously and record how to clean up what it made."""
+    if registration.is_async:
+        raise ResolutionError(
+            f"{describe(registration.key)} has an async factory "
+            f"({describe(registration.factory)}): resolve it with "
+            f"`await container.aresolve({describe(registration.key)})`",
+            registration.key,
+        )
+    result = registration.factory(*args, **kwargs)
+    if registration.kind == GENERATOR:
+        return create_from_generator(registration, result, cleanups)
+    if registration.may_clean:
+        return _track(result, registration.key, cleanups)
+    return result
+
+
+async def acreate(
+    registration: Registration,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    cleanups: list[Cleanup],
+) -> Any:
+    """Call the factory, awaiting what needs it, and record how to clean up what it made.
+
+    Unlike ``create``, this also enters async-only context managers (``__aenter__``).
+    """
+    if registration.kind == ASYNC_GENERATOR:
+        agen = registration.factory(*args, **kwargs)
+        try:
+            service = await agen.__anext__()
+        except StopAsyncIteration:
+            raise ContainerError(
+                f"the async generator factory for {describe(registration.key)} returned without "
+                "yielding its service"
+            ) from None
+        cleanups.append((_AGEN, agen, registration.key))
+        return service
+    result = registration.factory(*args, **kwargs)
+    if registration.kind == GENERATOR:
+        return create_from_generator(registration, result, cleanups)
+    if registration.kind == COROUTINE:
+        result = await result
+    kind = type(result)
+    if hasattr(kind, "__aenter__") and not hasattr(kind, "__enter__"):
+        service = await result.__aenter__()
+        cleanups.append((_ACM, result, registration.key))
+        return service
+    if registration.kind == COROUTINE or registration.may_clean:
+        return _track(result, registration.key, cleanups)
+    return result
+
+
+def create_from_generator(registration: Registration, gen: Any, cleanups: list[Cleanup]) -> Any:
+    """Take the one service a generator factory yields and keep the generator for cleanup."""
+    try:
+        service = next(gen)
+    except StopIteration:
+        raise ContainerError(
+            f"the generator factory for {describe(registration.key)} returned without "
+            "yielding its service"
+        ) from None
+    cleanups.append((_GEN, gen, registration.key))
+    return service
+
+
+def _finish_generator(gen: Any, key: object) -> None:
+    try:
+        next(gen)
+    except StopIteration:
+        return
+    gen.close()
+    raise ContainerError(f"the generator factory for {describe(key)} yielded more than once")
+
+
+def _needs_async(how: str, key: object) -> ContainerError:
+    return ContainerError(
+        f"{describe(key)} needs an async cleanup ({how}): use `await container.aclose()` "
+        "(or `async with`) instead of close()"
+    )
+
+
+def run_cleanups(cleanups: list[Cleanup]) -> list[Exception]:
+    """Run and empty ``cleanups`` in reverse order; return the failures."""
+    errors: list[Exception] = []
+    while cleanups:
+        how, obj, key = cleanups.pop()
+        try:
+            if how == _GEN:
+                _finish_generator(obj, key)
+            elif how == _CM:
+                obj.__exit__(None, None, None)
+            elif how == _CLOSE and hasattr(obj, "close"):
+                result = obj.close()
+                if inspect.isawaitable(result):
+                    if hasattr(result, "close"):
+                        result.close()
+                    raise _needs_async("its close() is async", key)
+            else:
+                raise _needs_async("aclose()" if how == _CLOSE else how, key)
+        except Exception as exc:
+            logger.debug("cleanup of %s failed", describe(key), exc_info=True)
+            errors.append(exc)
+    return errors
+
+
+async def arun_cleanups(cleanups: list[Cleanup]) -> list[Exception]:
+    """Async twin of run_cleanups: awaits async generators, async context managers, aclose()."""
+    errors: list[Exception] = []
+    while cleanups:
+        how, obj, key = cleanups.pop()
+        try:
+            if how == _GEN:
+                _finish_generator(obj, key)
+            elif how == _AGEN:
+                try:
+                    await obj.__anext__()
+                except StopAsyncIteration:
+                    pass
+                else:
+                    await obj.aclose()
+                    raise ContainerError(
+                        f"the async generator factory for {describe(key)} yielded more than once"
+                    )
+            elif how == _CM:
+                obj.__exit__(None, None, None)
+            elif how == _ACM:
+                await obj.__aexit__(None, None, None)
+            else:
+                result = obj.aclose() if hasattr(obj, "aclose") else obj.close()
+                if inspect.isawaitable(result):
+                    await result
+        except Exception as exc:
+            logger.debug("cleanup of %s failed", describe(key), exc_info=True)
+            errors.append(exc)
+    return errors
+
+
+def raise_failures(errors: list[Exception], what: str) -> None:
+    """Raise all cleanup failures together, or nothing when there were none."""
+    if errors:
+        raise ExceptionGroup(f"{len(errors)} cleanup(s) failed while closing {what}", errors)
