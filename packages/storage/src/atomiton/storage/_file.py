@@ -79,7 +79,8 @@ class FileStorage(StorageClient):
         self.fsync = fsync
         self._clock = clock
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._root_fd = os.open(self.root, _DIR_FLAGS)
+        # The root itself may be a symlink: that is the caller's choice. Nothing below it may.
+        self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._lock_fds: list[tuple[weakref.ref[threading.Thread], int]] = []

@@ -1,0 +1,81 @@
+"""Four processes (and many threads) writing distinct and overlapping keys into one store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from atomiton.storage import FileStorage, SQLiteStorage, StorageClient
+
+from ._child import make_value, parse_seq
+
+CHILD = Path(__file__).with_name("_child.py")
+WORKERS = 4
+COUNT = 120
+
+
+def _open(kind: str, path: Path) -> StorageClient:
+    return SQLiteStorage(path) if kind == "sqlite" else FileStorage(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "file"])
+def test_four_processes_lose_no_write_and_never_see_locked(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / ("kv.db" if kind == "sqlite" else "root")
+    children = [
+        subprocess.Popen(
+            [sys.executable, str(CHILD), "concurrent", kind, str(path), str(worker), str(COUNT)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for worker in range(WORKERS)
+    ]
+    for child in children:
+        _, errors = child.communicate(timeout=120)
+        assert child.returncode == 0, errors
+        assert "locked" not in errors
+    with _open(kind, path) as storage:
+        for worker in range(WORKERS):
+            for i in range(COUNT):
+                key = f"own/{worker}/{i}"
+                assert storage.read(key) == make_value(key, i)
+            for i in range(0, COUNT, 10):
+                for j in range(3):
+                    key = f"many/{worker}/{i}/{j}"
+                    assert storage.read(key) == make_value(key, i)
+        shared = storage.read_many([f"shared/{i}" for i in range(10)])
+        assert sorted(shared) == [f"shared/{i}" for i in range(10)]
+        for key, value in shared.items():
+            seq = parse_seq(key, value)
+            # The survivor is some worker's last write of that key.
+            assert seq % 100_000 >= COUNT - 10
+        assert len(storage) == WORKERS * COUNT + WORKERS * (COUNT // 10) * 3 + 10
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "file"])
+def test_threads_share_one_client(kind: str, tmp_path: Path) -> None:
+    storage = _open(kind, tmp_path / ("kv.db" if kind == "sqlite" else "root"))
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for i in range(40):
+                storage.write(f"t{worker}/{i}", b"%d" % i)
+                storage.write("shared", b"%d" % worker)
+                assert storage.read(f"t{worker}/{i}") == b"%d" % i
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(storage) == 8 * 40 + 1
+    storage.close()

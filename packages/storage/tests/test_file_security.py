@@ -1,0 +1,134 @@
+"""FileStorage never resolves outside its root: traversal, absolute keys, NUL, planted links."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from atomiton.storage import FileStorage, InvalidKeyError, UnsafePathError, is_valid_key
+from atomiton.storage._file_paths import components_to_key, key_to_components
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> FileStorage:
+    return FileStorage(tmp_path / "root", fsync=False)
+
+
+@pytest.mark.parametrize(
+    "key", ["../x", "a/../../x", "/etc/passwd", "a/./b", "..", "a\x00b", "a/\x00", "./x"]
+)
+def test_traversal_keys_are_rejected_before_touching_disk(
+    storage: FileStorage, tmp_path: Path, key: str
+) -> None:
+    with pytest.raises(InvalidKeyError):
+        storage.write(key, b"evil")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["root"]
+    assert not (tmp_path / "x").exists()
+
+
+def test_symlinked_directory_planted_in_root_is_refused(
+    storage: FileStorage, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    storage.write("docs/readme", b"inside")
+    docs_dir = storage.root / key_to_components("docs/x")[0]
+    for child in docs_dir.iterdir():
+        child.unlink()
+    docs_dir.rmdir()
+    docs_dir.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UnsafePathError, match="symlink"):
+        storage.write("docs/evil", b"escaped?")
+    with pytest.raises(UnsafePathError):
+        storage.read("docs/evil")
+    assert list(outside.iterdir()) == []
+    assert storage.list() == []  # links are not followed when listing either
+
+
+def test_symlinked_file_planted_in_root_is_not_followed(
+    storage: FileStorage, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"top secret")
+    (storage.root / "leak").symlink_to(secret)
+    with pytest.raises(UnsafePathError):
+        storage.read("leak")
+    assert storage.list() == []
+    storage.write("leak", b"replaced")  # the rename replaces the link itself
+    assert secret.read_bytes() == b"top secret"
+    assert storage.read("leak") == b"replaced"
+
+
+def test_root_that_is_a_symlink_is_used_as_the_user_asked(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    with FileStorage(tmp_path / "link", fsync=False) as storage:
+        storage.write("k", b"v")
+    assert (real / "k").is_file()
+
+
+def test_new_directories_and_files_are_private(storage: FileStorage) -> None:
+    storage.write("a/b/c", b"v")
+    assert stat.S_IMODE(storage.root.stat().st_mode) == 0o700
+    for path in storage.root.rglob("*"):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if path.is_dir():
+            assert mode == 0o700, path
+        else:
+            assert mode & 0o077 == 0, path
+
+
+def test_foreign_files_in_the_root_are_not_keys(storage: FileStorage) -> None:
+    (storage.root / "README").write_text("not ours")  # uppercase: never produced by the mapping
+    (storage.root / "stray~1234.tmp").write_bytes(b"half")
+    storage.write("real", b"v")
+    assert storage.list() == ["real"]
+
+
+def test_key_files_use_a_readable_reversible_layout(storage: FileStorage) -> None:
+    storage.write("a_b/c_d", b"1")
+    storage.write("a_b", b"2")
+    assert (storage.root / "a_b@" / "c_d").is_file()
+    assert (storage.root / "a_b").is_file()
+    assert storage.list() == ["a_b", "a_b/c_d"]
+
+
+def test_delete_removes_directories_it_emptied(storage: FileStorage) -> None:
+    storage.write("x/y/z", b"1")
+    storage.write("x/keep", b"2")
+    storage.delete("x/y/z")
+    assert sorted(os.listdir(storage.root / "x@")) == ["keep"]
+
+
+_KEY_CHARS = st.characters(
+    blacklist_categories=["Cc", "Cs"], blacklist_characters="/", min_codepoint=1
+)
+_SEGMENTS = st.text(_KEY_CHARS, min_size=1, max_size=90).filter(lambda s: s not in (".", ".."))
+_VALID_KEYS = st.lists(_SEGMENTS, min_size=1, max_size=4).map("/".join).filter(is_valid_key)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=_VALID_KEYS)
+def test_every_valid_key_maps_to_safe_names_and_back(key: str) -> None:
+    components = key_to_components(key)
+    assert components_to_key(components) == key
+    for name in components:
+        assert name not in (".", "..")
+        assert "/" not in name
+        assert "~" not in name
+        assert "\x00" not in name
+        assert len(name.encode()) <= 255
+        assert name == name.lower()
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys=st.lists(_VALID_KEYS, min_size=2, max_size=2, unique=True))
+def test_distinct_keys_map_to_distinct_paths(keys: list[str]) -> None:
+    first, second = (key_to_components(key) for key in keys)
+    assert first != second
