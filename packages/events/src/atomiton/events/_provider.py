@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 from atomiton.events._bus import EventBus
 from atomiton.events._errors import BusConfigError
 from atomiton.events._log import EventLog
+from atomiton.platform import Container
 
 
-class _Registry(Protocol):
-    def singleton(self, key: Any, factory: Callable[..., Any] | None = None) -> Any: ...
-
-    def resolve(self, key: Any) -> Any: ...
-
-
-def provide(container: _Registry, settings: Mapping[str, Any] | None = None) -> None:
+def provide(container: Container, settings: Mapping[str, Any] | None = None) -> None:
     """Register one lazily built EventBus under the ``EventBus`` type and the key ``"events"``.
+
+    Nothing is built until the first resolve; both keys give the same bus. The container calls
+    ``bus.close()`` when it closes (subscriptions dropped, the log file closed).
 
     Args:
         container: The atomiton Container to register in.
@@ -40,9 +38,10 @@ def provide(container: _Registry, settings: Mapping[str, Any] | None = None) -> 
         log = EventLog(log_path) if log_path else None
         return EventBus(history=history, history_age=age, log=log)
 
-    def resolve_event_bus() -> EventBus:
-        bus: EventBus = container.resolve(EventBus)
-        return bus
+    registered = EventBus  # the key, fixed now: "events" must always mean this registration
 
-    container.singleton(EventBus, make_event_bus)
+    def resolve_event_bus() -> EventBus:
+        return container.resolve(registered)
+
+    container.singleton(registered, make_event_bus)
     container.singleton("events", resolve_event_bus)
