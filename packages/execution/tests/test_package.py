@@ -18,3 +18,46 @@ def test_atomiton_stays_a_namespace_package() -> None:
     import atomiton
 
     assert getattr(atomiton, "__file__", None) is None
+
+
+def test_public_api_is_pinned() -> None:
+    assert atomiton.execution.__all__ == [
+        "EventSink",
+        "ExecutionError",
+        "Job",
+        "JobContext",
+        "JobStatus",
+        "JobTimeoutError",
+        "NotImportableError",
+        "NotInJobError",
+        "ProcessError",
+        "ProcessHandle",
+        "ProcessResult",
+        "ProcessTimeoutError",
+        "ProcessWorkers",
+        "Progress",
+        "SerializationError",
+        "ThreadWorkers",
+        "WorkerCrashedError",
+        "WorkerStats",
+        "Workers",
+        "WorkersShutdownError",
+        "WorkersStats",
+        "__version__",
+        "current_job",
+        "provide",
+        "spawn",
+    ]
+    assert sorted(atomiton.execution.__all__) == atomiton.execution.__all__
+
+
+def test_every_error_derives_from_execution_error() -> None:
+    from atomiton.execution import ExecutionError
+
+    errors = [
+        getattr(atomiton.execution, name)
+        for name in atomiton.execution.__all__
+        if name.endswith("Error") and name != "ExecutionError"
+    ]
+    assert errors
+    assert all(issubclass(error, ExecutionError) for error in errors)

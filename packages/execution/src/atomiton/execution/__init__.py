@@ -18,6 +18,8 @@ from atomiton.execution._errors import (
 from atomiton.execution._job import Job, JobStatus, Progress
 from atomiton.execution._observe import EventSink
 from atomiton.execution._processes import ProcessWorkers
+from atomiton.execution._provider import provide
+from atomiton.execution._spawn import ProcessHandle, ProcessResult, spawn
 from atomiton.execution._threads import ThreadWorkers
 from atomiton.execution._version import __version__
 from atomiton.execution._workers import Workers, WorkersStats, WorkerStats
@@ -32,6 +34,8 @@ __all__ = [
     "NotImportableError",
     "NotInJobError",
     "ProcessError",
+    "ProcessHandle",
+    "ProcessResult",
     "ProcessTimeoutError",
     "ProcessWorkers",
     "Progress",
@@ -44,4 +48,6 @@ __all__ = [
     "WorkersStats",
     "__version__",
     "current_job",
+    "provide",
+    "spawn",
 ]

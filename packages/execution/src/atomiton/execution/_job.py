@@ -141,12 +141,21 @@ class Job(Future[T]):
     def add_progress_callback(self, callback: Callable[[Progress], object]) -> None:
         """Call ``callback(progress)`` on every progress report (in the reporting thread).
 
+        As ``add_done_callback``: if the job already reported progress, ``callback`` is called
+        at once with the latest report, so no caller misses the end.
+
         Args:
             callback: Receives the new :class:`Progress`; its exceptions are logged, not raised.
         """
         if self._progress_callbacks is None:
             self._progress_callbacks = []
         self._progress_callbacks.append(callback)
+        progress = self._progress
+        if progress.current is not None:
+            try:
+                callback(progress)
+            except Exception:
+                logger.exception("progress callback %r of %r failed", callback, self)
 
     def cancel(self) -> bool:
         """Cancel the job; unlike a plain Future this also works while it runs.

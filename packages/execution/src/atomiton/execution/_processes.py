@@ -24,6 +24,7 @@ import multiprocessing
 import multiprocessing.connection
 import pickle
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -372,7 +373,10 @@ class ProcessWorkers(Workers):
             close_fds += [self._wakeup_r.fileno(), self._wakeup_w.fileno(), parent.fileno()]
         name = f"process-{next(self._names)}"
         process = self._context.Process(  # type: ignore[attr-defined]
-            target=worker_main, args=(child, close_fds), name=f"atomiton-{name}", daemon=True
+            target=worker_main,
+            args=(child, close_fds, list(sys.path)),
+            name=f"atomiton-{name}",
+            daemon=True,
         )
         process.start()
         child.close()
@@ -587,6 +591,7 @@ class ProcessWorkers(Workers):
                     w.succeeded + w.failed,
                     w.succeeded,
                     w.failed,
+                    w.outstanding[0].id if w.outstanding else None,
                 )
                 for w in self._workers.values()
             )

@@ -152,12 +152,13 @@ class ThreadWorkers(Workers):
     ) -> Job[T]:
         if not callable(fn):
             raise TypeError(f"submit() needs a callable, got {fn!r}")
+        self._refuse_if_shut_down()
         job: Job[T] = Job(self, name or job_name(fn), timeout)
         job._payload = (fn, args, kwargs)
+        if self._observers.active:  # outside the lock: a listener may submit too
+            self._job_changed(job, "queued")
         with self._lock:
             self._refuse_if_shut_down()
-            if self._observers.active:
-                self._job_changed(job, "queued")
             self._recent.append(job)
             self._queue.put(job)
             # As ThreadPoolExecutor: start a thread only when none is idle.
@@ -241,7 +242,13 @@ class ThreadWorkers(Workers):
             succeeded, failed = self._retired
         workers = tuple(
             WorkerStats(
-                s.name, None, s.job is not None, s.succeeded + s.failed, s.succeeded, s.failed
+                s.name,
+                None,
+                s.job is not None,
+                s.succeeded + s.failed,
+                s.succeeded,
+                s.failed,
+                None if s.job is None else s.job.id,
             )
             for s in slots
         )

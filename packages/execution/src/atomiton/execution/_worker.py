@@ -17,6 +17,7 @@ import contextlib
 import os
 import pickle
 import signal
+import sys
 import threading
 import traceback
 from multiprocessing.connection import Connection
@@ -50,8 +51,11 @@ def _error_message(job_id: str, exc: BaseException) -> bytes:
         return _dumps((ERROR, job_id, replacement, text), _PROTOCOL)
 
 
-def worker_main(conn: Connection, close_fds: list[int]) -> None:
+def worker_main(conn: Connection, close_fds: list[int], sys_path: list[str]) -> None:
     """Serve jobs from ``conn`` until the parent says stop or goes away."""
+    # The parent's import path when the worker started: a forkserver child would otherwise
+    # keep the path of whoever started the fork server, and miss the caller's modules.
+    sys.path[:] = sys_path
     # Ctrl-C reaches the whole process group; the parent decides what happens to its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for fd in close_fds:  # other workers' pipe ends inherited through fork

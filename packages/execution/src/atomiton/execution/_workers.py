@@ -32,6 +32,7 @@ class WorkerStats:
         tasks: Jobs it finished (succeeded or failed).
         succeeded: Jobs it ran that returned.
         failed: Jobs it ran that raised.
+        job_id: The id of the job it runs now, or None.
     """
 
     id: str
@@ -40,6 +41,7 @@ class WorkerStats:
     tasks: int
     succeeded: int
     failed: int
+    job_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

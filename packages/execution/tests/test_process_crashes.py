@@ -1,0 +1,163 @@
+"""Real crashes: a dying worker fails only its own job, and the pool keeps serving."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+import pytest
+
+from atomiton.execution import Job, JobStatus, JobTimeoutError, WorkerCrashedError
+
+from .execution_jobs import (
+    ProcessWorkersFactory,
+    exit_abruptly,
+    kill_myself,
+    pid_of_worker,
+    segfault,
+    sleep_then_return,
+    square,
+)
+
+# The issue's bounds, plus a margin for this shared, loaded machine.
+CRASH_BOUND = 0.2 + 0.3
+TIMEOUT_SLACK = 0.15 + 0.3
+
+
+def wait_until_running(job: Job[Any], limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
+    while not job.running():
+        assert time.monotonic() < deadline, f"{job!r} never started"
+        time.sleep(0.002)
+
+
+@pytest.mark.parametrize(
+    ("crash", "detail"),
+    [(exit_abruptly, "exit code 3"), (segfault, "SIGSEGV"), (kill_myself, "SIGKILL")],
+)
+def test_a_crashing_job_fails_with_worker_crashed_error_and_the_pool_goes_on(
+    make_process_workers: ProcessWorkersFactory, crash: Callable[[], None], detail: str
+) -> None:
+    workers = make_process_workers(max_workers=2)
+    start = time.monotonic()
+    job = workers.submit(crash)
+    with pytest.raises(WorkerCrashedError, match=detail):
+        job.result(timeout=10)
+    assert job.status is JobStatus.FAILED
+    assert workers.submit(square, 12).result(timeout=10) == 144
+    assert workers.stats().crashed == 1
+    assert time.monotonic() - start < 10
+
+
+def test_sigkill_from_outside_fails_only_that_workers_job_within_200_ms(
+    make_process_workers: ProcessWorkersFactory,
+) -> None:
+    workers = make_process_workers(max_workers=2, min_workers=2)
+    victim = workers.submit(sleep_then_return, 5.0, "victim")
+    bystander = workers.submit(sleep_then_return, 0.5, "bystander")
+    wait_until_running(victim)
+    wait_until_running(bystander)
+    victim_pid = next(w.pid for w in workers.stats().workers if w.job_id == victim.id)
+    assert victim_pid is not None
+    killed_at = time.monotonic()
+    os.kill(victim_pid, signal.SIGKILL)
+    with pytest.raises(WorkerCrashedError, match="SIGKILL"):
+        victim.result(timeout=10)
+    assert time.monotonic() - killed_at < CRASH_BOUND
+    assert bystander.result(timeout=10) == "bystander"
+    assert workers.submit(square, 3).result(timeout=10) == 9
+
+
+def test_a_thousand_jobs_are_served_after_a_crash(
+    make_process_workers: ProcessWorkersFactory,
+) -> None:
+    workers = make_process_workers(max_workers=2)
+    with pytest.raises(WorkerCrashedError):
+        workers.submit(exit_abruptly).result(timeout=10)
+    assert list(workers.map(square, range(1000), chunksize=1)) == [n * n for n in range(1000)]
+    jobs = [workers.submit(square, n) for n in range(1000)]
+    assert [job.result(timeout=30) for job in jobs] == [n * n for n in range(1000)]
+    stats = workers.stats()
+    assert (stats.crashed, stats.failed) == (1, 1)
+
+
+def test_jobs_queued_behind_a_crash_are_rerun_not_failed(
+    make_process_workers: ProcessWorkersFactory,
+) -> None:
+    workers = make_process_workers(max_workers=1)
+    crash = workers.submit(exit_abruptly)
+    after = [workers.submit(square, n) for n in range(200)]
+    with pytest.raises(WorkerCrashedError):
+        crash.result(timeout=10)
+    assert [job.result(timeout=30) for job in after] == [n * n for n in range(200)]
+
+
+def test_a_hung_job_is_killed_within_its_timeout_plus_150_ms(
+    make_process_workers: ProcessWorkersFactory,
+) -> None:
+    workers = make_process_workers(max_workers=1)
+    start = time.monotonic()
+    job = workers.schedule(sleep_then_return, args=(60,), timeout=0.3)
+    with pytest.raises(JobTimeoutError, match=r"longer than 0\.3 s"):
+        job.result(timeout=10)
+    elapsed = time.monotonic() - start
+    assert 0.3 <= elapsed < 0.3 + TIMEOUT_SLACK
+    assert job.status is JobStatus.TIMED_OUT
+    assert workers.submit(square, 5).result(timeout=10) == 25
+    assert workers.stats().timed_out == 1
+
+
+def test_cancelling_a_running_process_job_kills_and_replaces_its_worker(
+    make_process_workers: ProcessWorkersFactory,
+) -> None:
+    workers = make_process_workers(max_workers=1)
+    job = workers.submit(sleep_then_return, 60)
+    wait_until_running(job)
+    old_pid = workers.stats().workers[0].pid
+    assert old_pid is not None
+    assert job.cancel() is True
+    assert job.status is JobStatus.CANCELLED
+    with pytest.raises(concurrent.futures.CancelledError):
+        job.result(timeout=0)
+    new_pid = workers.submit(pid_of_worker).result(timeout=10)
+    assert new_pid != old_pid
+    assert not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() != "zombie"
+
+
+def test_max_tasks_per_worker_replaces_the_worker(
+    make_process_workers: ProcessWorkersFactory,
+) -> None:
+    workers = make_process_workers(max_workers=1, max_tasks_per_worker=3)
+    pids = [workers.submit(pid_of_worker).result(timeout=10) for _ in range(7)]
+    assert pids[0] == pids[1] == pids[2]
+    assert pids[3] == pids[4] == pids[5] != pids[0]
+    assert pids[6] not in (pids[0], pids[3])
+
+
+def test_no_worker_process_is_left_behind_after_shutdown(
+    make_process_workers: ProcessWorkersFactory,
+) -> None:
+    me = psutil.Process()
+    before = {child.pid for child in me.children(recursive=True)}
+    workers = make_process_workers(max_workers=2, min_workers=2)
+    with pytest.raises(WorkerCrashedError):
+        workers.submit(kill_myself).result(timeout=10)
+    workers.schedule(sleep_then_return, args=(60,), timeout=0.1).exception(timeout=10)
+    assert workers.submit(square, 2).result(timeout=10) == 4
+    pids = [w.pid for w in workers.stats().workers]
+    workers.shutdown(wait=True)
+    assert not workers.stats().workers
+    ours = [child for child in me.children(recursive=True) if child.pid not in before]
+    assert ours == []
+    assert not any(psutil.pid_exists(pid) for pid in pids if pid is not None)
+
+
+def test_spawn_start_method_works(make_process_workers: ProcessWorkersFactory) -> None:
+    workers = make_process_workers(max_workers=1, start_method="spawn")
+    assert workers.start_method == "spawn"
+    assert workers.submit(square, 11).result(timeout=60) == 121

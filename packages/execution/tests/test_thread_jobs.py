@@ -1,0 +1,56 @@
+"""Thread jobs: cooperative cancellation and timeouts (a thread cannot be killed)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from atomiton.execution import JobStatus, JobTimeoutError, ThreadWorkers
+
+from .execution_jobs import sleep_then_return, spin_until_cancelled
+
+
+def test_cancelling_a_running_thread_job_sets_its_cooperative_flag() -> None:
+    with ThreadWorkers(max_workers=1) as workers:
+        started = threading.Event()
+        job = workers.submit(spin_until_cancelled, started, 10.0)
+        assert started.wait(10)
+        assert job.cancel() is True
+        assert job.status is JobStatus.CANCELLED
+        assert job.cancelled()
+        # The thread notices, stops early, and its return value is discarded.
+        deadline = time.monotonic() + 5
+        while workers.stats().running and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert workers.stats().running == 0
+
+
+def test_a_timed_out_thread_job_is_marked_and_its_flag_turns_true() -> None:
+    with ThreadWorkers(max_workers=1) as workers:
+        started = threading.Event()
+        job = workers.schedule(spin_until_cancelled, args=(started, 10.0), timeout=0.1)
+        with pytest.raises(JobTimeoutError):
+            job.result(timeout=10)
+        assert job.status is JobStatus.TIMED_OUT
+        deadline = time.monotonic() + 5
+        while workers.stats().running and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert workers.stats().running == 0
+
+
+def test_max_tasks_per_worker_replaces_the_thread() -> None:
+    with ThreadWorkers(max_workers=1, max_tasks_per_worker=2) as workers:
+        names = []
+        for _ in range(4):
+            job = workers.submit(sleep_then_return, 0, None)
+            job.result(timeout=10)
+            names.append(job._worker)
+        assert names[0] == names[1] != names[2] == names[3]
+
+
+def test_thread_names_carry_the_prefix() -> None:
+    with ThreadWorkers(max_workers=1, thread_name_prefix="resize") as workers:
+        name = workers.submit(lambda: threading.current_thread().name).result(timeout=10)
+    assert name.startswith("resize-")
