@@ -91,16 +91,18 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module_name = _HOME.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'atomiton.platform' has no attribute {name!r}")
-    from importlib import import_module
+# Hidden from type checkers so a misspelt name is still a type error for users.
+if not TYPE_CHECKING:
 
-    value = getattr(import_module(f"atomiton.platform.{module_name}"), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+    def __getattr__(name: str) -> object:
+        module_name = _HOME.get(name)
+        if module_name is None:
+            raise AttributeError(f"module 'atomiton.platform' has no attribute {name!r}")
+        from importlib import import_module
 
+        value = getattr(import_module(f"atomiton.platform.{module_name}"), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(__all__))
