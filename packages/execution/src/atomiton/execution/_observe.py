@@ -18,7 +18,7 @@ EVENT_PREFIX = "execution.job."
 class EventSink(Protocol):
     """The slice of an event bus the workers use (atomiton.events' EventBus fits it)."""
 
-    def emit(self, type: str, data: dict[str, Any], *, source: str) -> object:
+    def emit(self, type: str, data: dict[str, Any], /, *, source: str) -> object:
         """Publish ``data`` under the event ``type``."""
         ...
 
