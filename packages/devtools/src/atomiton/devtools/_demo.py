@@ -20,6 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from atomiton.devtools._bench_table import format_seconds
 from atomiton.devtools._console import console, progress
 from atomiton.devtools._demo_app import (
     CRASHING_TASK,
@@ -235,12 +236,18 @@ def _summary(
         f"({events['store.changed']} store.changed, {job_events} execution.job.*) · "
         f"timeline: {len(dt.timeline)} entries"
     )
-    store_set = dt.profile().get("store.set")
-    if store_set is not None:
-        out.print(
-            f"profile: store.set x{store_set.count}, p50 {store_set.p50 * 1e6:.0f} µs, "
-            f"p99 {store_set.p99 * 1e6:.0f} µs"
+    profile = Table(title="profile (from DevTools)", title_justify="left")
+    for column in ("operation", "count", "errors", "p50", "p99"):
+        profile.add_column(column, justify="left" if column == "operation" else "right")
+    for stats in dt.profile().values():
+        profile.add_row(
+            stats.operation,
+            str(stats.count),
+            str(stats.errors),
+            format_seconds(stats.p50) if stats.p50 else "-",
+            format_seconds(stats.p99) if stats.p99 else "-",
         )
+    out.print(profile)
     out.print(
         f"done in {elapsed:.1f} s — run again to see the tasks persist, --reset to start clean"
     )
