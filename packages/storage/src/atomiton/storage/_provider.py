@@ -3,39 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from atomiton.storage._client import StorageClient
 from atomiton.storage._monitored import MonitoredStorage, report_to_events
 
-
-class Container(Protocol):
-    """The part of ``atomiton.platform.Container`` this provider uses."""
-
-    def singleton(self, key: Any, factory: Any = None) -> Any:
-        """Register a lazily built, shared service."""
-
-    def has(self, key: Any) -> bool:
-        """Tell whether ``key`` is registered."""
-
-    def resolve(self, key: Any) -> Any:
-        """Build or fetch the service registered under ``key``."""
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from atomiton.platform import Container
 
 
 def provide(container: Container, settings: Mapping[str, Any] | None = None) -> None:
     """Register the default StorageClient under ``StorageClient`` and the key ``"storage"``.
 
-    Lazy: nothing is opened until the first resolve. The client is SQLite at
-    ``atomiton.platform.data_dir() / "atomiton.db"`` unless ``settings["storage.url"]`` names
-    another (see ``open_storage``). When the container also holds ``"events"`` (checked at
+    Lazy: nothing is opened until the first resolve, and both keys give the same client. It is
+    SQLite at ``atomiton.platform.data_dir() / "atomiton.db"`` unless ``settings["storage.url"]``
+    names another (see ``open_storage``). When the container also holds ``"events"`` (checked at
     resolve time), every operation is reported there as a ``storage.operation`` event, unless
     ``settings["storage.events"]`` is false. The container closes the client on ``close()``.
 
     Args:
         container: The application's container.
-        settings: Optional ``"storage.url"`` and ``"storage.events"``.
+        settings: Optional ``"storage.url"`` (str) and ``"storage.events"`` (bool, default True).
     """
     options = dict(settings or {})
+    # The key, fixed now (an abstract class is a fine key, but mypy wants it spelled as Any).
+    registered: Any = StorageClient
 
     def build_storage() -> StorageClient:
         from atomiton.storage._url import open_storage
@@ -53,8 +46,8 @@ def provide(container: Container, settings: Mapping[str, Any] | None = None) -> 
         return storage
 
     def same_storage() -> StorageClient:
-        storage: StorageClient = container.resolve(StorageClient)
+        storage: StorageClient = container.resolve(registered)
         return storage
 
-    container.singleton(StorageClient, build_storage)
+    container.singleton(registered, build_storage)
     container.singleton("storage", same_storage)
