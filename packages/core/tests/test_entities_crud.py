@@ -267,3 +267,14 @@ def test_context_manager_disposes() -> None:
     with create_client(flush_interval=None) as client:
         client.stores.Todo.add_one({})
     assert client.is_disposed
+
+
+def test_memory_holds_what_a_new_client_would_hydrate(client: EntityClient) -> None:
+    item: dict[Any, Any] = {"pair": (1, 2), 3: "three", "nested": {"t": (4,)}}
+    todo = client.stores.Todo.add_one(item)
+    assert todo["pair"] == [1, 2]
+    assert todo["3"] == "three"
+    assert todo["nested"] == {"t": [4]}
+    again = create_client(client.storage, flush_interval=None)
+    assert again.stores.Todo.get_one(todo["id"]) == todo
+    again.dispose()

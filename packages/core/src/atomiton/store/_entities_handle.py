@@ -28,6 +28,8 @@ from atomiton.store._strategies import EntityChange
 
 __all__ = ["StoreChange", "StoreHandle", "Updater"]
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
 Updater = Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
 
 
@@ -163,8 +165,13 @@ class StoreHandle:
         if self.validator is not None:
             entity = self.validator(entity)
         data = encode_entity(entity, store=self.name)
-        # Memory holds exactly what a new client would hydrate (and never the caller's objects).
-        after = decode_entity(data)
+        # Memory holds exactly what a new client would hydrate (and never the caller's objects):
+        # a flat entity of JSON scalars is that already; anything nested is decoded back.
+        scalars = _JSON_SCALARS
+        if all(type(k) is str and type(v) in scalars for k, v in entity.items()):
+            after = dict(entity)
+        else:
+            after = decode_entity(data)
         key = self._key_of(self.name, after["id"])
         return EntityChange(self.name, after["id"], operation, before, after, key, data)
 
