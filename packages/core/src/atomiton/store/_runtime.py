@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from atomiton.store._atom import Atom, Computed, _runtimes
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from atomiton.store._store import PluginHooks, Store
 
 _NESTING_LIMIT = 60
+_COMPUTING = -2  # ``_Cell.checked`` while its read runs: reading it again is a cycle
+_chain = chain.from_iterable
 _MAX_FLUSH_ROUNDS = 1000
 
 
@@ -68,17 +71,7 @@ class _Suspend(BaseException):
 class _Cell:
     """The state of one derived atom in one store."""
 
-    __slots__ = (
-        "checked",
-        "computing",
-        "deps",
-        "epoch",
-        "error",
-        "mounted",
-        "running",
-        "task",
-        "value",
-    )
+    __slots__ = ("checked", "deps", "epoch", "error", "mounted", "run", "value")
 
     def __init__(self) -> None:
         self.value: Any = MISSING
@@ -87,9 +80,17 @@ class _Cell:
         self.deps: tuple[Any, ...] = ()  # flattened (atom, seen, atom, seen, ...)
         self.checked = -1
         self.mounted: _Mounted | None = None
+        self.run: _AsyncRun | None = None  # the pending evaluation of an async atom
+
+
+class _AsyncRun:
+    """A pending evaluation of an async derived atom: its task and what it read so far."""
+
+    __slots__ = ("seen", "task")
+
+    def __init__(self, seen: dict[Any, Any]) -> None:
+        self.seen = seen
         self.task: asyncio.Task[None] | None = None
-        self.running: dict[Any, Any] | None = None  # what a pending async evaluation read
-        self.computing = False
 
 
 class _Mounted:
@@ -118,11 +119,19 @@ def equal(atom: Atom[Any], old: Any, new: Any) -> bool:
         return False
 
 
+def _same_atoms(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    """Whether two flattened dependency tuples name the same atoms (values are not compared)."""
+    if len(old) != len(new):
+        return False
+    return all(old[i] is new[i] for i in range(0, len(old), 2))
+
+
 class Runtime:
     """Values, dependency graph and scheduling shared by the store(s) that use it."""
 
     __slots__ = (
         "__weakref__",
+        "before",
         "cells",
         "clock",
         "depth",
@@ -135,6 +144,7 @@ class Runtime:
         "nesting",
         "pending",
         "plugins",
+        "stale",
         "values",
     )
 
@@ -152,6 +162,8 @@ class Runtime:
         self.pending: dict[int, _Mounted] = {}
         self.hooks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self.plugins: tuple[PluginHooks, ...] = ()
+        self.before: dict[int, Any] = {}  # value at batch start of primitives written in it
+        self.stale: list[_Mounted] = []  # written roots whose dependants await ``settle``
         _runtimes.add(self)
 
     # ---------------------------------------------------------------- lifetime
@@ -181,6 +193,8 @@ class Runtime:
         self.check_owner(atom)
         if atom._read is None:
             return self.values.get(atom._id, atom._init)
+        if self.stale:
+            self.settle()
         cell = self.fresh(atom)
         if cell.error is not None:
             raise cell.error
@@ -246,8 +260,8 @@ class Runtime:
         """Whether any dependency differs from what ``cell`` saw when it was computed."""
         values = self.values
         cells = self.cells
-        if cell.running is not None:  # a pending async evaluation: compare with what it read
-            deps: tuple[Any, ...] = tuple(x for pair in list(cell.running.items()) for x in pair)
+        if cell.run is not None:  # a pending async evaluation: compare with what it read
+            deps: tuple[Any, ...] = tuple(_chain(list(cell.run.seen.items())))
         else:
             deps = cell.deps
         for i in range(0, len(deps), 2):
@@ -263,7 +277,7 @@ class Runtime:
 
     def compute(self, atom: Atom[Any], cell: _Cell) -> bool:
         """Evaluate ``atom``'s read now; returns whether its value (or error) changed."""
-        if cell.computing:
+        if cell.checked == _COMPUTING:
             raise CycleError(f"derived atom {atom.name!r} depends on itself")
         seen: dict[Atom[Any], Any] = {}
         values = self.values
@@ -285,21 +299,43 @@ class Runtime:
                 raise dc.error
             return dc.value
 
-        if atom._is_async:  # type: ignore[attr-defined]
+        if atom._init is True:  # an async derived atom (see Computed.is_async)
             return self._start_async(atom, cell, get, seen)
-        cell.computing = True
+        checked = cell.checked
+        cell.checked = _COMPUTING
         self.nesting += 1
         try:
             value = atom._read(get)  # type: ignore[misc]
-            error: BaseException | None = None
         except _Suspend:
+            cell.checked = checked
             raise
         except Exception as exc:
-            value, error = cell.value, exc
+            return self.commit(atom, cell, cell.value, exc, seen)
         finally:
-            cell.computing = False
             self.nesting -= 1
-        return self.commit(atom, cell, value, error, seen)
+        # The success path of ``commit``, inlined: it runs once per recomputed atom.
+        old_deps = cell.deps
+        new_deps = cell.deps = tuple(_chain(seen.items()))
+        cell.checked = self.clock
+        old = cell.value
+        if cell.error is None and (old is value or equal(atom, old, value)):
+            is_changed = False
+        else:
+            cell.value = value
+            cell.error = None
+            cell.epoch += 1
+            is_changed = True
+        m = cell.mounted
+        if m is not None:
+            n = len(new_deps)
+            if n != len(old_deps):
+                self._rewire(m, old_deps, seen)
+            else:
+                for i in range(0, n, 2):
+                    if old_deps[i] is not new_deps[i]:
+                        self._rewire(m, old_deps, seen)
+                        break
+        return is_changed
 
     def commit(
         self,
@@ -311,11 +347,7 @@ class Runtime:
     ) -> bool:
         """Store an evaluation's outcome and dependencies; keep the mount graph in step."""
         old_deps = cell.deps
-        flat: list[Any] = []
-        for dep, saw in seen.items():
-            flat.append(dep)
-            flat.append(saw)
-        cell.deps = tuple(flat)
+        cell.deps = tuple(_chain(seen.items()))
         cell.checked = self.clock
         if error is not None:
             is_changed = error is not cell.error
@@ -326,7 +358,7 @@ class Runtime:
             cell.error = error
             cell.epoch += 1
         m = cell.mounted
-        if m is not None and old_deps != cell.deps:
+        if m is not None and not _same_atoms(old_deps, cell.deps):
             self._rewire(m, old_deps, seen)
         return is_changed
 
@@ -357,17 +389,19 @@ class Runtime:
                 f"async atom {atom.name!r} needs a running event loop: "
                 "use `await store.get_async(atom)`"
             ) from None
-        if cell.task is not None:
-            cell.task.cancel()  # the latest evaluation wins
+        if cell.run is not None and cell.run.task is not None:
+            cell.run.task.cancel()  # the latest evaluation wins
         coro = atom._read(get)  # type: ignore[misc]
-        cell.running = seen
-        cell.task = loop.create_task(self._settle(atom, cell, coro, seen))
+        run = cell.run = _AsyncRun(seen)
+        run.task = loop.create_task(self._settle_async(atom, cell, coro, seen))
         cell.checked = self.clock
         if cell.value is MISSING and cell.error is None:
             cell.error = PendingError(f"async atom {atom.name!r} has not settled yet")
         return False
 
-    async def _settle(self, atom: Atom[Any], cell: _Cell, coro: Any, seen: dict[Any, Any]) -> None:
+    async def _settle_async(
+        self, atom: Atom[Any], cell: _Cell, coro: Any, seen: dict[Any, Any]
+    ) -> None:
         error: BaseException | None = None
         value: Any = MISSING
         try:
@@ -377,10 +411,9 @@ class Runtime:
         except Exception as exc:
             error = exc
         with self.lock:
-            if cell.task is not asyncio.current_task():
+            if cell.run is None or cell.run.task is not asyncio.current_task():
                 return  # superseded
-            cell.task = None
-            cell.running = None
+            cell.run = None
             if isinstance(cell.error, PendingError):
                 cell.error = None
             if error is not None:
@@ -398,18 +431,39 @@ class Runtime:
             self.flush()
 
     # ---------------------------------------------------------------- write / recompute
-    def wrote(self, atom: Atom[Any]) -> None:
+    def wrote(self, atom: Atom[Any], old: Any) -> None:
         """Record that primitive ``atom`` changed: recompute mounted dependants, queue listeners."""
         self.clock += 1
         self.dirty = True
         m = self.mounted.get(atom._id)
         if m is not None:
+            if self.depth:
+                self.before.setdefault(atom._id, old)
             self.pending[atom._id] = m
             if m.dependents:
                 self.propagate([m])
 
+    def settle(self) -> None:
+        """Recompute what writes inside a batch or write function left for later."""
+        while self.stale:
+            roots = self.stale
+            self.stale = []
+            self._recompute(roots)
+
     def propagate(self, roots: list[_Mounted]) -> None:
-        """Recompute, in dependency order, each mounted dependant of ``roots`` whose input moved."""
+        """Recompute, in dependency order, each mounted dependant of ``roots`` whose input moved.
+
+        Inside a batch (``depth > 0``) the work is deferred to ``settle``, so a batch of writes
+        recomputes each dependant once; reads in the batch settle first, so they never see
+        stale values.
+        """
+        if self.depth:
+            self.stale.extend(roots)
+        else:
+            self._recompute(roots)
+
+    def _recompute(self, roots: list[_Mounted]) -> None:
+        # Depth-first post-order over mounted dependants; reversed, it is a topological order.
         order: list[_Mounted] = []
         visited: set[int] = set()
         mounted = self.mounted
@@ -417,7 +471,7 @@ class Runtime:
             if root.atom._id in visited:
                 continue
             visited.add(root.atom._id)
-            stack = [(root, iter(tuple(root.dependents)))]
+            stack = [(root, iter(root.dependents))]
             while stack:
                 node, it = stack[-1]
                 for child in it:
@@ -425,7 +479,7 @@ class Runtime:
                         visited.add(child._id)
                         cm = mounted.get(child._id)
                         if cm is not None:
-                            stack.append((cm, iter(tuple(cm.dependents))))
+                            stack.append((cm, iter(cm.dependents)))
                             break
                 else:
                     stack.pop()
@@ -433,6 +487,7 @@ class Runtime:
         changed = {root.atom._id for root in roots}
         cells = self.cells
         pending = self.pending
+        clock = self.clock
         for m in reversed(order):
             a = m.atom
             if a._id in changed:
@@ -445,7 +500,7 @@ class Runtime:
                 if deps[i]._id in changed:
                     break
             else:
-                cell.checked = self.clock
+                cell.checked = clock
                 continue
             if self.compute(a, cell):
                 changed.add(a._id)
@@ -459,6 +514,8 @@ class Runtime:
         if m is not None:
             return m
         self.check_owner(atom)
+        if self.stale:
+            self.settle()
         if atom._read is not None:
             self.fresh(atom)
         stack: list[list[Any]] = [[atom, 0]]
@@ -528,9 +585,36 @@ class Runtime:
             return False, None
         return True, cell.value
 
+    def notify_now(self, listeners: tuple[Callable[[Any], None], ...], value: Any) -> None:
+        """Fast flush for one changed atom with no dependants, outside any batch or flush."""
+        self.flushing = True
+        errors: list[Exception] | None = None
+        try:
+            for listener in listeners:
+                try:
+                    listener(value)
+                except Exception as exc:
+                    if errors is None:
+                        errors = []
+                    errors.append(exc)
+        finally:
+            self.flushing = False
+        if self.pending or self.hooks:  # listeners wrote or (un)subscribed
+            try:
+                self.flush()
+            except ExceptionGroup as group:
+                if errors is None:
+                    raise
+                errors.extend(group.exceptions)
+        if errors:
+            raise ExceptionGroup("store listeners raised", errors)
+
     def flush(self) -> None:
         """Run listeners of changed atoms, queued hooks, then commit hooks; loop until quiet."""
-        if self.depth or self.flushing:
+        if self.depth:
+            return
+        self.settle()
+        if self.flushing:
             return
         self.flushing = True
         errors: list[Exception] = []
@@ -544,10 +628,15 @@ class Runtime:
                     )
                 pending = self.pending
                 self.pending = {}
-                for m in pending.values():
+                before = self.before
+                if before:
+                    self.before = {}
+                for key, m in pending.items():
                     listeners = m.listeners
                     if not listeners:
                         continue
+                    if key in before and equal(m.atom, before[key], self.values.get(key, MISSING)):
+                        continue  # written and written back inside one batch: no change
                     has_value, value = self.value_of(m)
                     if not has_value:
                         continue

@@ -150,7 +150,7 @@ class Store:
             if (
                 cell is not None
                 and cell.error is None
-                and (cell.mounted is not None or cell.checked == rt.clock)
+                and ((cell.mounted is not None and not rt.stale) or cell.checked == rt.clock)
             ):
                 return cell.value  # type: ignore[no-any-return]
         with self._rt.lock:
@@ -168,8 +168,9 @@ class Store:
                 rt.check_owner(atom)
                 if atom._read is None:
                     return rt.values.get(atom._id, atom._init)  # type: ignore[no-any-return]
+                rt.settle()
                 cell = rt.fresh(atom)
-                task = cell.task
+                task = None if cell.run is None else cell.run.task
                 if task is None:
                     if cell.error is not None:
                         raise cell.error
@@ -218,6 +219,15 @@ class Store:
                     m = rt.mounted.get(atom._id)
                     if m is None:
                         return None
+                    if rt.depth:  # inside a batch: listeners and recomputes wait for its end
+                        rt.before.setdefault(atom._id, old)
+                        rt.pending[atom._id] = m
+                        if m.dependents:
+                            rt.stale.append(m)
+                        return None
+                    if not m.dependents and not rt.flushing and not rt.hooks:
+                        rt.notify_now(m.listeners, value)
+                        return None
                     rt.pending[atom._id] = m
                     rt.dirty = True
                     if m.dependents:
@@ -264,7 +274,7 @@ class Store:
         if old is _NO and atom._name is not None:
             rt.names[atom._id] = atom._name
         values[atom._id] = value
-        rt.wrote(atom)
+        rt.wrote(atom, atom._init if old is _NO else old)
         return True
 
     def update(self, atom: PrimitiveAtom[T], fn: Callable[[T], T]) -> T:
