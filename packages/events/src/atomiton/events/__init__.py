@@ -3,8 +3,8 @@
 See the package README for the whole public API, with examples.
 """
 
-from atomiton.events._bus import ErrorHandler, EventBus, Unsubscribe
-from atomiton.events._dispatch import Handler
+from atomiton.events._bus import EventBus, Unsubscribe
+from atomiton.events._dispatch import ErrorHandler, Handler
 from atomiton.events._domain import EventDomain
 from atomiton.events._errors import (
     BusConfigError,

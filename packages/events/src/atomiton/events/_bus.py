@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import threading
 import time
 from collections import deque
@@ -22,26 +21,24 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from atomiton.events._dispatch import (
     AsyncCall,
+    ErrorHandler,
     Handler,
     OnceCall,
     ReplayGate,
-    handler_name,
     is_async_handler,
+    report_error,
     start_async,
 )
 from atomiton.events._errors import BusConfigError, SubscriptionError
 from atomiton.events._event import Event, _MutableEvent, make_event
-from atomiton.events._patterns import check_event_type, compile_pattern, matches
+from atomiton.events._history import evict_older_than, select
+from atomiton.events._patterns import check_event_type, compile_pattern
+from atomiton.events._subscriptions import Subscription, calls_for
 
 if TYPE_CHECKING:
     from atomiton.events._domain import EventDomain
     from atomiton.events._log import EventLog
     from atomiton.events._stream import EventStream
-
-logger = logging.getLogger("atomiton.events")
-
-ErrorHandler = Callable[[Exception, Event], Any]
-"""``on_error(error, event)``: receives every exception a handler raised."""
 
 Unsubscribe = Callable[[], bool]
 """Removes the subscription it came from; returns whether it was still subscribed."""
@@ -50,20 +47,6 @@ _new = object.__new__
 
 # Many distinct event types would otherwise grow the resolved-handler cache without bound.
 _CACHE_LIMIT = 4096
-
-
-class _Subscription:
-    __slots__ = ("call", "handler", "pattern", "priority", "segments", "seq")
-
-    def __init__(
-        self, pattern: str, handler: Handler, call: Handler, priority: int, seq: int
-    ) -> None:
-        self.pattern = pattern
-        self.segments = compile_pattern(pattern)
-        self.handler = handler
-        self.call = call
-        self.priority = priority
-        self.seq = seq
 
 
 class EventBus:
@@ -126,7 +109,7 @@ class EventBus:
         self._ids = itertools.count(1)
         self._seq = itertools.count()
         self._lock = threading.Lock()
-        self._subscriptions: tuple[_Subscription, ...] = ()
+        self._subscriptions: tuple[Subscription, ...] = ()
         self._cache: dict[str, tuple[Handler, ...]] = {}
 
     # -- emitting ---------------------------------------------------------------------------
@@ -216,13 +199,7 @@ class EventBus:
     def _resolve(
         self, event_type: str, cache: dict[str, tuple[Handler, ...]]
     ) -> tuple[Handler, ...]:
-        check_event_type(event_type)
-        subscriptions = self._subscriptions
-        matched = sorted(
-            (sub for sub in subscriptions if matches(sub.pattern, event_type)),
-            key=lambda sub: (-sub.priority, sub.seq),
-        )
-        calls = tuple(sub.call for sub in matched)
+        calls = calls_for(self._subscriptions, check_event_type(event_type))
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
         cache[event_type] = calls
@@ -249,28 +226,10 @@ class EventBus:
                 history = self._history
         history.append(event)
         if self._history_age is not None:
-            cutoff = event.timestamp - self._history_age
-            try:
-                while history[0].timestamp < cutoff:
-                    history.popleft()
-            except IndexError:  # another thread emptied it first
-                pass
+            evict_older_than(history, event.timestamp - self._history_age)
 
     def _report(self, error: BaseException, event: Event, call: object) -> None:
-        if self._on_error is not None and isinstance(error, Exception):
-            try:
-                self._on_error(error, event)
-            except Exception:
-                logger.exception("on_error raised while handling an error of %s", event.type)
-            else:
-                return
-        logger.error(
-            "event handler %s failed on %r (event #%d)",
-            handler_name(call),
-            event.type,
-            event.id,
-            exc_info=(type(error), error, error.__traceback__),
-        )
+        report_error(self._on_error, error, event, call)
 
     def _deliver(self, call: Handler, event: Event) -> None:
         try:
@@ -355,7 +314,7 @@ class EventBus:
     ) -> Unsubscribe:
         if not isinstance(priority, int):
             raise SubscriptionError(f"priority must be an int, got {type(priority).__name__}")
-        subscription = _Subscription(pattern, handler, call, priority, next(self._seq))
+        subscription = Subscription(pattern, handler, call, priority, next(self._seq))
         with self._lock:
             self._install((*self._subscriptions, subscription))
 
@@ -368,7 +327,7 @@ class EventBus:
 
         return unsubscribe
 
-    def _install(self, subscriptions: tuple[_Subscription, ...]) -> None:
+    def _install(self, subscriptions: tuple[Subscription, ...]) -> None:
         # Order matters for lock-free emit: subscriptions first, then a fresh cache.
         self._subscriptions = subscriptions
         self._cache = {}
@@ -387,24 +346,12 @@ class EventBus:
 
     def history(self, pattern: str = "**") -> list[Event]:
         """The recorded events whose type matches ``pattern``, oldest first, newest last."""
-        segments = compile_pattern(pattern)
+        compile_pattern(pattern)
         history = self._history
         if history is None:
             return []
-        events = list(history)
-        if self._history_age is not None:
-            cutoff = self._clock() - self._history_age
-            events = [event for event in events if event.timestamp >= cutoff]
-        if segments != ("**",):
-            verdicts: dict[str, bool] = {}  # match each distinct type once, not each event
-            events = [
-                event
-                for event in events
-                if verdicts.get(event.type)
-                or (event.type not in verdicts and _remember_match(verdicts, pattern, event.type))
-            ]
-        events.sort(key=_event_id)
-        return events
+        cutoff = None if self._history_age is None else self._clock() - self._history_age
+        return select(history, pattern, cutoff)
 
     def clear_history(self) -> None:
         """Forget every recorded event (subscriptions stay)."""
@@ -449,12 +396,3 @@ class EventBus:
 
     def __repr__(self) -> str:
         return f"<EventBus subscriptions={len(self._subscriptions)} history={self._history_size}>"
-
-
-def _remember_match(verdicts: dict[str, bool], pattern: str, event_type: str) -> bool:
-    verdict = verdicts[event_type] = matches(pattern, event_type)
-    return verdict
-
-
-def _event_id(event: Event) -> int:
-    return event.id

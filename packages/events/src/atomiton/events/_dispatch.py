@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
@@ -21,6 +22,11 @@ Handler = Callable[[Event], Any]
 """A subscriber: called with the Event; ``async def`` handlers are awaited on a loop."""
 
 ErrorReporter = Callable[[BaseException, Event, object], None]
+
+ErrorHandler = Callable[[Exception, Event], Any]
+"""``on_error(error, event)``: receives every exception a handler raised."""
+
+logger = logging.getLogger("atomiton.events")
 
 
 class AsyncStarter(Protocol):
@@ -36,6 +42,26 @@ def is_async_handler(handler: object) -> bool:
         return True
     call = getattr(type(handler), "__call__", None)  # noqa: B004 - we want the method itself
     return call is not None and inspect.iscoroutinefunction(call)
+
+
+def report_error(
+    on_error: ErrorHandler | None, error: BaseException, event: Event, call: object
+) -> None:
+    """Hand a handler's error to ``on_error``, or log it naming the handler; never raise."""
+    if on_error is not None and isinstance(error, Exception):
+        try:
+            on_error(error, event)
+        except Exception:
+            logger.exception("on_error raised while handling an error of %s", event.type)
+        else:
+            return
+    logger.error(
+        "event handler %s failed on %r (event #%d)",
+        handler_name(call),
+        event.type,
+        event.id,
+        exc_info=(type(error), error, error.__traceback__),
+    )
 
 
 def handler_name(call: object) -> str:
