@@ -15,7 +15,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
-from atomiton.events._errors import NoEventLoopError
+from atomiton.events._errors import NoEventLoopError, SubscriptionError
 from atomiton.events._event import Event
 
 Handler = Callable[[Event], Any]
@@ -34,6 +34,21 @@ class AsyncStarter(Protocol):
 
     def start_async(self, event: Event) -> Awaitable[Any] | None:
         """Start delivery of ``event`` and return what to await, or None if nothing to await."""
+
+
+def make_call(handler: Handler, report: ErrorReporter) -> Handler:
+    """What a subscription calls: the handler itself, or an AsyncCall for ``async def`` ones.
+
+    Raises:
+        SubscriptionError: ``handler`` is not callable.
+    """
+    if not callable(handler):
+        raise SubscriptionError(
+            f"handler must be callable, got {type(handler).__name__}: {handler!r}"
+        )
+    if is_async_handler(handler):
+        return AsyncCall(handler, asyncio._get_running_loop(), report)
+    return handler
 
 
 def is_async_handler(handler: object) -> bool:
