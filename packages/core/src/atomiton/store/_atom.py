@@ -47,7 +47,7 @@ MountHook = Callable[["Store"], None]
 class _Options:
     """Rarely used atom options, kept out of the atom itself so plain atoms stay small."""
 
-    __slots__ = ("equals", "on_mount", "on_unmount", "owner_ref")
+    __slots__ = ("equals", "is_async", "on_mount", "on_unmount", "owner_ref")
 
     def __init__(
         self,
@@ -61,6 +61,7 @@ class _Options:
         self.owner_ref: weakref.ref[Store] | None = None if owner is None else weakref.ref(owner)
         self.on_mount = on_mount
         self.on_unmount = on_unmount
+        self.is_async = False
 
 
 class Atom(Generic[T]):
@@ -131,20 +132,19 @@ class PrimitiveAtom(Atom[T]):
 class Computed(Atom[T]):
     """A derived atom: its value is ``read(get)``, recomputed when what it read changes."""
 
-    # ``_init`` (unused by derived atoms) is True for an async read: one slot less per atom.
-    __slots__ = ("_write",)
-
-    _write: Callable[..., Any] | None
+    # A derived atom has no initial value, so ``_init`` holds its write function (or None):
+    # one slot less per atom. Whether ``read`` is async lives in the rarely used options.
+    __slots__ = ()
 
     @property
     def kind(self) -> str:
         """``"computed"`` for read-only derived atoms, ``"writable"`` when it has a write."""
-        return "computed" if self._write is None else "writable"
+        return "computed" if self._init is None else "writable"
 
     @property
     def is_async(self) -> bool:
         """Whether ``read`` is a coroutine function (use ``store.get_async``)."""
-        return self._init is True
+        return self._opts is not None and self._opts.is_async
 
 
 class WritableComputed(Computed[T], Generic[T, *Ts, R]):
@@ -280,7 +280,9 @@ def computed(
         raise TypeError(f"computed() write must be callable, got {type(write).__name__}")
     cls = Computed if write is None else WritableComputed
     obj: Computed[Any] = cls.__new__(cls)
-    _setup(obj, None, read, name, equals, store, on_mount, on_unmount)
-    obj._write = write
-    obj._init = True if inspect.iscoroutinefunction(read) else None
+    _setup(obj, write, read, name, equals, store, on_mount, on_unmount)
+    if inspect.iscoroutinefunction(read):
+        if obj._opts is None:
+            obj._opts = _Options(None, None, None, None)
+        obj._opts.is_async = True
     return obj

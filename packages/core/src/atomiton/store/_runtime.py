@@ -71,7 +71,7 @@ class _Suspend(BaseException):
 class _Cell:
     """The state of one derived atom in one store."""
 
-    __slots__ = ("checked", "deps", "epoch", "error", "mounted", "run", "value")
+    __slots__ = ("checked", "deps", "epoch", "error", "mounted", "value")
 
     def __init__(self) -> None:
         self.value: Any = MISSING
@@ -80,7 +80,6 @@ class _Cell:
         self.deps: tuple[Any, ...] = ()  # flattened (atom, seen, atom, seen, ...)
         self.checked = -1
         self.mounted: _Mounted | None = None
-        self.run: _AsyncRun | None = None  # the pending evaluation of an async atom
 
 
 class _AsyncRun:
@@ -144,6 +143,7 @@ class Runtime:
         "nesting",
         "pending",
         "plugins",
+        "runs",
         "stale",
         "values",
     )
@@ -162,6 +162,7 @@ class Runtime:
         self.pending: dict[int, _Mounted] = {}
         self.hooks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self.plugins: tuple[PluginHooks, ...] = ()
+        self.runs: dict[int, _AsyncRun] = {}  # pending evaluations of async atoms
         self.before: dict[int, Any] = {}  # value at batch start of primitives written in it
         self.stale: list[_Mounted] = []  # written roots whose dependants await ``settle``
         _runtimes.add(self)
@@ -172,6 +173,7 @@ class Runtime:
         self.values.pop(atom_id, None)
         self.names.pop(atom_id, None)
         self.cells.pop(atom_id, None)
+        self.runs.pop(atom_id, None)
 
     def check_owner(self, atom: Atom[Any]) -> None:
         """Raise IsolationError when ``atom`` is isolated to a store using another runtime."""
@@ -236,7 +238,7 @@ class Runtime:
                 break
             if pushed:
                 continue
-            if (c.value is MISSING and c.error is None) or self.changed(c):
+            if (c.value is MISSING and c.error is None) or self.changed(c, a._id):
                 try:
                     self.compute(a, c)
                 except _Suspend as suspended:
@@ -256,12 +258,13 @@ class Runtime:
             on_stack.discard(a._id)
         return cell
 
-    def changed(self, cell: _Cell) -> bool:
+    def changed(self, cell: _Cell, atom_id: int) -> bool:
         """Whether any dependency differs from what ``cell`` saw when it was computed."""
         values = self.values
         cells = self.cells
-        if cell.run is not None:  # a pending async evaluation: compare with what it read
-            deps: tuple[Any, ...] = tuple(_chain(list(cell.run.seen.items())))
+        run = self.runs.get(atom_id) if self.runs else None
+        if run is not None:  # a pending async evaluation: compare with what it read
+            deps: tuple[Any, ...] = tuple(_chain(list(run.seen.items())))
         else:
             deps = cell.deps
         for i in range(0, len(deps), 2):
@@ -299,7 +302,8 @@ class Runtime:
                 raise dc.error
             return dc.value
 
-        if atom._init is True:  # an async derived atom (see Computed.is_async)
+        opts = atom._opts
+        if opts is not None and opts.is_async:
             return self._start_async(atom, cell, get, seen)
         checked = cell.checked
         cell.checked = _COMPUTING
@@ -389,10 +393,11 @@ class Runtime:
                 f"async atom {atom.name!r} needs a running event loop: "
                 "use `await store.get_async(atom)`"
             ) from None
-        if cell.run is not None and cell.run.task is not None:
-            cell.run.task.cancel()  # the latest evaluation wins
+        previous = self.runs.get(atom._id)
+        if previous is not None and previous.task is not None:
+            previous.task.cancel()  # the latest evaluation wins
         coro = atom._read(get)  # type: ignore[misc]
-        run = cell.run = _AsyncRun(seen)
+        run = self.runs[atom._id] = _AsyncRun(seen)
         run.task = loop.create_task(self._settle_async(atom, cell, coro, seen))
         cell.checked = self.clock
         if cell.value is MISSING and cell.error is None:
@@ -411,9 +416,10 @@ class Runtime:
         except Exception as exc:
             error = exc
         with self.lock:
-            if cell.run is None or cell.run.task is not asyncio.current_task():
+            run = self.runs.get(atom._id)
+            if run is None or run.task is not asyncio.current_task():
                 return  # superseded
-            cell.run = None
+            del self.runs[atom._id]
             if isinstance(cell.error, PendingError):
                 cell.error = None
             if error is not None:
@@ -426,7 +432,7 @@ class Runtime:
                     self.pending[atom._id] = m
                     if m.dependents:
                         self.propagate([m])
-            if cell.mounted is not None and self.changed(cell):
+            if cell.mounted is not None and self.changed(cell, atom._id):
                 self.compute(atom, cell)  # a dependency moved while we awaited
             self.flush()
 

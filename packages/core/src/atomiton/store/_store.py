@@ -170,7 +170,8 @@ class Store:
                     return rt.values.get(atom._id, atom._init)  # type: ignore[no-any-return]
                 rt.settle()
                 cell = rt.fresh(atom)
-                task = None if cell.run is None else cell.run.task
+                run = rt.runs.get(atom._id)
+                task = None if run is None else run.task
                 if task is None:
                     if cell.error is not None:
                         raise cell.error
@@ -242,7 +243,7 @@ class Store:
             rt.check_owner(atom)
             if atom._read is not None:
                 assert isinstance(atom, Computed)
-                write = atom._write
+                write = atom._init  # a derived atom's write function (see Computed)
                 if write is None:
                     raise rt.read_only(atom)
                 call_args = args if value is _NO else (value, *args)
