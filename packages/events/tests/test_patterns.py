@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from atomiton.events import EventBus, PatternError, matches
 
@@ -99,3 +103,19 @@ def test_emit_refuses_a_type_that_is_not_concrete(event_type: str, message: str)
 def test_pattern_error_is_also_a_value_error() -> None:
     with pytest.raises(ValueError, match="empty"):
         EventBus().emit("")
+
+
+def reference_match(pattern: str, event_type: str) -> bool:
+    """An independent model: each segment becomes a regex over '.segment' chunks."""
+    parts = {"*": r"\.[^.]+", "**": r"(?:\.[^.]+)*"}
+    regex = "".join(parts.get(seg, r"\." + re.escape(seg)) for seg in pattern.split("."))
+    return re.fullmatch(regex, "." + event_type) is not None
+
+
+@given(
+    pattern=st.lists(st.sampled_from(["a", "b", "*", "**"]), min_size=1, max_size=6),
+    event_type=st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=6),
+)
+def test_matcher_agrees_with_a_regex_model(pattern: list[str], event_type: list[str]) -> None:
+    pattern_text, type_text = ".".join(pattern), ".".join(event_type)
+    assert matches(pattern_text, type_text) is reference_match(pattern_text, type_text)
