@@ -28,8 +28,7 @@ def test_capture_undo_redo_and_jump() -> None:
     assert store.get(a) == 2
     assert tt.jump_to(2) is True
     assert store.get(a) == 3
-    assert tt.can_undo
-    assert not tt.can_redo
+    assert (tt.can_undo, tt.can_redo) == (True, False)
     assert tt.jump_to(7) is False
 
 
