@@ -204,3 +204,20 @@ async def test_once_async_handler_fires_once(use_emit_async: bool) -> None:
             bus.emit("a")
     await asyncio.sleep(0.01)
     assert seen == [1]
+
+
+def test_handler_bound_to_a_closed_loop_reports_a_clear_error() -> None:
+    errors: list[Exception] = []
+    bus = EventBus(on_error=lambda error, event: errors.append(error))
+
+    async def handler(event: Event) -> None:  # pragma: no cover - its loop is gone
+        raise AssertionError
+
+    async def subscribe() -> None:
+        bus.on("a", handler)
+
+    asyncio.run(subscribe())  # the handler is bound to a loop that is now closed
+    bus.emit("a")
+    (error,) = errors
+    assert isinstance(error, NoEventLoopError)
+    assert "has closed" in str(error)

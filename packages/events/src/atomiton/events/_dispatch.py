@@ -123,6 +123,12 @@ class AsyncCall:
             )
         if loop is running:
             self._start(event)
+        elif loop.is_closed():
+            raise NoEventLoopError(
+                f"async handler {handler_name(self.handler)} is bound to an event loop that "
+                f"has closed, so {event.type!r} cannot reach it; unsubscribe handlers when "
+                "their loop ends"
+            )
         else:
             loop.call_soon_threadsafe(self._start, event)
 
