@@ -193,3 +193,24 @@ def test_a_factory_returning_a_callable_instance_is_fine() -> None:
     container = Container()
     container.singleton("clock", lambda: lambda: 1.0)
     assert container["clock"]() == 1.0
+
+
+def test_transient_dependencies_stay_fresh_on_every_resolve() -> None:
+    container = Container()
+    container.transient(Config)
+    container.transient(Database)
+    seen = {id(container[Database].config) for _ in range(5)}
+    kept = [container[Database] for _ in range(5)]
+    assert len({id(db.config) for db in kept}) == 5
+    assert seen
+
+
+def test_transient_sees_a_singleton_rebuilt_after_close() -> None:
+    container = Container()
+    container.singleton(Config)
+    container.transient(Database)
+    before = container[Database].config
+    container.close()
+    after = container[Database].config
+    assert after is not before
+    assert after is container[Config]

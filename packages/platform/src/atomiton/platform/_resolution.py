@@ -64,8 +64,9 @@ class Resolver:
         self._registrations: dict[Key, Registration] = {}
         # Created singletons and instance() objects: the first dict resolve reads.
         self._instances: dict[Key, Any] = {}
-        # Zero-argument builders of transients whose dependencies are all constants.
-        self._direct: dict[Key, Callable[[], Any]] = {}
+        # Zero-argument builders of transients whose dependencies are all constants; None marks
+        # a key already found not to qualify.
+        self._direct: dict[Key, Callable[[], Any] | None] = {}
         self._builders: dict[Key, Builder] = {}
         self._lock = threading.RLock()
         self._cleanups: list[Cleanup] = []
@@ -83,30 +84,37 @@ class Resolver:
         return service
 
     def _promote(self, key: Key) -> None:
-        """Give a plain transient whose dependencies are all built constants a direct builder."""
+        """Give a plain transient whose dependencies are all built constants a direct builder.
+
+        Called after a successful build, when every singleton it needs exists, so the answer
+        is final until the registrations change: a key that cannot be promoted is remembered
+        with ``None`` and never checked again.
+        """
+        if key in self._direct:
+            return
         registration = self._registrations.get(key)
+        if registration is None:
+            return
+        direct: Callable[[], Any] | None = None
         if (
-            registration is None
-            or registration.lifetime != TRANSIENT
-            or registration.kind != PLAIN
-            or registration.may_clean
-            or registration.is_async
-            or key in self._direct
+            registration.lifetime == TRANSIENT
+            and registration.kind == PLAIN
+            and not registration.may_clean
+            and not registration.is_async
         ):
-            return
-        arguments = plan_arguments(registration, self._registrations.__contains__, [key])
-        instances = self._instances
-        if not all(dep in instances for _, dep in arguments):
-            return
-        count, names = call_shape(arguments, registration)
-        values = [instances[dep] for _, dep in arguments]
-        with self._lock:
-            if self._registrations.get(key) is registration:
-                self._direct[key] = functools.partial(
+            arguments = plan_arguments(registration, self._registrations.__contains__, [key])
+            instances = self._instances
+            if all(dep in instances for _, dep in arguments):
+                count, names = call_shape(arguments, registration)
+                values = [instances[dep] for _, dep in arguments]
+                direct = functools.partial(
                     registration.factory,
                     *values[:count],
                     **dict(zip(names, values[count:], strict=True)),
                 )
+        with self._lock:
+            if self._registrations.get(key) is registration:
+                self._direct[key] = direct
 
     # ----------------------------------------------------------------- compiling
 
