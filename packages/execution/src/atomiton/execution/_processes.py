@@ -58,6 +58,8 @@ _loads = pickle.loads
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _PENDING_STATE = "PENDING"
 _STOP = pickle.dumps(None)
+_SUCCEEDED = JobStatus.SUCCEEDED
+_FAILED = JobStatus.FAILED
 #: Most jobs sent to one worker in one pipe write.
 BATCH_MAX = 64
 #: A busy worker is topped up when it has at most this many jobs left.
@@ -260,12 +262,13 @@ class ProcessWorkers(Workers):
     ) -> tuple[list[Job[Any]], bool]:
         if chunksize == 1:
             return super()._map_submit(fn, iterables, chunksize)
-        items = list(zip(*iterables, strict=False))
+        star = len(iterables) != 1
+        items = list(zip(*iterables, strict=False)) if star else list(iterables[0])
         if chunksize is None:  # as multiprocessing.Pool.map: about four chunks per worker
             chunksize = max(1, math.ceil(len(items) / (4 * self._max_workers)))
         name = f"{job_name(fn)}[map]"
         jobs: list[Job[Any]] = [
-            self._submit(run_chunk, (fn, items[start : start + chunksize]), {}, None, name)
+            self._submit(run_chunk, (fn, items[start : start + chunksize], star), {}, None, name)
             for start in range(0, len(items), chunksize)
         ]
         return jobs, True
@@ -494,13 +497,13 @@ class ProcessWorkers(Workers):
         for other in started:
             self._job_changed(other, "started")
         if tag == OK:
-            if job._finish(JobStatus.SUCCEEDED, message[2]):
+            if job._finish(_SUCCEEDED, message[2]):
                 worker.succeeded += 1
         else:
             error = message[2]
             if message[3]:
                 error.__cause__ = _RemoteTraceback(message[3])
-            if job._finish(JobStatus.FAILED, error=error):
+            if job._finish(_FAILED, error=error):
                 worker.failed += 1
 
     def _on_exit(self, worker: _Worker) -> None:

@@ -152,10 +152,10 @@ class ThreadWorkers(Workers):
     ) -> Job[T]:
         if not callable(fn):
             raise TypeError(f"submit() needs a callable, got {fn!r}")
-        self._refuse_if_shut_down()
         job: Job[T] = Job(self, name or job_name(fn), timeout)
         job._payload = (fn, args, kwargs)
         if self._observers.active:  # outside the lock: a listener may submit too
+            self._refuse_if_shut_down()
             self._job_changed(job, "queued")
         with self._lock:
             self._refuse_if_shut_down()
@@ -178,6 +178,7 @@ class ThreadWorkers(Workers):
         idle = self._idle
         max_tasks = self._max_tasks
         observers = self._observers
+        succeeded, failed = JobStatus.SUCCEEDED, JobStatus.FAILED
         try:
             while True:
                 try:
@@ -201,10 +202,10 @@ class ThreadWorkers(Workers):
                     try:
                         result = fn(*args, **kwargs)
                     except BaseException as exc:
-                        if job._finish(JobStatus.FAILED, error=exc):
+                        if job._finish(failed, error=exc):
                             slot.failed += 1
                     else:
-                        if job._finish(JobStatus.SUCCEEDED, result):
+                        if job._finish(succeeded, result):
                             slot.succeeded += 1
                     finally:
                         set_running(None)

@@ -14,6 +14,7 @@ worker is always the one it runs: that is how a crash is pinned on the right job
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pickle
 import signal
@@ -34,9 +35,13 @@ _loads = pickle.loads
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
-def run_chunk(fn: Any, chunk: list[tuple[Any, ...]]) -> list[Any]:
-    """Run ``fn`` over a chunk of argument tuples (what ``map`` sends as one job)."""
-    return [fn(*args) for args in chunk]
+def run_chunk(fn: Any, chunk: list[Any], star: bool) -> list[Any]:
+    """Run ``fn`` over a chunk of items (what ``map`` sends as one job).
+
+    With one iterable the chunk holds the items themselves (``star`` False): smaller to pickle
+    and ``map`` runs them without building an argument tuple per item.
+    """
+    return list(itertools.starmap(fn, chunk) if star else map(fn, chunk))
 
 
 def _error_message(job_id: str, exc: BaseException) -> bytes:
