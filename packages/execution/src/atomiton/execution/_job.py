@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import enum
 import itertools
-import threading
 import logging
+import threading
 import time
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
