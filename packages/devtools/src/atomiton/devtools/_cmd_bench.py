@@ -34,6 +34,7 @@ def _run_pytest(args: argparse.Namespace, json_path: Path) -> int:
         "no:cacheprovider",
         "-v",
         "--no-header",
+        "-rfE",
         "-o",
         "console_output_style=progress",
     ]
@@ -53,7 +54,7 @@ def _run_pytest(args: argparse.Namespace, json_path: Path) -> int:
                     bars.update(task, completed=int(match.group(1)))
                     name = line.split("::")[-1].split(" ")[0]
                     bars.update(task, description=f"benchmarks: {name[:16]}")
-                if " FAILED" in line or line.startswith(("E ", "ERROR")):
+                if line.startswith(("FAILED ", "ERROR ")) or " ERROR " in line:
                     failures.append(line.rstrip())
             status = proc.wait()
         bars.update(task, completed=100, description="benchmarks")
@@ -74,16 +75,19 @@ def render(rows: list[BenchRow], compare: bool) -> Table:
         ("peer time", "right"),
         ("ratio", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=name == "case")  # type: ignore[arg-type]
+    previous = None
     for row in rows:
         target = "-"
         if row.target is not None:
             target = ("ok " if row.meets_target else "MISS ") + format_seconds(row.target)
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
+        repeated = row.group == previous  # one case, several peers: name it once
+        previous = row.group
         table.add_row(
-            row.group,
-            format_seconds(row.atomiton),
-            target,
+            "" if repeated else row.group,
+            "" if repeated else format_seconds(row.atomiton),
+            "" if repeated else target,
             row.peer or "-",
             "-" if row.peer_mean is None else format_seconds(row.peer_mean),
             ratio,
@@ -106,7 +110,10 @@ def run_bench(args: argparse.Namespace) -> int:
     rows = rows_from_report(report, compare=args.compare)
     if not rows:
         raise CommandError("no benchmark with extra_info['impl'] == 'atomiton' ran")
-    console().print(render(rows, args.compare))
+    out = console()
+    if not out.is_terminal:
+        out.width = max(out.width, 132)  # a log or a pipe: keep one case per line
+    out.print(render(rows, args.compare))
     if status != 0:
         raise CommandError(f"some benchmarks failed (pytest exit {status}); see the lines above")
     return 0
