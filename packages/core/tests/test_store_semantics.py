@@ -367,3 +367,24 @@ def test_unsubscribing_inside_a_listener_is_safe(store: Store) -> None:
     store.set(a, 1)
     store.set(a, 2)
     assert seen == ["once 1", "always 1", "always 2"]
+
+
+def test_a_new_dependency_reached_during_a_recompute_sees_fresh_values(store: Store) -> None:
+    root = atom(0)
+    tens = computed(lambda get: get(root) * 10)
+    via = computed(lambda get: get(tens) + 1)  # never mounted before the switch
+
+    def read(get: Getter) -> int:
+        return get(via) if get(root) > 0 else -1
+
+    switch = computed(read)
+    tens_seen: list[int] = []
+    switch_seen: list[int] = []
+    store.subscribe(tens, tens_seen.append)  # mounted first: visited after `switch` in a pass
+    store.subscribe(switch, switch_seen.append)
+    store.set(root, 1)
+    assert switch_seen == [11]
+    assert tens_seen == [10]
+    store.set(root, 2)
+    assert switch_seen == [11, 21]
+    assert tens_seen == [10, 20]

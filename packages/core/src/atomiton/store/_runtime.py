@@ -143,6 +143,7 @@ class Runtime:
         "nesting",
         "pending",
         "plugins",
+        "recomputing",
         "runs",
         "stale",
         "values",
@@ -162,7 +163,10 @@ class Runtime:
         self.pending: dict[int, _Mounted] = {}
         self.hooks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self.plugins: tuple[PluginHooks, ...] = ()
-        self.runs: dict[int, _AsyncRun] = {}  # pending evaluations of async atoms
+        self.runs: dict[int, _AsyncRun] = {}
+        # During a recompute pass: mounted atoms still to visit -> their epoch before it. A read
+        # that reaches one of them validates it on demand instead of trusting its cache.
+        self.recomputing: dict[int, int] = {}  # pending evaluations of async atoms
         self.before: dict[int, Any] = {}  # value at batch start of primitives written in it
         self.stale: list[_Mounted] = []  # written roots whose dependants await ``settle``
         _runtimes.add(self)
@@ -209,9 +213,12 @@ class Runtime:
         if cell is None:
             self.check_owner(atom)
             cell = cells[atom._id] = _Cell()
-        elif cell.mounted is not None or cell.checked == self.clock:
+        elif cell.checked == self.clock or (
+            cell.mounted is not None and atom._id not in self.recomputing
+        ):
             return cell
         clock = self.clock
+        recomputing = self.recomputing
         stack: list[list[Any]] = [[atom, cell, 0]]
         on_stack = {atom._id}
         while stack:
@@ -227,7 +234,7 @@ class Runtime:
                 dc = cells.get(d._id)
                 if dc is None:
                     dc = cells[d._id] = _Cell()
-                elif dc.mounted is not None or dc.checked == clock:
+                elif dc.checked == clock or (dc.mounted is not None and d._id not in recomputing):
                     continue
                 if d._id in on_stack:
                     raise CycleError(f"derived atom {d.name!r} depends on itself")
@@ -293,7 +300,9 @@ class Runtime:
                 seen[dep] = value
                 return value
             dc = self.cells.get(dep._id)
-            if dc is None or not (dc.mounted is not None or dc.checked == self.clock):
+            if dc is None or (
+                dc.checked != self.clock and (dc.mounted is None or dep._id in self.recomputing)
+            ):
                 if self.nesting >= _NESTING_LIMIT:
                     raise _Suspend(dep)
                 dc = self.fresh(dep)
@@ -494,23 +503,37 @@ class Runtime:
         cells = self.cells
         pending = self.pending
         clock = self.clock
-        for m in reversed(order):
-            a = m.atom
-            if a._id in changed:
-                continue
-            cell = cells.get(a._id)
-            if cell is None or cell.mounted is None:
-                continue
-            deps = cell.deps
-            for i in range(0, len(deps), 2):
-                if deps[i]._id in changed:
-                    break
-            else:
-                cell.checked = clock
-                continue
-            if self.compute(a, cell):
-                changed.add(a._id)
-                pending[a._id] = m
+        start: dict[int, int] = {}
+        for m in order:
+            key = m.atom._id
+            cell = cells.get(key) if key not in changed else None
+            if cell is not None:
+                start[key] = cell.epoch
+        self.recomputing = start
+        try:
+            for m in reversed(order):
+                a = m.atom
+                key = a._id
+                cell = cells.get(key)
+                if key not in start or cell is None or cell.mounted is None:
+                    continue
+                if cell.checked == clock:  # a read already validated it during this pass
+                    if cell.epoch != start[key]:
+                        changed.add(key)
+                        pending[key] = m
+                    continue
+                deps = cell.deps
+                for i in range(0, len(deps), 2):
+                    if deps[i]._id in changed:
+                        break
+                else:
+                    cell.checked = clock
+                    continue
+                if self.compute(a, cell):
+                    changed.add(key)
+                    pending[key] = m
+        finally:
+            self.recomputing = {}
 
     # ---------------------------------------------------------------- mount / unmount
     def mount(self, atom: Atom[Any], store: Store | None = None) -> _Mounted:
