@@ -114,6 +114,11 @@ def test_entities_events_with_filter_and_jobs_are_shown(app: App, page: Page) ->
     tasks.add_many([{"title": "alpha"}, {"title": "beta"}])
     expect(page.get_by_test_id("entity-count-Task")).to_have_text("2")
     expect(page.get_by_test_id("entity-Task")).to_contain_text("beta")
+    tasks.add_one({"title": "gamma"})
+    expect(page.get_by_test_id("entity-count-Task")).to_have_text("3")
+    page.get_by_test_id("undo-entities").click()  # the client's last write, really undone
+    expect(page.get_by_test_id("entity-count-Task")).to_have_text("2")
+    assert sorted(t["title"] for t in tasks.get_all()) == ["alpha", "beta"]
 
     app.bus.emit("job.done", {"id": 1}, source="test")
     app.bus.emit("user.login", {"name": "ada"}, source="test")

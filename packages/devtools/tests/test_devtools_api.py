@@ -281,3 +281,21 @@ def test_writes_from_many_threads_are_all_recorded(dt: DevTools) -> None:
     assert store.get(count) == 800
     assert len(dt.timeline.entries("atom")) == 800
     assert dt.history("ui")[-1].state == {"count": 800}
+
+
+def test_undo_and_redo_on_an_entity_client_use_its_write_history(dt: DevTools) -> None:
+    client = create_client()
+    try:
+        dt.attach(client, name="entities")
+        todos = client.stores.Todo
+        todos.add_one({"title": "keep"})
+        todos.add_one({"title": "oops"})
+        assert dt.undo("entities") is True
+        assert [t["title"] for t in todos.get_all()] == ["keep"]
+        assert dt.timeline.entries("entity")[-1].label == "Todo.undo"
+        assert dt.redo("entities") is True
+        assert dt.state("entities") == {"Todo": 2}
+        with pytest.raises(TimeTravelError, match="no atom store"):
+            dt.jump_to("entities", 0)
+    finally:
+        client.dispose()

@@ -176,11 +176,26 @@ class DevTools:
         raise TimeTravelError(f"no atom store is attached under the name {name!r}")
 
     def undo(self, name: str) -> bool:
-        """Restore store ``name`` to the point before its current one; False if none."""
+        """Step back once; False if there is nothing to undo.
+
+        For an atom store this restores the previous history point; for an entity client it
+        undoes the last whole user write (``client.history.undo()``), which is persisted and
+        emitted like any other write.
+        """
+        attachment = self._attached.get(name)
+        if isinstance(attachment, EntityClientAttachment):
+            changed = attachment.undo()
+            self._recorder.touch()
+            return changed
         return self._atom_store(name).undo()
 
     def redo(self, name: str) -> bool:
-        """Restore store ``name`` to the point after its current one; False if none."""
+        """Step forward once after an undo (atom store or entity client); False if none."""
+        attachment = self._attached.get(name)
+        if isinstance(attachment, EntityClientAttachment):
+            changed = attachment.redo()
+            self._recorder.touch()
+            return changed
         return self._atom_store(name).redo()
 
     def jump_to(self, name: str, index: int) -> bool:

@@ -54,10 +54,30 @@ class EntityClientAttachment:
                 "name": name,
                 "client": self.name,
                 "count": int(count),
+                "can_undo": self.can_undo,
+                "can_redo": self.can_redo,
                 "recent": [jsonable(r.entity) for r in recent if r.store == name][:_RECENT],
             }
             for name, count in self._channel.counts().items()
         ]
+
+    def undo(self) -> bool:
+        """Undo the client's last whole user write (``client.history.undo()``)."""
+        return bool(self.target.history.undo())
+
+    def redo(self) -> bool:
+        """Redo the client's next undone write (``client.history.redo()``)."""
+        return bool(self.target.history.redo())
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether the client has a write to undo."""
+        return bool(self.target.history.can_undo)
+
+    @property
+    def can_redo(self) -> bool:
+        """Whether the client has an undone write to redo."""
+        return bool(self.target.history.can_redo)
 
     def detach(self) -> None:
         """Remove the observer; idempotent."""
