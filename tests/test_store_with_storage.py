@@ -99,8 +99,14 @@ def test_sigkilled_writer_on_sqlite_storage_loses_no_queued_write(tmp_path: Path
         if len(returned) >= 200:
             os.kill(proc.pid, signal.SIGKILL)
             break
-    rest, err = proc.communicate(timeout=30)
-    returned += [line for line in rest.split() if line]
+    # Read the rest through the same buffered reader (communicate() would skip its buffer).
+    rest = proc.stdout.read()
+    proc.wait(timeout=30)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    returned += [line for line in rest.split() if len(line) == 26]  # the last may be cut short
     assert proc.returncode == -signal.SIGKILL, err
     storage = SQLiteStorage(db)
     client = create_client(storage, flush_interval=None)

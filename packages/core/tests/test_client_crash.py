@@ -110,11 +110,17 @@ def run_and_kill(db: Path, interval: str, after_lines: int) -> dict[str, int]:
         if count >= after_lines:
             os.kill(proc.pid, signal.SIGKILL)
             break
-    rest, err = proc.communicate(timeout=30)
+    # Read the rest through the same buffered reader (communicate() would skip its buffer).
+    rest = proc.stdout.read()
+    proc.wait(timeout=30)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
     for line in rest.splitlines():  # lines printed before the kill landed also returned
-        if len(line.split()) == 2:
-            entity_id, n = line.split()
-            returned[entity_id] = int(n)
+        parts = line.split()
+        if len(parts) == 2 and len(parts[0]) == 26:  # the last line may be cut short
+            returned[parts[0]] = int(parts[1])
     assert proc.returncode == -signal.SIGKILL, err
     return returned
 
