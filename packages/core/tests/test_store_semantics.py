@@ -388,3 +388,18 @@ def test_a_new_dependency_reached_during_a_recompute_sees_fresh_values(store: St
     store.set(root, 2)
     assert switch_seen == [11, 21]
     assert tens_seen == [10, 20]
+
+
+def test_listeners_see_what_a_write_function_did_before_it_raised(store: Store) -> None:
+    a = atom(0)
+    seen: list[int] = []
+    store.subscribe(a, seen.append)
+
+    def write(get: Getter, set: Setter) -> None:
+        set(a, 1)
+        raise RuntimeError("half done")
+
+    action = computed(lambda get: None, write=write)
+    with pytest.raises(RuntimeError, match="half done"):
+        store.set(action)
+    assert seen == [1]

@@ -581,6 +581,8 @@ class Runtime:
 
     def unmount(self, atoms: list[Atom[Any]], store: Store | None = None) -> None:
         """Unmount each of ``atoms`` that nothing observes, then their released dependencies."""
+        if self.stale:
+            self.settle()  # an unmounted cell is marked fresh: it must be up to date first
         work = list(atoms)
         mounted = self.mounted
         while work:

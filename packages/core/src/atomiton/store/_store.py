@@ -249,11 +249,10 @@ class Store:
                 call_args = args if value is _NO else (value, *args)
                 rt.depth += 1
                 try:
-                    result = write(self.get, self.set, *call_args)
+                    return write(self.get, self.set, *call_args)
                 finally:
                     rt.depth -= 1
-                rt.flush()
-                return result
+                    rt.flush()  # listeners see what the write did, even if it then raised
             if value is _NO or args:
                 raise TypeError(f"set({atom.name!r}, value) takes exactly one value")
             for plugin in rt.plugins:
@@ -362,11 +361,12 @@ class Store:
         rt = self._rt
         with rt.lock:
             values = rt.values
+            current = values.copy()
             target = snapshot._values
             moved = [
                 k
-                for k in values.keys() | target.keys()
-                if values.get(k, _NO) is not target.get(k, _NO)
+                for k in current.keys() | target.keys()
+                if current.get(k, _NO) is not target.get(k, _NO)
             ]
             if not moved:
                 return
@@ -387,7 +387,9 @@ class Store:
         """Every primitive atom written in this store, plus registered atoms, by name."""
         rt = self._rt
         with rt.lock:
-            state = {rt.names.get(k, f"atom-{k}"): v for k, v in rt.values.items()}
+            # copy(): a dropped atom may leave the dict (Atom.__del__) while we iterate
+            names = rt.names.copy()
+            state = {names.get(k, f"atom-{k}"): v for k, v in rt.values.copy().items()}
             registry = self._registry
             if registry is not None:
                 for a in registry.get_atoms_for_store(self):
