@@ -214,3 +214,15 @@ def test_transient_sees_a_singleton_rebuilt_after_close() -> None:
     after = container[Database].config
     assert after is not before
     assert after is container[Config]
+
+
+class QuotedDependency:
+    def __init__(self, config: "Config") -> None:  # noqa: UP037 - the quotes are the point
+        self.config = config
+
+
+def test_quoted_annotations_under_postponed_evaluation_still_autowire() -> None:
+    container = Container()
+    container.singleton(Config)
+    container.transient(QuotedDependency)
+    assert container[QuotedDependency].config is container[Config]

@@ -143,15 +143,33 @@ def analyse(key: Key, factory: Any) -> tuple[Param, ...]:
             continue
         if parameter.kind is parameter.KEYWORD_ONLY:
             positional = False
+        annotation = parameter.annotation
+        if isinstance(annotation, str):
+            # A quoted annotation under `from __future__ import annotations` evaluates to a
+            # string once; evaluate it a second time in the factory's module.
+            annotation = _evaluate(key, factory, parameter.name, annotation)
         params.append(
             Param(
                 parameter.name,
-                _key_of(parameter.annotation),
+                _key_of(annotation),
                 parameter.default is not _NO_DEFAULT,
                 positional and parameter.kind is not parameter.KEYWORD_ONLY,
             )
         )
     return tuple(params)
+
+
+def _evaluate(key: Key, factory: Any, name: str, text: str) -> Any:
+    function = getattr(factory, "__init__", factory) if isinstance(factory, type) else factory
+    namespace = getattr(inspect.unwrap(function), "__globals__", {})
+    try:
+        return eval(text, dict(namespace))
+    except Exception as exc:
+        raise ResolutionError(
+            f"cannot evaluate the annotation {text!r} of parameter {name!r} of "
+            f"{describe(factory)} (the factory for {describe(key)}): {exc}",
+            key,
+        ) from exc
 
 
 def plan_arguments(
