@@ -144,15 +144,17 @@ class Persistence:
     def load_store(self, store: str) -> dict[str, dict[str, Any]]:
         """Return the persisted entities of ``store`` with pending outbox records applied."""
         prefix = f"{self.entities_prefix}{store}/"
-        keys = self.storage.list(prefix)
-        stored = self.storage.read_many(keys) if keys else {}
+        # Under the lock: a flush between reading the entity keys and reading the outbox would
+        # otherwise hide records that moved from one to the other.
+        with self.lock:
+            keys = self.storage.list(prefix)
+            stored = self.storage.read_many(keys) if keys else {}
+            overlay = [items for _key, items in self.pending]
         entities: dict[str, dict[str, Any]] = {}
         for key in keys:
             raw = stored.get(key)
             if raw is not None:
                 entities[key[len(prefix) :]] = decode_entity(raw)
-        with self.lock:
-            overlay = [items for _key, items in self.pending]
         for items in overlay:
             for key, raw in items.items():
                 if not key.startswith(prefix):
