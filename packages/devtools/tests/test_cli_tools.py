@@ -1,14 +1,17 @@
 """``atomiton inspect``, ``replay`` and the benchmark table, run against real files."""
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from atomiton.devtools._bench_table import format_seconds, rows_from_report
 from atomiton.devtools._cmd_inspect import decode, storage_url
+from atomiton.devtools._console import DelayedProgress
 from atomiton.devtools._errors import CommandError
 from atomiton.events import EventBus, EventLog
 from atomiton.storage import FileStorage, SQLiteStorage
@@ -207,3 +210,18 @@ def test_bench_without_a_benchmark_folder_is_a_clear_error(tmp_path: Path) -> No
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error: no benchmark folder at")
+
+
+def test_delayed_progress_stays_quiet_for_quick_work_and_shows_slow_work() -> None:
+    quiet = io.StringIO()
+    with DelayedProgress(Console(file=quiet, width=100), "quick", total=3, delay=60) as bar:
+        for _ in range(3):
+            bar.advance()
+    assert quiet.getvalue() == ""
+
+    shown = io.StringIO()
+    with DelayedProgress(Console(file=shown, width=100), "slow", total=2, delay=0) as bar:
+        bar.advance()
+        bar.advance()
+    assert "slow" in shown.getvalue()
+    assert "2/2" in shown.getvalue()

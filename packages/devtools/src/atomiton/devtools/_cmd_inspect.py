@@ -9,10 +9,11 @@ from typing import Any
 
 from rich.table import Table
 
-from atomiton.devtools._console import console
+from atomiton.devtools._console import DelayedProgress, console
 from atomiton.devtools._errors import CommandError
 
 _PREVIEW = 120
+_CHUNK = 500
 
 
 def storage_url(text: str) -> str:
@@ -64,14 +65,19 @@ def run_inspect(args: argparse.Namespace) -> int:
     with open_storage(url) as storage:
         keys = storage.list(args.prefix)
         shown = keys[: max(0, args.limit)]
-        values = storage.read_many(shown)
         rows = []
-        for key in shown:
-            data = values.get(key)
-            if data is None:
-                continue  # deleted or expired between list and read
-            encoding, value = decode(data)
-            rows.append({"key": key, "size": len(data), "encoding": encoding, "value": value})
+        with DelayedProgress(console(stderr=True), "reading values", len(shown)) as bar:
+            for start in range(0, len(shown), _CHUNK):
+                chunk = shown[start : start + _CHUNK]
+                values = storage.read_many(chunk)
+                for key in chunk:
+                    data = values.get(key)
+                    if data is not None:  # else deleted or expired between list and read
+                        encoding, value = decode(data)
+                        rows.append(
+                            {"key": key, "size": len(data), "encoding": encoding, "value": value}
+                        )
+                bar.advance(len(chunk))
     if args.json:
         print(json.dumps({"url": url, "total": len(keys), "keys": rows}, indent=2))
         return 0

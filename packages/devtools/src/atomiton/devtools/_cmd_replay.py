@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from atomiton.devtools._console import console
+from atomiton.devtools._console import DelayedProgress, console
 from atomiton.devtools._devtools import DevTools
 from atomiton.devtools._errors import CommandError
 from atomiton.devtools._patterns import matches
@@ -20,12 +20,20 @@ def run_replay(args: argparse.Namespace) -> int:
     path = Path(args.log)
     if not path.is_file():
         raise CommandError(f"no event log at {path}")
-    bus = EventBus(history=0)
-    with DevTools() as devtools:
-        devtools.attach(bus, name="replay")
-        count = EventLog.replay(path, bus)
-        entries = [e for e in devtools.timeline.entries("event") if matches(args.pattern, e.label)]
     out = console()
+    with path.open("rb") as lines:
+        total = sum(1 for _ in lines)
+    bus = EventBus(history=0)
+    count = 0
+    # max_entries: keep every replayed event, however long the log.
+    with DevTools(max_entries=max(1, total)) as devtools, EventLog(path) as log:
+        devtools.attach(bus, name="replay")
+        with DelayedProgress(out, "replaying events", total) as bar:
+            for event in log.events():  # what EventLog.replay does, one event at a time
+                bus.emit(event.type, event.data, event.source)
+                count += 1
+                bar.advance()
+        entries = [e for e in devtools.timeline.entries("event") if matches(args.pattern, e.label)]
     table = Table(title=f"{path} — {count} event(s) replayed", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("type")
