@@ -12,8 +12,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from atomiton.storage._client import Entry, Items, StorageClient, check_ttl, check_value, pairs
-from atomiton.storage._keys import validate_key
+from atomiton.storage._client import (
+    Entry,
+    Items,
+    StorageClient,
+    check_ttl,
+    check_value,
+    checked_batch,
+)
+from atomiton.storage._keys import validate_key, validate_keys
 from atomiton.storage._wrapper import StorageWrapper
 
 
@@ -188,7 +195,7 @@ class CachedStorage(StorageWrapper):
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         """Serve cached keys, load the rest in one ``inner.read_many`` and cache them."""
-        wanted = list(dict.fromkeys(validate_key(key) for key in keys))
+        wanted = list(dict.fromkeys(validate_keys(list(keys))))
         found: dict[str, bytes] = {}
         missing: list[str] = []
         for key in wanted:
@@ -228,7 +235,7 @@ class CachedStorage(StorageWrapper):
 
     def write_many(self, items: Items, *, ttl: float | None = None) -> None:
         """Write the batch to ``inner``, then cache it (or drop it when it has a TTL)."""
-        batch = {validate_key(key): check_value(value) for key, value in pairs(items)}
+        batch = checked_batch(items)
         try:
             self.inner.write_many(batch, ttl=ttl)
         except BaseException:
@@ -250,7 +257,7 @@ class CachedStorage(StorageWrapper):
 
     def delete_many(self, keys: Iterable[str]) -> int:
         """Delete from ``inner`` and drop the cached copies."""
-        wanted = [validate_key(key) for key in keys]
+        wanted = validate_keys(list(keys))
         try:
             return self.inner.delete_many(wanted)
         finally:

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Self, TypeAlias
 
 from atomiton.storage._errors import StorageClosedError
+from atomiton.storage._keys import validate_keys
 
 #: What ``read_many`` returns and ``write_many`` accepts.
 Items: TypeAlias = Mapping[str, bytes] | Iterable[tuple[str, bytes]]
@@ -177,6 +178,21 @@ def check_ttl(ttl: object) -> float:
 def closed_error(client: object) -> StorageClosedError:
     """Build the error raised when ``client`` is used after ``close()``."""
     return StorageClosedError(f"{type(client).__name__} is closed; open a new one to continue")
+
+
+def checked_batch(items: Items) -> dict[str, bytes]:
+    """Return ``items`` as a dict after checking every key and value (the last of a key wins).
+
+    Raises:
+        InvalidKeyError: A key breaks a rule.
+        TypeError: A value is not bytes-like.
+    """
+    batch = items if items.__class__ is dict else dict(pairs(items))
+    validate_keys(list(batch))
+    for value in batch.values():
+        if value.__class__ is not bytes:
+            return {key: check_value(value) for key, value in batch.items()}
+    return batch
 
 
 def pairs(items: Items) -> Iterable[tuple[str, bytes]]:

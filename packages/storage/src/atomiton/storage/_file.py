@@ -32,12 +32,12 @@ from atomiton.storage._client import (
     StorageClient,
     check_ttl,
     check_value,
+    checked_batch,
     closed_error,
-    pairs,
 )
 from atomiton.storage._errors import StorageError, UnsafePathError
 from atomiton.storage._file_paths import components_to_key, key_to_components, segment_components
-from atomiton.storage._keys import is_valid_key, validate_key
+from atomiton.storage._keys import is_valid_key, validate_key, validate_keys
 
 # Each file: a version byte and the expiry time (0.0: never) as a big-endian double, then the value.
 _HEADER = struct.Struct(">Bd")
@@ -393,7 +393,7 @@ class FileStorage(StorageClient):
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         """Return the present keys among ``keys``, read while no ``write_many`` is applying."""
-        wanted = list(dict.fromkeys(validate_key(key) for key in keys))
+        wanted = list(dict.fromkeys(validate_keys(list(keys))))
         found: dict[str, bytes] = {}
         with self._shared():
             for key in wanted:
@@ -405,7 +405,7 @@ class FileStorage(StorageClient):
     def write_many(self, items: Items, *, ttl: float | None = None) -> None:
         """Store every pair atomically, also across a crash (staged files plus a journal)."""
         header = _HEADER.pack(_VERSION, 0.0 if ttl is None else self._clock() + check_ttl(ttl))
-        checked = {validate_key(key): check_value(value) for key, value in pairs(items)}
+        checked = checked_batch(items)
         if self._is_closed:
             raise closed_error(self)
         if not checked:
@@ -443,7 +443,7 @@ class FileStorage(StorageClient):
 
     def delete_many(self, keys: Iterable[str]) -> int:
         """Remove every key in ``keys`` (one by one, while no other batch runs)."""
-        wanted = list(dict.fromkeys(validate_key(key) for key in keys))
+        wanted = list(dict.fromkeys(validate_keys(list(keys))))
         with self._exclusive():
             return sum(1 for key in wanted if self._delete(key))
 

@@ -14,10 +14,16 @@ from atomiton.storage._client import (
     StorageClient,
     check_ttl,
     check_value,
+    checked_batch,
     closed_error,
-    pairs,
 )
-from atomiton.storage._keys import MAX_KEY_LENGTH, is_valid_shape, validate_key, validate_key_slowly
+from atomiton.storage._keys import (
+    MAX_KEY_LENGTH,
+    is_valid_shape,
+    validate_key,
+    validate_key_slowly,
+    validate_keys,
+)
 
 
 class MemoryStorage(StorageClient):
@@ -45,17 +51,25 @@ class MemoryStorage(StorageClient):
         """Store ``data`` at ``key`` (see ``StorageClient.write``)."""
         if self._is_closed:
             raise closed_error(self)
-        if not (key.__class__ is str and len(key) <= MAX_KEY_LENGTH and is_valid_shape(key)):
+        stored = self._data
+        # A key already stored passed the key check when it was first written.
+        if key.__class__ is not str or (
+            key not in stored and not (len(key) <= MAX_KEY_LENGTH and is_valid_shape(key))
+        ):
             key = validate_key_slowly(key)
         if data.__class__ is not bytes:
             data = check_value(data)
         if ttl is None:
-            self._data[key] = data
+            stored[key] = data
         else:
-            self._data[key] = (data, self._clock() + check_ttl(ttl))
+            stored[key] = (data, self._clock() + check_ttl(ttl))
 
     def read(self, key: str) -> bytes | None:
         """Return the value at ``key`` or ``None`` (see ``StorageClient.read``)."""
+        if not self._is_closed and key.__class__ is str:
+            value = self._data.get(key)
+            if value.__class__ is bytes:
+                return value
         entry = self.read_entry(key)
         return None if entry is None else entry[0]
 
@@ -120,7 +134,7 @@ class MemoryStorage(StorageClient):
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         """Return the present keys among ``keys`` with their values."""
         self._check_open()
-        wanted = [validate_key(key) for key in keys]
+        wanted = validate_keys(list(keys))
         found: dict[str, bytes] = {}
         for key in wanted:
             value = self.read(key)
@@ -131,9 +145,7 @@ class MemoryStorage(StorageClient):
     def write_many(self, items: Items, *, ttl: float | None = None) -> None:
         """Store every pair, all or nothing (everything is checked before anything is stored)."""
         self._check_open()
-        checked: dict[str, bytes | tuple[bytes, float]] = {
-            validate_key(key): check_value(value) for key, value in pairs(items)
-        }
+        checked: dict[str, bytes | tuple[bytes, float]] = dict(checked_batch(items))
         if ttl is not None:
             expires_at = self._clock() + check_ttl(ttl)
             checked = {key: (value, expires_at) for key, value in checked.items()}  # type: ignore[misc]
@@ -143,7 +155,7 @@ class MemoryStorage(StorageClient):
     def delete_many(self, keys: Iterable[str]) -> int:
         """Remove every key in ``keys``; return how many were live."""
         self._check_open()
-        wanted = {validate_key(key) for key in keys}
+        wanted = set(validate_keys(list(keys)))
         with self._lock:
             deleted = sum(1 for key in wanted if self.exists(key))
             for key in wanted:
