@@ -4,12 +4,14 @@ Groups (each benchmark runs a whole batch; ``extra_info["per_task_s"]`` is the m
 ratio = peer / atomiton, above 1: atomiton faster):
 
 - "execution: thread submit 10k": submit N no-op tasks to 2 threads, then wait for all.
-  Target: no slower than ThreadPoolExecutor (~22 µs per task here).
+  Target: no slower than ThreadPoolExecutor (~22 µs per task here), i.e. ratio >= 1.
 - "execution: process submit 10k": the same on 2 worker processes.
-  Target: <= 0.5x ProcessPoolExecutor (~260 µs per task; multiprocessing.Pool does ~66 µs).
+  Target: <= 0.5x ProcessPoolExecutor (~260 µs per task; multiprocessing.Pool does ~66 µs),
+  i.e. ratio >= 2 against ProcessPoolExecutor.
 - "execution: process map 100k": ``map`` over N items, atomiton with ``chunksize=None``
   (automatic batching) beside ProcessPoolExecutor at several chunksizes, multiprocessing.Pool,
-  loky and pebble. Target: within 1.5x of ProcessPoolExecutor at its best chunksize.
+  loky and pebble. Target: within 1.5x of ProcessPoolExecutor at its best chunksize, i.e. ratio
+  >= 0.67 against the best ProcessPoolExecutor row.
 
 The task is the builtin ``abs``: importable in every worker, so no peer pays for pickling code.
 In the normal (untimed) run the sizes shrink so the suite stays fast; ``ATOMITON_BENCH_TASKS``
@@ -32,7 +34,7 @@ from atomiton.execution import ProcessWorkers, ThreadWorkers
 
 WORKERS = 2
 START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-ROUNDS = 3
+ROUNDS = 5
 
 
 def _sizes(benchmark: Any) -> tuple[int, int]:
@@ -43,13 +45,11 @@ def _sizes(benchmark: Any) -> tuple[int, int]:
     return tasks, items
 
 
-def _run(
-    benchmark: Any, impl: str, batch: Callable[[], object], count: int, target: float | None
-) -> None:
+def _run(benchmark: Any, impl: str, batch: Callable[[], object], count: int) -> None:
+    # The targets are relative to the peers measured in the same run (the ratios), so
+    # no absolute target_s: on this shared machine absolute times swing 3x between runs.
     benchmark.extra_info["impl"] = impl
     benchmark.extra_info["tasks"] = count
-    if target is not None:
-        benchmark.extra_info["target_s"] = target * count
     benchmark.pedantic(batch, rounds=ROUNDS, iterations=1, warmup_rounds=1)
     stats = getattr(benchmark, "stats", None)
     if stats is not None and getattr(stats, "stats", None) is not None:
@@ -74,14 +74,14 @@ THREAD_GROUP = "execution: thread submit 10k"
 def test_thread_submit_atomiton(benchmark: Any) -> None:
     tasks, _ = _sizes(benchmark)
     with ThreadWorkers(WORKERS) as workers:
-        _run(benchmark, "atomiton", _submit_all(workers.submit, tasks), tasks, 22e-6)
+        _run(benchmark, "atomiton", _submit_all(workers.submit, tasks), tasks)
 
 
 @pytest.mark.benchmark(group=THREAD_GROUP)
 def test_thread_submit_thread_pool_executor(benchmark: Any) -> None:
     tasks, _ = _sizes(benchmark)
     with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
-        _run(benchmark, "ThreadPoolExecutor", _submit_all(pool.submit, tasks), tasks, None)
+        _run(benchmark, "ThreadPoolExecutor", _submit_all(pool.submit, tasks), tasks)
 
 
 @pytest.mark.benchmark(group=THREAD_GROUP)
@@ -90,7 +90,7 @@ def test_thread_submit_pebble(benchmark: Any) -> None:
     pool = pebble.ThreadPool(max_workers=WORKERS)
     try:
         submit = lambda fn, *args: pool.schedule(fn, args=args)  # noqa: E731
-        _run(benchmark, "pebble", _submit_all(submit, tasks), tasks, None)
+        _run(benchmark, "pebble", _submit_all(submit, tasks), tasks)
     finally:
         pool.close()  # type: ignore[no-untyped-call]
         pool.join()
@@ -110,7 +110,7 @@ def process_workers() -> Iterator[ProcessWorkers]:
 @pytest.mark.benchmark(group=PROCESS_GROUP)
 def test_process_submit_atomiton(benchmark: Any, process_workers: ProcessWorkers) -> None:
     tasks, _ = _sizes(benchmark)
-    _run(benchmark, "atomiton", _submit_all(process_workers.submit, tasks), tasks, 130e-6)
+    _run(benchmark, "atomiton", _submit_all(process_workers.submit, tasks), tasks)
 
 
 @pytest.mark.benchmark(group=PROCESS_GROUP)
@@ -118,7 +118,7 @@ def test_process_submit_process_pool_executor(benchmark: Any) -> None:
     tasks, _ = _sizes(benchmark)
     context = multiprocessing.get_context(START_METHOD)
     with concurrent.futures.ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
-        _run(benchmark, "ProcessPoolExecutor", _submit_all(pool.submit, tasks), tasks, None)
+        _run(benchmark, "ProcessPoolExecutor", _submit_all(pool.submit, tasks), tasks)
 
 
 @pytest.mark.benchmark(group=PROCESS_GROUP)
@@ -131,7 +131,7 @@ def test_process_submit_multiprocessing_pool(benchmark: Any) -> None:
             for result in results:
                 result.get()
 
-        _run(benchmark, "multiprocessing.Pool", batch, tasks, None)
+        _run(benchmark, "multiprocessing.Pool", batch, tasks)
 
 
 @pytest.mark.benchmark(group=PROCESS_GROUP)
@@ -139,7 +139,7 @@ def test_process_submit_loky(benchmark: Any) -> None:
     tasks, _ = _sizes(benchmark)
     pool = loky.ProcessPoolExecutor(max_workers=WORKERS)
     try:
-        _run(benchmark, "loky", _submit_all(pool.submit, tasks), tasks, None)
+        _run(benchmark, "loky", _submit_all(pool.submit, tasks), tasks)
     finally:
         pool.shutdown(wait=True)
 
@@ -152,7 +152,7 @@ def test_process_submit_pebble(benchmark: Any) -> None:
     )
     try:
         submit = lambda fn, *args: pool.schedule(fn, args=args)  # noqa: E731
-        _run(benchmark, "pebble", _submit_all(submit, tasks), tasks, None)
+        _run(benchmark, "pebble", _submit_all(submit, tasks), tasks)
     finally:
         pool.close()  # type: ignore[no-untyped-call]
         pool.join()
@@ -176,7 +176,7 @@ def test_process_map_atomiton_automatic_batching(
     benchmark: Any, process_workers: ProcessWorkers
 ) -> None:
     _, items = _sizes(benchmark)
-    _run(benchmark, "atomiton", _map_all(process_workers.map, items, chunksize=None), items, None)
+    _run(benchmark, "atomiton", _map_all(process_workers.map, items, chunksize=None), items)
 
 
 @pytest.mark.benchmark(group=MAP_GROUP)
@@ -186,16 +186,14 @@ def test_process_map_process_pool_executor(benchmark: Any, chunksize: int) -> No
     context = multiprocessing.get_context(START_METHOD)
     with concurrent.futures.ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
         batch = _map_all(pool.map, items, chunksize=chunksize)
-        _run(benchmark, f"ProcessPoolExecutor(chunksize={chunksize})", batch, items, None)
+        _run(benchmark, f"ProcessPoolExecutor(chunksize={chunksize})", batch, items)
 
 
 @pytest.mark.benchmark(group=MAP_GROUP)
 def test_process_map_multiprocessing_pool(benchmark: Any) -> None:
     _, items = _sizes(benchmark)
     with multiprocessing.get_context(START_METHOD).Pool(WORKERS) as pool:
-        _run(
-            benchmark, "multiprocessing.Pool (auto chunks)", _map_all(pool.map, items), items, None
-        )
+        _run(benchmark, "multiprocessing.Pool (auto chunks)", _map_all(pool.map, items), items)
 
 
 @pytest.mark.benchmark(group=MAP_GROUP)
@@ -205,7 +203,7 @@ def test_process_map_loky(benchmark: Any) -> None:
     try:
         chunksize = max(1, items // (4 * WORKERS))
         batch = _map_all(pool.map, items, chunksize=chunksize)
-        _run(benchmark, f"loky(chunksize={chunksize})", batch, items, None)
+        _run(benchmark, f"loky(chunksize={chunksize})", batch, items)
     finally:
         pool.shutdown(wait=True)
 
@@ -223,7 +221,7 @@ def test_process_map_pebble(benchmark: Any) -> None:
             for _ in pool.map(abs, range(items), chunksize=chunksize).result():
                 pass
 
-        _run(benchmark, f"pebble(chunksize={chunksize})", batch, items, None)
+        _run(benchmark, f"pebble(chunksize={chunksize})", batch, items)
     finally:
         pool.close()  # type: ignore[no-untyped-call]
         pool.join()
