@@ -452,9 +452,10 @@ class Runtime:
         self.dirty = True
         m = self.mounted.get(atom._id)
         if m is not None:
-            if self.depth:
-                self.before.setdefault(atom._id, old)
-            self.pending[atom._id] = m
+            if m.listeners:
+                if self.depth:
+                    self.before.setdefault(atom._id, old)
+                self.pending[atom._id] = m
             if m.dependents:
                 self.propagate([m])
 
@@ -478,8 +479,31 @@ class Runtime:
             self._recompute(roots)
 
     def _recompute(self, roots: list[_Mounted]) -> None:
-        # Depth-first post-order over mounted dependants; reversed, it is a topological order.
+        mounted = self.mounted
         order: list[_Mounted] = []
+        # Common shapes: the written atoms' mounted dependants have none of their own (one
+        # derived atom, a fan-out, a batch feeding one total): any order of them is topological.
+        leaves: dict[int, _Mounted] = {}
+        for root in roots:
+            for child in root.dependents:
+                cm = mounted.get(child._id)
+                if cm is None:
+                    continue
+                if cm.dependents:
+                    break
+                leaves[child._id] = cm
+            else:
+                continue
+            break
+        else:
+            order.extend(leaves.values())
+            order.extend(roots)
+        if not order:
+            self._topological_order(roots, order)
+        self._recompute_in_order(roots, order)
+
+    def _topological_order(self, roots: list[_Mounted], order: list[_Mounted]) -> None:
+        # Depth-first post-order over mounted dependants; reversed, it is a topological order.
         visited: set[int] = set()
         mounted = self.mounted
         for root in roots:
@@ -499,6 +523,8 @@ class Runtime:
                 else:
                     stack.pop()
                     order.append(node)
+
+    def _recompute_in_order(self, roots: list[_Mounted], order: list[_Mounted]) -> None:
         changed = {root.atom._id for root in roots}
         cells = self.cells
         pending = self.pending
@@ -520,7 +546,8 @@ class Runtime:
                 if cell.checked == clock:  # a read already validated it during this pass
                     if cell.epoch != start[key]:
                         changed.add(key)
-                        pending[key] = m
+                        if m.listeners:
+                            pending[key] = m
                     continue
                 deps = cell.deps
                 for i in range(0, len(deps), 2):
@@ -531,7 +558,8 @@ class Runtime:
                     continue
                 if self.compute(a, cell):
                     changed.add(key)
-                    pending[key] = m
+                    if m.listeners:
+                        pending[key] = m
         finally:
             self.recomputing = {}
 
@@ -644,7 +672,8 @@ class Runtime:
         """Run listeners of changed atoms, queued hooks, then commit hooks; loop until quiet."""
         if self.depth:
             return
-        self.settle()
+        if self.stale:
+            self.settle()
         if self.flushing:
             return
         self.flushing = True
@@ -668,9 +697,13 @@ class Runtime:
                         continue
                     if key in before and equal(m.atom, before[key], self.values.get(key, MISSING)):
                         continue  # written and written back inside one batch: no change
-                    has_value, value = self.value_of(m)
-                    if not has_value:
-                        continue
+                    a = m.atom
+                    if a._read is None:
+                        value = self.values.get(key, a._init)
+                    else:
+                        has_value, value = self.value_of(m)
+                        if not has_value:
+                            continue
                     for listener in listeners:
                         try:
                             listener(value)

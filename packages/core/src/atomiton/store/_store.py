@@ -221,15 +221,17 @@ class Store:
                     if m is None:
                         return None
                     if rt.depth:  # inside a batch: listeners and recomputes wait for its end
-                        rt.before.setdefault(atom._id, old)
-                        rt.pending[atom._id] = m
+                        if m.listeners:
+                            rt.before.setdefault(atom._id, old)
+                            rt.pending[atom._id] = m
                         if m.dependents:
                             rt.stale.append(m)
                         return None
                     if not m.dependents and not rt.flushing and not rt.hooks:
                         rt.notify_now(m.listeners, value)
                         return None
-                    rt.pending[atom._id] = m
+                    if m.listeners:
+                        rt.pending[atom._id] = m
                     rt.dirty = True
                     if m.dependents:
                         rt.propagate([m])
