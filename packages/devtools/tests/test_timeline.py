@@ -107,3 +107,12 @@ def test_profiler_with_one_sample_reports_it_everywhere() -> None:
 )
 def test_patterns_match_like_the_event_bus(pattern: str, event_type: str, expected: bool) -> None:
     assert matches(pattern, event_type) is expected
+
+
+def test_profiler_folds_new_operations_into_other_beyond_its_limit() -> None:
+    profiler = Profiler(max_operations=3)
+    for n in range(10):
+        profiler.record(f"job.unique-{n}", 0.001)
+    stats = profiler.stats()
+    assert len(stats) == 3
+    assert stats["(other)"].count == 8

@@ -54,12 +54,20 @@ class Profiler:
 
     Args:
         window: how many recent samples per operation feed the percentiles.
+        max_operations: how many distinct operation names are tracked; later new names are
+            counted together under ``"(other)"`` so memory stays bounded even when job names
+            are unique.
     """
 
-    def __init__(self, window: int = 2048) -> None:
+    OTHER = "(other)"
+
+    def __init__(self, window: int = 2048, max_operations: int = 256) -> None:
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window!r}")
+        if max_operations < 2:
+            raise ValueError(f"max_operations must be >= 2, got {max_operations!r}")
         self._window = window
+        self._max_operations = max_operations
         self._series: dict[str, _Series] = {}
         self._lock = threading.Lock()
 
@@ -68,7 +76,11 @@ class Profiler:
         with self._lock:
             series = self._series.get(operation)
             if series is None:
-                series = self._series[operation] = _Series(self._window)
+                if len(self._series) >= self._max_operations - 1:  # one slot stays for OTHER
+                    operation = self.OTHER
+                    series = self._series.get(operation)
+                if series is None:
+                    series = self._series[operation] = _Series(self._window)
             series.count += 1
             if error:
                 series.errors += 1
