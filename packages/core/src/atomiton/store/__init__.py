@@ -10,10 +10,11 @@ from atomiton.store._atom import (
     atom,
     computed,
 )
-from atomiton.store._client import EntityClient, create_client, provide
+from atomiton.store._client import EntityClient, create_client
 from atomiton.store._entities import EntityStore, StoresAccessor
 from atomiton.store._entities_handle import StoreChange
 from atomiton.store._entities_history import EntityHistory
+from atomiton.store._entities_provider import provide
 from atomiton.store._entities_storage import InMemoryStorage
 from atomiton.store._errors import (
     ClientDisposedError,

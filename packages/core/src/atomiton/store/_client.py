@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -28,8 +28,9 @@ from atomiton.store._errors import (
     UnknownWriteStrategyError,
 )
 from atomiton.store._ids import new_id, validate_store_name
-from atomiton.store._protocols import ContainerLike, EventEmitter, StorageLike
+from atomiton.store._protocols import EventEmitter, StorageLike
 from atomiton.store._strategies import (
+    BackgroundFlusher,
     EntityChange,
     Persistence,
     WriteContext,
@@ -38,7 +39,7 @@ from atomiton.store._strategies import (
     queue,
 )
 
-__all__ = ["EntityClient", "create_client", "provide"]
+__all__ = ["EntityClient", "create_client"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,14 +97,12 @@ class EntityClient:
         self._observers: list[Callable[[StoreChange], None]] = []
         self._batch: _Batch | None = None
         self._disposed = False
-        self._flush_interval = flush_interval
-        self._flusher: threading.Thread | None = None
-        self._stop_flusher = threading.Event()
+        self._flusher = BackgroundFlusher(self._persistence, flush_interval, name=self.id)
         self.history = EntityHistory(history_limit, self._replay)
         self.stores = StoresAccessor(self)
         self._persistence.load_outbox()
         if self._persistence.pending:
-            self._start_flusher()
+            self._flusher.start()
         if hydrate == "eager":
             for name in self._persistence.stored_store_names():
                 self._handle(name)
@@ -187,9 +186,7 @@ class EntityClient:
             if self._disposed:
                 return
             self._disposed = True
-        self._stop_flusher.set()
-        if self._flusher is not None:
-            self._flusher.join()
+        self._flusher.stop()
         try:
             self._persistence.flush()
         except Exception:
@@ -343,7 +340,7 @@ class EntityClient:
                 handle.apply(changes)
                 self.history.record(tuple(changes))
             if strategy == "queue" or self._persistence.pending:
-                self._start_flusher()
+                self._flusher.start()
             result = [dict(c.after) if c.after is not None else {"id": c.id} for c in changes]
         if batch is None:
             self._notify_all([(name, operation, ids, strategy)])
@@ -420,25 +417,6 @@ class EntityClient:
         if errors:
             raise ExceptionGroup("store listeners raised after a committed write", errors)
 
-    # -- background flushing --------------------------------------------------------------
-
-    def _start_flusher(self) -> None:
-        if self._flusher is not None or self._flush_interval is None or self._disposed:
-            return
-        self._flusher = threading.Thread(
-            target=self._flush_loop, name=f"atomiton-store-flusher-{self.id}", daemon=True
-        )
-        self._flusher.start()
-
-    def _flush_loop(self) -> None:
-        interval = self._flush_interval
-        assert interval is not None
-        while not self._stop_flusher.wait(interval):
-            try:
-                self._persistence.flush()
-            except Exception:
-                logger.exception("entity client %s: background flush failed; will retry", self.id)
-
 
 def create_client(
     storage: StorageLike | None = None,
@@ -473,31 +451,3 @@ def create_client(
         history_limit=history_limit,
         key_prefix=key_prefix,
     )
-
-
-def provide(container: ContainerLike, settings: Mapping[str, Any] | None = None) -> None:
-    """Register the entity client lazily under ``EntityClient`` and ``"store.client"``.
-
-    At resolve time it uses the container's ``"storage"`` and ``"events"`` services if the
-    container has them (checked with ``container.has``), else memory and no events.
-    Settings: ``store.hydrate`` (``"lazy"``/``"eager"``), ``store.flush_interval`` (seconds).
-    """
-    options = dict(settings or {})
-
-    def build_client() -> EntityClient:
-        storage = container.resolve("storage") if container.has("storage") else None
-        events = container.resolve("events") if container.has("events") else None
-        interval = options.get("store.flush_interval", 1.0)
-        return create_client(
-            storage,
-            events,
-            hydrate=options.get("store.hydrate", "lazy"),
-            flush_interval=None if interval is None else float(interval),
-        )
-
-    def resolve_client() -> EntityClient:
-        client: EntityClient = container.resolve(EntityClient)
-        return client
-
-    container.singleton(EntityClient, build_client)
-    container.singleton("store.client", resolve_client)

@@ -32,7 +32,15 @@ from atomiton.store._entities_storage import decode_entity
 from atomiton.store._ids import new_id
 from atomiton.store._protocols import StorageLike
 
-__all__ = ["EntityChange", "Persistence", "WriteContext", "WriteStrategy", "direct", "queue"]
+__all__ = [
+    "BackgroundFlusher",
+    "EntityChange",
+    "Persistence",
+    "WriteContext",
+    "WriteStrategy",
+    "direct",
+    "queue",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +184,43 @@ class Persistence:
             for _key, items in self.pending:
                 names.update(k[len(self.entities_prefix) :].split("/", 1)[0] for k in items)
         return sorted(names)
+
+
+class BackgroundFlusher:
+    """A daemon thread that flushes the outbox every ``interval`` seconds once started."""
+
+    def __init__(self, persistence: Persistence, interval: float | None, *, name: str) -> None:
+        self._persistence = persistence
+        self._interval = interval
+        self._name = name
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    def start(self) -> None:
+        """Start the thread (idempotent; a no-op without an interval or after ``stop``)."""
+        if self._thread is not None or self._interval is None or self._stopped.is_set():
+            return
+        self._thread = threading.Thread(
+            target=self._run, name=f"atomiton-store-flusher-{self._name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it (idempotent)."""
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        interval = self._interval
+        assert interval is not None
+        while not self._stopped.wait(interval):
+            try:
+                self._persistence.flush()
+            except Exception:
+                logger.exception(
+                    "entity client %s: background flush failed; will retry", self._name
+                )
 
 
 class WriteContext:
