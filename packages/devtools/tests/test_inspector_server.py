@@ -107,3 +107,10 @@ def test_commands_reach_the_model_and_bad_ones_are_400(model: FakeModel) -> None
 )
 def test_loopback_detection(host: str, expected: bool) -> None:
     assert is_loopback(host) is expected
+
+
+def test_a_busy_port_is_one_clear_error(model: FakeModel) -> None:
+    with InspectorServer(model, "127.0.0.1", 0, None) as first:
+        with pytest.raises(InspectorError, match=rf"cannot listen on 127\.0\.0\.1:{first.port}"):
+            InspectorServer(model, "127.0.0.1", first.port, None)
+        assert httpx.get(first.url, timeout=5).status_code == 200

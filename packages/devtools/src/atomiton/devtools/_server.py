@@ -16,6 +16,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -69,6 +70,26 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as error:
+        raise InspectorError(f"cannot serve the inspector on {host!r}: {error}") from error
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        reason = error.strerror or str(error)
+        raise InspectorError(
+            f"cannot listen on {host}:{port}: {reason.lower()} "
+            "(pass another port, or 0 for a free one)"
+        ) from error
+    return sock
 
 
 def _page() -> str:
@@ -175,17 +196,23 @@ class InspectorServer:
             timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
+        # Bind here, not in uvicorn's thread: a busy port becomes one clear error for the caller
+        # (instead of a log line and a silently dead thread), and port 0 is known at once.
+        self._socket = _bind(host, port)
+        self.port: int = self._socket.getsockname()[1]
         self._thread = threading.Thread(
-            target=self._server.run, name="atomiton-inspector", daemon=True
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name="atomiton-inspector",
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + 10.0
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise InspectorError(f"the inspector could not listen on {host}:{port}")
+                self._socket.close()
+                raise InspectorError(f"the inspector could not start on {host}:{self.port}")
             time.sleep(0.01)
-        sockets = [s for server in self._server.servers for s in server.sockets]
-        self.port: int = sockets[0].getsockname()[1] if sockets else port
 
     @property
     def url(self) -> str:
@@ -208,6 +235,7 @@ class InspectorServer:
         self._app.state.stopping.set()
         self._server.should_exit = True
         self._thread.join(timeout=10.0)
+        self._socket.close()
 
     def __enter__(self) -> InspectorServer:
         return self
