@@ -443,3 +443,24 @@ async def test_disposed_stores_leave_nothing_behind() -> None:
     gc.collect()
     assert all(r() is None for r in refs)
     await hub.dispose()
+
+
+async def test_hub_memory_grows_linearly_with_live_stores() -> None:
+    import tracemalloc
+
+    async def grow(count: int) -> float:
+        hub = StoreHub(unused_cache_time=math.inf, timer=FakeTimer())
+        things = define_store("things", lambda store_id, hub: object())
+        tracemalloc.start()
+        start = tracemalloc.get_traced_memory()[0]
+        for i in range(count):
+            await hub.load(things, f"s{i}")
+        per_store = (tracemalloc.get_traced_memory()[0] - start) / count
+        tracemalloc.stop()
+        await hub.dispose()
+        assert len(hub) == 0
+        return per_store
+
+    small, large = await grow(200), await grow(2000)
+    assert large <= small * 1.5
+    assert large < 4096  # a few hundred bytes of bookkeeping per live store
