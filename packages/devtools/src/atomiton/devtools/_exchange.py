@@ -97,7 +97,7 @@ def import_data(
         if isinstance(attachment, AtomStoreAttachment):
             attachment.history.load(history.points(), history.position)
             if history.points():
-                attachment._restore(history.point(history.position))
+                attachment.restore_point(history.point(history.position))
         else:
             imported[name] = {"kind": "store", "history": history}
     for name, state in clients.items():

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from atomiton.devtools._atom_history import HistoryPoint, StoreHistory
 from atomiton.devtools._jsonable import jsonable
 from atomiton.devtools._recorder import Recorder
+from atomiton.store import PluginHooks
 
 
 class AtomStoreLike(Protocol):
@@ -68,9 +69,7 @@ class AtomStoreAttachment:
         self._remove: Callable[[], None] | None = store.use(self._plugin)
 
     # -- the plugin ---------------------------------------------------------------------------
-    def _plugin(self, store: Any) -> Any:
-        from atomiton.store import PluginHooks
-
+    def _plugin(self, store: Any) -> PluginHooks:
         return PluginHooks(
             on_set=self._on_set, after_set=self._after_set, on_commit=self._on_commit
         )
@@ -118,7 +117,7 @@ class AtomStoreAttachment:
                 self.history.point(position)  # still validates the position
                 return False
             point = self.history.move_to(position)
-            self._restore(point)
+            self.restore_point(point)
         self._recorder.touch()
         return True
 
@@ -127,7 +126,8 @@ class AtomStoreAttachment:
         # Per thread: the restore's own commit is skipped, another thread's write is not.
         return bool(getattr(self._local, "restoring", False))
 
-    def _restore(self, point: HistoryPoint) -> None:
+    def restore_point(self, point: HistoryPoint) -> None:
+        """Put the store back to ``point`` without recording the restore as a write."""
         self._local.restoring = True
         try:
             if point.snapshot is not None:
