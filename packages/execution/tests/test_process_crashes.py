@@ -161,3 +161,23 @@ def test_spawn_start_method_works(make_process_workers: ProcessWorkersFactory) -
     workers = make_process_workers(max_workers=1, start_method="spawn")
     assert workers.start_method == "spawn"
     assert workers.submit(square, 11).result(timeout=60) == 121
+
+
+class _NoProcesses:
+    """A multiprocessing context whose Process cannot start (as when the OS refuses to fork)."""
+
+    def __init__(self, real: Any) -> None:
+        self.Pipe = real.Pipe
+
+    def Process(self, *args: Any, **kwargs: Any) -> Any:
+        raise OSError("Resource temporarily unavailable")
+
+
+def test_jobs_fail_instead_of_hanging_when_no_worker_can_start(
+    make_process_workers: ProcessWorkersFactory,
+) -> None:
+    workers = make_process_workers(max_workers=1)
+    workers._context = _NoProcesses(workers._context)  # type: ignore[assignment]
+    job = workers.submit(square, 2)
+    with pytest.raises(WorkerCrashedError, match="no worker process could be started"):
+        job.result(timeout=10)

@@ -278,10 +278,11 @@ class ProcessWorkers(Workers):
     def _dispatch_loop(self) -> None:
         while True:
             started: list[Job[Any]] = []
+            doomed: list[tuple[Job[Any], BaseException]] = []
             with self._lock:
                 while True:
-                    sends = self._plan(started) if self._pending else []
-                    if sends or started:
+                    sends = self._plan(started, doomed) if self._pending else []
+                    if sends or started or doomed:
                         break
                     if self._shutdown and not self._pending and not self._any_outstanding():
                         self._stopping = True
@@ -298,12 +299,20 @@ class ProcessWorkers(Workers):
                     worker.conn.send_bytes(data)
             for job in started:
                 self._job_changed(job, "started")
+            for job, error in doomed:
+                job._finish(_FAILED, error=error)
 
     def _any_outstanding(self) -> bool:
         return any(worker.outstanding for worker in self._workers.values())
 
-    def _plan(self, started: list[Job[Any]]) -> list[tuple[_Worker, bytes]]:
-        """Under the lock: grow the pool if needed and hand queued jobs to workers."""
+    def _plan(
+        self, started: list[Job[Any]], doomed: list[tuple[Job[Any], BaseException]]
+    ) -> list[tuple[_Worker, bytes]]:
+        """Under the lock: grow the pool if needed and hand queued jobs to workers.
+
+        If no worker runs and none can be started, the queued jobs fail (into ``doomed``)
+        instead of waiting forever.
+        """
         pending = self._pending
         live = [w for w in self._workers.values() if w.exit_reason is None]
         max_tasks = self._max_tasks
@@ -311,7 +320,15 @@ class ProcessWorkers(Workers):
         idle = [w for w in usable if not w.outstanding]
         shortfall = min(len(pending) - len(idle), self._max_workers - len(live))
         for _ in range(max(0, shortfall)):
-            worker = self._start_worker()
+            try:
+                worker = self._start_worker()
+            except Exception as exc:
+                logger.exception("cannot start a worker process")
+                if not live:
+                    error = WorkerCrashedError(f"no worker process could be started: {exc}")
+                    doomed.extend((job, error) for job in pending)
+                    pending.clear()
+                break
             usable.append(worker)
             idle.append(worker)
         if not usable:
@@ -424,23 +441,30 @@ class ProcessWorkers(Workers):
                     break
                 wait_list = self._wait_list
                 timeout = self._next_wakeup()
-            for handle in wait(wait_list, timeout):
-                if handle is self._wakeup_r:
-                    with self._lock:
-                        self._poked = False
-                    while self._wakeup_r.poll():
-                        self._wakeup_r.recv_bytes()
-                    continue
-                worker = self._by_handle.get(handle)
-                if worker is None or worker.gone:
-                    continue
-                if handle is worker.conn:
-                    self._drain(worker)
-                else:
-                    self._on_exit(worker)
-            self._check_timers()
+            try:
+                self._serve(wait(wait_list, timeout))
+            except Exception:  # never let the pool go deaf: log, and keep serving
+                logger.exception("the worker pool's reader hit an unexpected error")
         self._wakeup_r.close()
         self._wakeup_w.close()
+
+    def _serve(self, ready: list[Any]) -> None:
+        """Handle what ``wait`` reported: wake-ups, results, exits; then timers."""
+        for handle in ready:
+            if handle is self._wakeup_r:
+                with self._lock:
+                    self._poked = False
+                while self._wakeup_r.poll():
+                    self._wakeup_r.recv_bytes()
+                continue
+            worker = self._by_handle.get(handle)
+            if worker is None or worker.gone:
+                continue
+            if handle is worker.conn:
+                self._drain(worker)
+            else:
+                self._on_exit(worker)
+        self._check_timers()
 
     def _next_wakeup(self) -> float | None:
         """Under the lock: seconds until the next deadline or idle retirement, or None."""
