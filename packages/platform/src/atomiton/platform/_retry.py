@@ -3,8 +3,8 @@
 The success path is one ``try`` around the call and a type check of the result (to notice a
 coroutine): nothing is allocated, no clock is read. Everything else (delays, the clock, jitter,
 the predicate) happens only after a failure. That is why this is hand-written instead of using
-tenacity: tenacity measured ~31 µs per successful call here, and the storage wrappers sit on a
-~9 µs SQLite read (see benchmarks/test_platform_resilience.py).
+tenacity: tenacity costs 11-20 µs per successful call in the same benchmark run (~0.2 µs here),
+and the storage wrappers sit on a ~9 µs SQLite read (see benchmarks/test_platform_resilience.py).
 """
 
 from __future__ import annotations
