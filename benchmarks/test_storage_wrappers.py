@@ -45,7 +45,8 @@ def _ignore(record: OperationRecord) -> None:
 
 def _read_all(benchmark: Any, storage: StorageClient) -> None:
     keys = itertools.cycle(KEYS)
-    assert benchmark(lambda: storage.read(next(keys))) == VALUE
+    with storage:
+        assert benchmark(lambda: storage.read(next(keys))) == VALUE
 
 
 @pytest.mark.benchmark(group="storage: monitored read (sqlite)")

@@ -303,3 +303,14 @@ def test_behaves_like_a_dict(storage: StorageClient, ops: list[tuple[object, ...
     assert dict(storage.items()) == model
     assert len(storage) == len(model)
     assert storage.total_size() == sum(map(len, model.values()))
+
+
+def test_purge_expired_reclaims_only_expired_keys(storage: StorageClient, clock: FakeClock) -> None:
+    storage.write_many({"old/1": b"1", "old/2": b"2"}, ttl=5)
+    storage.write("young", b"3", ttl=50)
+    storage.write("forever", b"4")
+    assert storage.purge_expired() == 0
+    clock.advance(10)
+    assert storage.purge_expired() == 2
+    assert storage.purge_expired() == 0
+    assert storage.list() == ["forever", "young"]

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,7 @@ def test_killed_writer_never_corrupts_or_loses_acknowledged_writes(
             else:
                 batches.add(parts[1])
         if kind == "sqlite":
-            with sqlite3.connect(path) as raw:
+            with closing(sqlite3.connect(path)) as raw:
                 assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
             storage: StorageClient = SQLiteStorage(path)
         else:

@@ -95,6 +95,13 @@ class StorageClient(MutableMapping[str, bytes]):
         """Remove every key."""
 
     @abstractmethod
+    def purge_expired(self) -> int:
+        """Physically remove the keys whose TTL has passed; return how many.
+
+        Expired keys are already invisible to every operation; this reclaims their space.
+        """
+
+    @abstractmethod
     def close(self) -> None:
         """Release the client's resources; later calls raise ``StorageClosedError``.
 

@@ -329,6 +329,13 @@ class FileStorage(StorageClient):
 
     def _walk(self, prefix: str) -> Iterator[tuple[str, int]]:
         """Yield (key, value size) for every live key under ``prefix``, unsorted."""
+        now = self._clock()
+        for key, size, expires, _dir_fd, _name in self._walk_all(prefix):
+            if not expires or expires > now:
+                yield key, size
+
+    def _walk_all(self, prefix: str) -> Iterator[tuple[str, int, float, int, str]]:
+        """Yield (key, size, expiry, directory fd, file name) for every key under ``prefix``."""
         *complete, _partial = prefix.split("/")
         if not all(is_valid_key(segment) for segment in complete):
             return
@@ -338,15 +345,14 @@ class FileStorage(StorageClient):
         fds = self._open_dirs(start, create=False)
         if not fds:
             return
-        now = self._clock()
         try:
-            yield from self._walk_dir(fds[-1], start, prefix, now)
+            yield from self._walk_dir(fds[-1], start, prefix)
         finally:
             self._close_dirs(fds)
 
     def _walk_dir(
-        self, dir_fd: int, path: list[str], prefix: str, now: float
-    ) -> Iterator[tuple[str, int]]:
+        self, dir_fd: int, path: list[str], prefix: str
+    ) -> Iterator[tuple[str, int, float, int, str]]:
         with os.scandir(dir_fd) as entries:
             names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
         for name, is_dir in names:
@@ -358,7 +364,7 @@ class FileStorage(StorageClient):
                 except OSError:
                     continue  # removed meanwhile, or not ours
                 try:
-                    yield from self._walk_dir(fd, [*path, name], prefix, now)
+                    yield from self._walk_dir(fd, [*path, name], prefix)
                 finally:
                     os.close(fd)
                 continue
@@ -376,9 +382,7 @@ class FileStorage(StorageClient):
                 os.close(fd)
             if not stat.S_ISREG(info.st_mode) or len(header) != _HEADER.size:
                 continue
-            expires = _HEADER.unpack(header)[1]
-            if not expires or expires > now:
-                yield key, info.st_size - _HEADER.size
+            yield key, info.st_size - _HEADER.size, _HEADER.unpack(header)[1], dir_fd, name
 
     def list(self, prefix: str = "") -> KeyList:
         """Return the live keys starting with ``prefix``, sorted."""
@@ -446,6 +450,22 @@ class FileStorage(StorageClient):
         wanted = list(dict.fromkeys(validate_keys(list(keys))))
         with self._exclusive():
             return sum(1 for key in wanted if self._delete(key))
+
+    def purge_expired(self) -> int:
+        """Delete the files of expired keys; return how many.
+
+        Runs under the exclusive lock, so no write can land between the check and the unlink.
+        """
+        with self._exclusive():
+            now = self._clock()
+            purged = 0
+            # The walk lists each directory before yielding from it, so unlinking is safe here.
+            for _key, _size, expires, dir_fd, name in self._walk_all(""):
+                if expires and expires <= now:
+                    os.unlink(name, dir_fd=dir_fd)
+                    self._sync(dir_fd)
+                    purged += 1
+            return purged
 
     def clear(self) -> None:
         """Remove every key (and any stray temporary file)."""

@@ -178,6 +178,20 @@ class MemoryStorage(StorageClient):
         with self._lock:
             self._data.clear()
 
+    def purge_expired(self) -> int:
+        """Drop the keys whose TTL has passed; return how many."""
+        self._check_open()
+        now = self._clock()
+        with self._lock:
+            expired = [
+                key
+                for key, value in list(self._data.items())
+                if value.__class__ is tuple and value[1] <= now
+            ]
+            for key in expired:
+                del self._data[key]
+        return len(expired)
+
     def close(self) -> None:
         """Drop every value; later calls raise ``StorageClosedError``."""
         self._is_closed = True

@@ -184,6 +184,10 @@ class MonitoredStorage(StorageWrapper):
         """Clear through ``inner`` and report it."""
         self._simple("clear", (), self.inner.clear)
 
+    def purge_expired(self) -> int:
+        """Purge through ``inner`` and report it."""
+        return self._simple("purge_expired", (), self.inner.purge_expired)  # type: ignore[no-any-return]
+
     def close(self) -> None:
         """Close ``inner`` and report it."""
         self._simple("close", (), self.inner.close)

@@ -137,6 +137,10 @@ class _GuardedStorage(StorageWrapper):
         """Run ``clear`` through the guard."""
         self._run(self.inner.clear)
 
+    def purge_expired(self) -> int:
+        """Run ``purge_expired`` through the guard."""
+        return self._run(self.inner.purge_expired)
+
     def __len__(self) -> int:
         return self._run(self.inner.__len__)
 

@@ -67,6 +67,10 @@ class StorageWrapper(StorageClient):
         """Forward ``clear``."""
         self.inner.clear()
 
+    def purge_expired(self) -> int:
+        """Forward ``purge_expired``."""
+        return self.inner.purge_expired()
+
     def close(self) -> None:
         """Close the inner client."""
         self.inner.close()
