@@ -231,6 +231,7 @@ class Container(Resolver):
                     self._instances.pop(key, None)
             self._created.clear()
             self._started.clear()
+            self._async_locks.clear()  # asyncio locks belong to one event loop
             self._invalidate()
 
     def close(self) -> None:
