@@ -291,6 +291,7 @@ class Runtime:
             raise CycleError(f"derived atom {atom.name!r} depends on itself")
         seen: dict[Atom[Any], Any] = {}
         values = self.values
+        cells = self.cells
 
         def get(dep: Atom[Any]) -> Any:
             if dep._read is None:
@@ -299,7 +300,7 @@ class Runtime:
                 value = values.get(dep._id, dep._init)
                 seen[dep] = value
                 return value
-            dc = self.cells.get(dep._id)
+            dc = cells.get(dep._id)
             if dc is None or (
                 dc.checked != self.clock and (dc.mounted is None or dep._id in self.recomputing)
             ):
@@ -480,7 +481,7 @@ class Runtime:
 
     def _recompute(self, roots: list[_Mounted]) -> None:
         mounted = self.mounted
-        order: list[_Mounted] = []
+        changed = {root.atom._id for root in roots}
         # Common shapes: the written atoms' mounted dependants have none of their own (one
         # derived atom, a fan-out, a batch feeding one total): any order of them is topological.
         leaves: dict[int, _Mounted] = {}
@@ -496,11 +497,11 @@ class Runtime:
                 continue
             break
         else:
-            order.extend(leaves.values())
-            order.extend(roots)
-        if not order:
-            self._topological_order(roots, order)
-        self._recompute_in_order(roots, order)
+            self._recompute_targets(changed, list(leaves.values()))
+            return
+        order: list[_Mounted] = []
+        self._topological_order(roots, order)
+        self._recompute_targets(changed, [m for m in reversed(order) if m.atom._id not in changed])
 
     def _topological_order(self, roots: list[_Mounted], order: list[_Mounted]) -> None:
         # Depth-first post-order over mounted dependants; reversed, it is a topological order.
@@ -524,20 +525,19 @@ class Runtime:
                     stack.pop()
                     order.append(node)
 
-    def _recompute_in_order(self, roots: list[_Mounted], order: list[_Mounted]) -> None:
-        changed = {root.atom._id for root in roots}
+    def _recompute_targets(self, changed: set[int], targets: list[_Mounted]) -> None:
+        """Recompute ``targets`` (in topological order) whose dependencies are in ``changed``."""
         cells = self.cells
         pending = self.pending
         clock = self.clock
         start: dict[int, int] = {}
-        for m in order:
-            key = m.atom._id
-            cell = cells.get(key) if key not in changed else None
+        for m in targets:
+            cell = cells.get(m.atom._id)
             if cell is not None:
-                start[key] = cell.epoch
+                start[m.atom._id] = cell.epoch
         self.recomputing = start
         try:
-            for m in reversed(order):
+            for m in targets:
                 a = m.atom
                 key = a._id
                 cell = cells.get(key)
