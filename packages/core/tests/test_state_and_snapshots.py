@@ -56,8 +56,8 @@ def test_snapshots_key_values_by_atom_identity_not_name() -> None:
     assert first in snap
     assert len(snap) == 2
     assert snap[atom(5)] == 5  # never written: its initial value
-    with pytest.raises(TypeError, match="ids"):
-        iter(snap)
+    assert snap.by_id() == {first.id: 1, second.id: 2}
+    assert snap.ids == {first.id, second.id}
 
 
 def test_restore_needs_a_snapshot() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, cast, overload
@@ -48,8 +48,12 @@ StorePlugin = Callable[["Store"], PluginHooks | None]
 """A plugin: called with the store when added, returns the hooks it wants (or None)."""
 
 
-class Snapshot(Mapping[Atom[Any], Any]):
-    """The values of a store's primitive atoms at one moment, keyed by atom identity (id)."""
+class Snapshot:
+    """The values of a store's primitive atoms at one moment, keyed by atom identity (id).
+
+    Immutable; holds values, never atoms. ``snapshot[atom]`` is the atom's value then (its
+    initial value if it had not been written).
+    """
 
     __slots__ = ("_values",)
 
@@ -67,16 +71,20 @@ class Snapshot(Mapping[Atom[Any], Any]):
     def __contains__(self, atom: object) -> bool:
         return isinstance(atom, Atom) and atom._id in self._values
 
-    def __iter__(self) -> Iterator[Atom[Any]]:
-        raise TypeError("a Snapshot keys by atom id and never keeps atoms; use snapshot.ids")
-
     def __len__(self) -> int:
         return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"<Snapshot of {len(self._values)} atoms>"
 
     @property
     def ids(self) -> frozenset[int]:
         """The ids of the atoms written in the store when the snapshot was taken."""
         return frozenset(self._values)
+
+    def by_id(self) -> dict[int, Any]:
+        """A copy of the values, keyed by atom id."""
+        return dict(self._values)
 
 
 class _Batch:
