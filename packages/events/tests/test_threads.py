@@ -70,3 +70,24 @@ def race_six_emitters_against_once() -> list[int]:
 def test_once_fires_exactly_once_under_concurrent_emits() -> None:
     for _ in range(20):
         assert len(race_six_emitters_against_once()) == 1
+
+
+def test_once_that_fires_while_being_subscribed_still_unsubscribes() -> None:
+    for _ in range(20):
+        bus = EventBus(history=0)
+        stop = threading.Event()
+
+        def emit_until_stopped(bus: EventBus = bus, stop: threading.Event = stop) -> None:
+            while not stop.is_set():
+                bus.emit("a")
+
+        emitter = threading.Thread(target=emit_until_stopped)
+        emitter.start()
+        fired: list[Event] = []
+        bus.once("a", fired.append)
+        while not fired:
+            threading.Event().wait(0.001)
+        stop.set()
+        emitter.join()
+        assert len(fired) == 1
+        assert bus.listener_count("a") == 0

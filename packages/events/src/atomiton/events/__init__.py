@@ -1,37 +1,41 @@
 """atomiton.events: an event bus with dot patterns, async delivery, history, replay and logs.
 
-See the package README for the whole public API, with examples.
+Importing the package loads only this module: each public name comes from its private module on
+first access (PEP 562 ``__getattr__``), so ``import atomiton.events`` stays cheap. See the package
+README for the whole public API, with examples.
 """
 
-from atomiton.events._bus import EventBus, Unsubscribe
-from atomiton.events._dispatch import ErrorHandler, Handler
-from atomiton.events._domain import EventDomain
-from atomiton.events._errors import (
-    BusConfigError,
-    EventDataError,
-    EventEncodingError,
-    EventLogError,
-    EventsError,
-    NoEventLoopError,
-    PatternError,
-    StreamOverflowError,
-    SubscriptionError,
-)
-from atomiton.events._event import Event
-from atomiton.events._log import EventLog, EventSink, JsonLinesFile
-from atomiton.events._patterns import matches
-from atomiton.events._provider import provide
-from atomiton.events._stream import EventStream
-from atomiton.events._system import (
-    JOB_STATUSES,
-    JobEvent,
-    JobStatus,
-    StorageOperation,
-    StoreChanged,
-    SystemEvent,
-    system_event,
-)
-from atomiton.events._version import __version__
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from atomiton.events._bus import EventBus as EventBus
+    from atomiton.events._bus import Unsubscribe as Unsubscribe
+    from atomiton.events._dispatch import ErrorHandler as ErrorHandler
+    from atomiton.events._dispatch import Handler as Handler
+    from atomiton.events._domain import EventDomain as EventDomain
+    from atomiton.events._errors import BusConfigError as BusConfigError
+    from atomiton.events._errors import EventDataError as EventDataError
+    from atomiton.events._errors import EventEncodingError as EventEncodingError
+    from atomiton.events._errors import EventLogError as EventLogError
+    from atomiton.events._errors import EventsError as EventsError
+    from atomiton.events._errors import NoEventLoopError as NoEventLoopError
+    from atomiton.events._errors import PatternError as PatternError
+    from atomiton.events._errors import StreamOverflowError as StreamOverflowError
+    from atomiton.events._errors import SubscriptionError as SubscriptionError
+    from atomiton.events._event import Event as Event
+    from atomiton.events._log import EventLog as EventLog
+    from atomiton.events._log import EventSink as EventSink
+    from atomiton.events._log import JsonLinesFile as JsonLinesFile
+    from atomiton.events._patterns import matches as matches
+    from atomiton.events._provider import provide as provide
+    from atomiton.events._stream import EventStream as EventStream
+    from atomiton.events._system import JOB_STATUSES as JOB_STATUSES
+    from atomiton.events._system import JobEvent as JobEvent
+    from atomiton.events._system import JobStatus as JobStatus
+    from atomiton.events._system import StorageOperation as StorageOperation
+    from atomiton.events._system import StoreChanged as StoreChanged
+    from atomiton.events._system import SystemEvent as SystemEvent
+    from atomiton.events._system import system_event as system_event
+    from atomiton.events._version import __version__ as __version__
 
 __all__ = [
     "JOB_STATUSES",
@@ -64,3 +68,53 @@ __all__ = [
     "provide",
     "system_event",
 ]
+
+# Public name -> private module that defines it.
+_HOME = {
+    "JOB_STATUSES": "_system",
+    "BusConfigError": "_errors",
+    "ErrorHandler": "_dispatch",
+    "Event": "_event",
+    "EventBus": "_bus",
+    "EventDataError": "_errors",
+    "EventDomain": "_domain",
+    "EventEncodingError": "_errors",
+    "EventLog": "_log",
+    "EventLogError": "_errors",
+    "EventSink": "_log",
+    "EventStream": "_stream",
+    "EventsError": "_errors",
+    "Handler": "_dispatch",
+    "JobEvent": "_system",
+    "JobStatus": "_system",
+    "JsonLinesFile": "_log",
+    "NoEventLoopError": "_errors",
+    "PatternError": "_errors",
+    "StorageOperation": "_system",
+    "StoreChanged": "_system",
+    "StreamOverflowError": "_errors",
+    "SubscriptionError": "_errors",
+    "SystemEvent": "_system",
+    "Unsubscribe": "_bus",
+    "__version__": "_version",
+    "matches": "_patterns",
+    "provide": "_provider",
+    "system_event": "_system",
+}
+
+
+# Hidden from type checkers so a misspelt name is still a type error for users.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        module_name = _HOME.get(name)
+        if module_name is None:
+            raise AttributeError(f"module 'atomiton.events' has no attribute {name!r}")
+        from importlib import import_module
+
+        value = getattr(import_module(f"atomiton.events.{module_name}"), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(__all__))

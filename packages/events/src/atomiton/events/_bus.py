@@ -11,13 +11,12 @@ handlers run to completion before the outer emit moves on to its next handler.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from atomiton.events._dispatch import (
     ErrorHandler,
@@ -28,16 +27,16 @@ from atomiton.events._dispatch import (
     report_error,
     start_async,
 )
+from atomiton.events._domain import EventDomain
 from atomiton.events._errors import BusConfigError, SubscriptionError
 from atomiton.events._event import Event, _MutableEvent, make_event
 from atomiton.events._history import evict_older_than, select
 from atomiton.events._patterns import check_event_type, compile_pattern
+from atomiton.events._stream import EventStream, Overflow
 from atomiton.events._subscriptions import Subscription, calls_for
 
 if TYPE_CHECKING:
-    from atomiton.events._domain import EventDomain
     from atomiton.events._log import EventLog
-    from atomiton.events._stream import EventStream
 
 Unsubscribe = Callable[[], bool]
 """Removes the subscription it came from; returns whether it was still subscribed."""
@@ -182,6 +181,8 @@ class EventBus:
                     started.append(call)
                     pending.append(awaitable)
         if pending:
+            import asyncio  # loaded on first need; a sync-only bus never imports it
+
             results = await asyncio.gather(*pending, return_exceptions=True)
             for call, result in zip(started, results, strict=True):
                 if isinstance(result, Exception):
@@ -286,7 +287,12 @@ class EventBus:
             A callable that removes the subscription if it has not fired yet.
         """
         once = OnceCall(make_call(handler, self._report))
-        once.unsubscribe = self._subscribe(pattern, handler, once, priority)
+        # The remover is handed over before the subscription is live, so an emit on another
+        # thread can never fire it without being able to remove it.
+        subscription, once.unsubscribe = self._prepare_subscription(
+            pattern, handler, once, priority
+        )
+        self._add(subscription)
         return once.unsubscribe
 
     def off(self, pattern: str, handler: Handler) -> bool:
@@ -310,11 +316,16 @@ class EventBus:
     def _subscribe(
         self, pattern: str, handler: Handler, call: Handler, priority: int
     ) -> Unsubscribe:
+        subscription, unsubscribe = self._prepare_subscription(pattern, handler, call, priority)
+        self._add(subscription)
+        return unsubscribe
+
+    def _prepare_subscription(
+        self, pattern: str, handler: Handler, call: Handler, priority: int
+    ) -> tuple[Subscription, Unsubscribe]:
         if not isinstance(priority, int):
             raise SubscriptionError(f"priority must be an int, got {type(priority).__name__}")
         subscription = Subscription(pattern, handler, call, priority, next(self._seq))
-        with self._lock:
-            self._install((*self._subscriptions, subscription))
 
         def unsubscribe() -> bool:
             with self._lock:
@@ -323,7 +334,11 @@ class EventBus:
                 self._install(tuple(s for s in self._subscriptions if s is not subscription))
             return True
 
-        return unsubscribe
+        return subscription, unsubscribe
+
+    def _add(self, subscription: Subscription) -> None:
+        with self._lock:
+            self._install((*self._subscriptions, subscription))
 
     def _install(self, subscriptions: tuple[Subscription, ...]) -> None:
         # Order matters for lock-free emit: subscriptions first, then a fresh cache.
@@ -360,11 +375,7 @@ class EventBus:
     # -- views ------------------------------------------------------------------------------
 
     def stream(
-        self,
-        pattern: str = "**",
-        *,
-        maxsize: int = 1000,
-        overflow: Literal["drop_oldest", "drop_newest", "raise"] = "drop_oldest",
+        self, pattern: str = "**", *, maxsize: int = 1000, overflow: Overflow = "drop_oldest"
     ) -> EventStream:
         """An async iterator over matching events from now on, through a bounded buffer.
 
@@ -375,14 +386,10 @@ class EventBus:
                 buffered event, ``"drop_newest"`` discards the arriving one, ``"raise"`` makes
                 the iterator raise StreamOverflowError. ``stream.dropped`` counts drops.
         """
-        from atomiton.events._stream import EventStream
-
         return EventStream(self, pattern, maxsize=maxsize, overflow=overflow)
 
     def domain(self, name: str) -> EventDomain:
         """A view that prefixes every type and pattern with ``name + "."``."""
-        from atomiton.events._domain import EventDomain
-
         return EventDomain(self, name)
 
     def close(self) -> None:

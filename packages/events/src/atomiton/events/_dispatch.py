@@ -7,16 +7,22 @@ A wrapper that needs to be awaited by ``emit_async`` offers ``start_async(event)
 
 from __future__ import annotations
 
-import asyncio
-import inspect
+import functools
 import itertools
-import logging
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from atomiton.events._errors import NoEventLoopError, SubscriptionError
 from atomiton.events._event import Event
+
+if TYPE_CHECKING:
+    import asyncio
+
+# asyncio, inspect and logging are imported on first need, not with the package: together they
+# are most of a cold ``import atomiton.events`` and a sync-only bus never needs them.
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
 
 Handler = Callable[[Event], Any]
 """A subscriber: called with the Event; ``async def`` handlers are awaited on a loop."""
@@ -25,8 +31,6 @@ ErrorReporter = Callable[[BaseException, Event, object], None]
 
 ErrorHandler = Callable[[Exception, Event], Any]
 """``on_error(error, event)``: receives every exception a handler raised."""
-
-logger = logging.getLogger("atomiton.events")
 
 
 class AsyncStarter(Protocol):
@@ -47,22 +51,42 @@ def make_call(handler: Handler, report: ErrorReporter) -> Handler:
             f"handler must be callable, got {type(handler).__name__}: {handler!r}"
         )
     if is_async_handler(handler):
-        return AsyncCall(handler, asyncio._get_running_loop(), report)
+        return AsyncCall(handler, running_loop(), report)
     return handler
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, if any (no loop can run before asyncio loads)."""
+    module = sys.modules.get("asyncio")
+    if module is None:
+        return None
+    loop: asyncio.AbstractEventLoop | None = module._get_running_loop()
+    return loop
 
 
 def is_async_handler(handler: object) -> bool:
     """Whether calling ``handler`` returns a coroutine (``async def``, partial, async __call__)."""
-    if inspect.iscoroutinefunction(handler):
-        return True
-    call = getattr(type(handler), "__call__", None)  # noqa: B004 - we want the method itself
-    return call is not None and inspect.iscoroutinefunction(call)
+    while isinstance(handler, functools.partial):
+        handler = handler.func
+    function = getattr(handler, "__func__", handler)  # a bound method's function
+    code = getattr(function, "__code__", None)
+    if code is None:
+        call = getattr(type(handler), "__call__", None)  # noqa: B004 - we want the method itself
+        code = getattr(call, "__code__", None)
+    if code is not None:
+        return bool(code.co_flags & _CO_COROUTINE)
+    import inspect  # builtins, mocks and other exotic callables: let inspect decide
+
+    return inspect.iscoroutinefunction(handler)
 
 
 def report_error(
     on_error: ErrorHandler | None, error: BaseException, event: Event, call: object
 ) -> None:
     """Hand a handler's error to ``on_error``, or log it naming the handler; never raise."""
+    import logging
+
+    logger = logging.getLogger("atomiton.events")
     if on_error is not None and isinstance(error, Exception):
         try:
             on_error(error, event)
@@ -113,7 +137,7 @@ class AsyncCall:
         self.tasks: set[asyncio.Task[None]] = set()
 
     def __call__(self, event: Event) -> None:
-        running = asyncio._get_running_loop()
+        running = running_loop()
         loop = self.loop or running
         if loop is None:
             raise NoEventLoopError(
@@ -133,6 +157,8 @@ class AsyncCall:
             loop.call_soon_threadsafe(self._start, event)
 
     def _start(self, event: Event) -> None:
+        import asyncio
+
         task = asyncio.get_running_loop().create_task(self.run(event))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -146,25 +172,26 @@ class AsyncCall:
 
     def start_async(self, event: Event) -> Awaitable[None]:
         """Return an awaitable for one delivery, crossing to the bound loop if it is another."""
-        running = asyncio._get_running_loop()
-        if self.loop is None or self.loop is running:
+        if self.loop is None or self.loop is running_loop():
             return self.run(event)
+        import asyncio
+
         return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.run(event), self.loop))
 
 
 class OnceCall:
     """Delivers at most one event, even when several threads emit at once, then unsubscribes."""
 
-    __slots__ = ("_fired", "inner", "unsubscribe")
+    __slots__ = ("_claims", "inner", "unsubscribe")
 
     def __init__(self, inner: Callable[[Event], Any]) -> None:
         self.inner = inner
         self.unsubscribe: Callable[[], bool] = _nothing
         # next() on itertools.count is atomic: exactly one caller ever sees 0.
-        self._fired = itertools.count()
+        self._claims = itertools.count()
 
     def _claim(self) -> bool:
-        if next(self._fired):
+        if next(self._claims):
             return False
         self.unsubscribe()
         return True

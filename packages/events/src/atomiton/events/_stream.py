@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Literal
 
+from atomiton.events._dispatch import running_loop
 from atomiton.events._errors import BusConfigError, StreamOverflowError
 from atomiton.events._event import Event
 
 if TYPE_CHECKING:
+    import asyncio
+
     from atomiton.events._bus import EventBus, Unsubscribe
 
 Overflow = Literal["drop_oldest", "drop_newest", "raise"]
@@ -85,6 +87,8 @@ class EventStream:
                     return self._buffer.popleft()
                 if self._is_closed:
                     raise StopAsyncIteration
+                import asyncio  # a stream is read inside a loop, so asyncio is loaded already
+
                 waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
                 self._waiter = waiter
             await waiter
@@ -132,7 +136,7 @@ class _Feed:
 
 def _wake(waiter: asyncio.Future[None]) -> None:
     loop = waiter.get_loop()
-    if asyncio._get_running_loop() is loop:
+    if running_loop() is loop:
         _set_done(waiter)
         return
     # A closed loop raises RuntimeError: its reader is gone, nobody is left to wake.
