@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 
 import pytest
@@ -221,3 +222,23 @@ def test_handler_bound_to_a_closed_loop_reports_a_clear_error() -> None:
     (error,) = errors
     assert isinstance(error, NoEventLoopError)
     assert "has closed" in str(error)
+
+
+async def test_partials_and_bound_methods_of_async_functions_are_async_handlers() -> None:
+    bus = EventBus()
+    seen: list[str] = []
+
+    async def tagged(tag: str, event: Event) -> None:
+        await asyncio.sleep(0)
+        seen.append(f"{tag} {event.id}")
+
+    class Listener:
+        async def handle(self, event: Event) -> None:
+            await asyncio.sleep(0)
+            seen.append(f"method {event.id}")
+
+    bus.on("a", functools.partial(tagged, "partial"))
+    bus.on("a", Listener().handle)
+    bus.on("a", lambda e: seen.append(f"sync {e.id}"))
+    await bus.emit_async("a")
+    assert sorted(seen) == ["method 1", "partial 1", "sync 1"]

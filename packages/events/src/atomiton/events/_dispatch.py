@@ -12,7 +12,7 @@ import itertools
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from atomiton.events._errors import NoEventLoopError, SubscriptionError
 from atomiton.events._event import Event
@@ -31,13 +31,6 @@ ErrorReporter = Callable[[BaseException, Event, object], None]
 
 ErrorHandler = Callable[[Exception, Event], Any]
 """``on_error(error, event)``: receives every exception a handler raised."""
-
-
-class AsyncStarter(Protocol):
-    """A call that ``emit_async`` can await instead of firing and forgetting."""
-
-    def start_async(self, event: Event) -> Awaitable[Any] | None:
-        """Start delivery of ``event`` and return what to await, or None if nothing to await."""
 
 
 def make_call(handler: Handler, report: ErrorReporter) -> Handler:
