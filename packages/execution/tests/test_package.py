@@ -61,3 +61,11 @@ def test_every_error_derives_from_execution_error() -> None:
     ]
     assert errors
     assert all(issubclass(error, ExecutionError) for error in errors)
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute 'ThreadPool'"):
+        atomiton.execution.ThreadPool  # type: ignore[attr-defined]  # noqa: B018
+    assert "ThreadWorkers" in dir(atomiton.execution)

@@ -559,6 +559,13 @@ class ProcessWorkers(Workers):
                 self._wake.notify()
         worker.conn.close()
         worker.process.close()
+        if head is None and worker.exit_reason is None:
+            logger.warning(
+                "worker process %s (pid %s) exited while idle: %s",
+                worker.name,
+                worker.pid,
+                _describe_exit(exitcode),
+            )
         if head is not None and worker.exit_reason not in ("cancel", "timeout"):
             error = WorkerCrashedError(
                 f"the worker process {worker.pid} running job {head.id} ({head.name}) died: "
