@@ -634,16 +634,6 @@ class Runtime:
                 self.hooks.append((opts.on_unmount, (store,)))
 
     # ---------------------------------------------------------------- flush
-    def value_of(self, m: _Mounted) -> tuple[bool, Any]:
-        """(has_value, value) of a mounted atom, for its listeners."""
-        a = m.atom
-        if a._read is None:
-            return True, self.values.get(a._id, a._init)
-        cell = self.cells.get(a._id)
-        if cell is None or cell.error is not None:
-            return False, None
-        return True, cell.value
-
     def notify_now(self, listeners: tuple[Callable[[Any], None], ...], value: Any) -> None:
         """Fast flush for one changed atom with no dependants, outside any batch or flush."""
         self.flushing = True
@@ -701,9 +691,10 @@ class Runtime:
                     if a._read is None:
                         value = self.values.get(key, a._init)
                     else:
-                        has_value, value = self.value_of(m)
-                        if not has_value:
-                            continue
+                        cell = self.cells.get(key)
+                        if cell is None or cell.error is not None:
+                            continue  # a read in error (or pending) has no value to report
+                        value = cell.value
                     for listener in listeners:
                         try:
                             listener(value)
