@@ -51,8 +51,8 @@ def test_demo_persists_across_runs_and_reset_starts_clean(tmp_path: Path) -> Non
     assert "8/8 done, 0 failed, 100% of work" in first
     assert "undo restored it to 100%" in first
     assert "persisted: 8 task(s) across 1 run(s)" in first
-    assert "primes below 480k" in first
-    assert "40005" in first  # the workers really computed: pi(480000) = 40005
+    assert "primes below 300k" in first
+    assert "25997" in first  # the workers really computed: pi(300000) = 25997
 
     second = demo(tmp_path).stdout
     assert "found 1 earlier run(s) and 8 task(s) persisted in SQLite" in second

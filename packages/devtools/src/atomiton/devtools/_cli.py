@@ -53,7 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--inspect", action="store_true", help="keep the web inspector open on the running demo"
     )
     _add_serve_options(demo)
-    demo.add_argument("--jobs", type=int, default=6, help="how many CPU-bound jobs to run")
 
     devtools = commands.add_parser("devtools", help="developer tools")
     tools = devtools.add_subparsers(dest="tool", metavar="TOOL", required=True)

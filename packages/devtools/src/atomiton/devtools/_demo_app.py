@@ -16,14 +16,14 @@ TASKS = "Task"
 RUNS = "DemoRun"
 # (title, limit): CPU-bound prime counting, sized so two workers finish in a few seconds.
 WORK = (
-    ("primes below 300k", 300_000),
-    ("primes below 420k", 420_000),
-    ("primes below 360k", 360_000),
+    ("primes below 200k", 200_000),
+    ("primes below 280k", 280_000),
     ("primes below 240k", 240_000),
-    ("primes below 480k", 480_000),
+    ("primes below 160k", 160_000),
+    ("primes below 300k", 300_000),
+    ("primes below 180k", 180_000),
     ("primes below 260k", 260_000),
-    ("primes below 400k", 400_000),
-    ("primes below 320k", 320_000),
+    ("primes below 220k", 220_000),
 )
 CRASHING_TASK = 2  # the third task's first attempt kills its worker
 
