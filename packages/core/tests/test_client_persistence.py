@@ -287,3 +287,35 @@ def test_undo_notifies_subscribers() -> None:
     client.history.undo()
     assert [(c.operation, c.ids) for c in seen] == [("add", (a["id"],)), ("undo", (a["id"],))]
     client.dispose()
+
+
+def test_a_batch_never_reorders_one_entitys_writes_across_strategy_groups() -> None:
+    # Found by the model test: queue(add b), direct(force delete a), queue(add a) in one batch.
+    storage = InMemoryStorage()
+    client = create_client(storage, flush_interval=None)
+    client.stores.Todo.add_one({"id": "a", "n": 0})
+    with client.batch():
+        client.stores.Todo.add_one({"id": "b", "n": 0}, write_strategy="queue")
+        client.stores.Todo.delete_one("a", force=True)
+        client.stores.Todo.add_one({"id": "a", "n": 1}, write_strategy="queue")
+    client.dispose()
+    fresh = create_client(storage, flush_interval=None)
+    assert {e["id"]: e["n"] for e in fresh.stores.Todo.get_all()} == {"a": 1, "b": 0}
+    fresh.dispose()
+
+
+def test_custom_strategy_sees_one_coalesced_change_per_entity_in_a_batch() -> None:
+    client = create_client(flush_interval=None)
+    seen: list[tuple[str, Any, Any]] = []
+
+    def record(context: WriteContext) -> None:
+        seen.extend((c.id, c.before, (c.after or {}).get("n")) for c in context.changes)
+
+    client.register_write_strategy("record", record)
+    with client.batch():
+        client.stores.Todo.add_one({"id": "x", "n": 1}, write_strategy="record")
+        client.stores.Todo.update_one("x", {"n": 2}, write_strategy="record")
+        client.stores.Todo.add_one({"id": "gone", "n": 1}, write_strategy="record")
+        client.stores.Todo.delete_one("gone", force=True, write_strategy="record")
+    assert seen == [("x", None, 2)]
+    client.dispose()

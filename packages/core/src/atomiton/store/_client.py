@@ -35,6 +35,7 @@ from atomiton.store._strategies import (
     Persistence,
     WriteContext,
     WriteStrategy,
+    coalesce,
     direct,
     queue,
 )
@@ -55,7 +56,6 @@ class _StoreConfig:
 
 @dataclass(slots=True)
 class _Batch:
-    groups: dict[str, list[EntityChange]] = field(default_factory=dict)
     order: list[tuple[str, EntityChange]] = field(default_factory=list)
     notes: list[tuple[str, str, tuple[str, ...], str]] = field(default_factory=list)
     record: bool = True
@@ -214,10 +214,12 @@ class EntityClient:
     def batch(self) -> Iterator[None]:
         """Group writes: applied in memory at once, persisted per strategy group at the end.
 
-        A group whose persistence fails is rolled back in memory and ``PersistenceError`` is
-        raised after the other groups committed. An exception inside the block rolls back every
-        write of the batch. Nested ``batch()`` blocks join the outer one. Other threads wait
-        until the batch ends.
+        Each entity is persisted once, with its final state, by the strategy of its last write
+        in the batch (so groups cannot reorder one entity's writes). A group whose persistence
+        fails has its entities rolled back in memory to their state before the batch and
+        ``PersistenceError`` is raised after the other groups committed. An exception inside
+        the block rolls back every write of the batch. Nested ``batch()`` blocks join the outer
+        one. Other threads wait until the batch ends.
         """
         with self._batch_context(record=True):
             yield
@@ -239,20 +241,25 @@ class EntityClient:
                 raise
             self._batch = None
             failures: list[tuple[str, BaseException]] = []
-            failed: set[str] = set()
-            for strategy, changes in batch.groups.items():
+            failed_ids: set[tuple[str, str]] = set()
+            committed: list[EntityChange] = []
+            for strategy, changes in coalesce(batch.order).items():
                 try:
                     self._strategy(strategy)(
                         WriteContext(strategy, tuple(changes), self._persistence)
                     )
                 except Exception as error:
                     failures.append((strategy, error))
-                    failed.add(strategy)
+                    failed_ids.update((c.store, c.id) for c in changes)
                     self._revert(changes)
-            committed = tuple(c for strategy, c in batch.order if strategy not in failed)
+                else:
+                    committed += changes
             if batch.record:
-                self.history.record(committed)
-            notes = [n for n in batch.notes if n[3] not in failed]
+                self.history.record(tuple(committed))
+            for store, operation, ids, strategy in batch.notes:
+                kept = tuple(i for i in ids if (store, i) not in failed_ids)
+                if kept:
+                    notes.append((store, operation, kept, strategy))
         self._notify_all(notes)
         if failures:
             names = ", ".join(repr(s) for s, _e in failures)
@@ -325,7 +332,6 @@ class EntityClient:
             batch = self._batch
             if batch is not None:
                 handle.apply(changes)
-                batch.groups.setdefault(strategy, []).extend(changes)
                 batch.order.extend((strategy, c) for c in changes)
                 batch.notes.append((name, operation, ids, strategy))
             else:

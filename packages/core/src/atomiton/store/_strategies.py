@@ -25,7 +25,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from atomiton.store._entities_storage import decode_entity
@@ -38,6 +38,7 @@ __all__ = [
     "Persistence",
     "WriteContext",
     "WriteStrategy",
+    "coalesce",
     "direct",
     "queue",
 ]
@@ -184,6 +185,31 @@ class Persistence:
             for _key, items in self.pending:
                 names.update(k[len(self.entities_prefix) :].split("/", 1)[0] for k in items)
         return sorted(names)
+
+
+def coalesce(order: Sequence[tuple[str, EntityChange]]) -> dict[str, list[EntityChange]]:
+    """Group a batch's changes by strategy, one change per entity.
+
+    Each entity gets one change from its state before the batch to its final state, assigned to
+    the strategy of its last write, in the order of those last writes. An entity added and then
+    removed inside the batch needs no persistence and is left out.
+    """
+    first: dict[tuple[str, str], EntityChange] = {}
+    last: dict[tuple[str, str], tuple[str, EntityChange]] = {}
+    for strategy, change in order:
+        key = (change.store, change.id)
+        first.setdefault(key, change)
+        last.pop(key, None)  # re-insert: dict order becomes the order of last writes
+        last[key] = (strategy, change)
+    groups: dict[str, list[EntityChange]] = {}
+    for key, (strategy, change) in last.items():
+        before = first[key].before
+        if before is None and change.after is None:
+            continue
+        if first[key] is not change:
+            change = replace(change, before=before)
+        groups.setdefault(strategy, []).append(change)
+    return groups
 
 
 class BackgroundFlusher:
