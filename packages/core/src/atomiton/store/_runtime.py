@@ -332,13 +332,21 @@ class Runtime:
         new_deps = cell.deps = tuple(_chain(seen.items()))
         cell.checked = self.clock
         old = cell.value
-        if cell.error is None and (old is value or equal(atom, old, value)):
+        if cell.error is not None or old is MISSING:
+            is_changed = True
+        elif old is value:
             is_changed = False
+        elif atom._opts is None:  # default equality, inlined: this runs once per recompute
+            try:
+                is_changed = not (old == value)  # noqa: SIM201 - exactly what `equal` does
+            except Exception:  # an == that cannot answer means "changed"
+                is_changed = True
         else:
+            is_changed = not equal(atom, old, value)
+        if is_changed:
             cell.value = value
             cell.error = None
             cell.epoch += 1
-            is_changed = True
         m = cell.mounted
         if m is not None:
             n = len(new_deps)
@@ -497,7 +505,8 @@ class Runtime:
                 continue
             break
         else:
-            self._recompute_targets(changed, list(leaves.values()))
+            # Each leaf depends on a written atom directly: no need to scan its dependencies.
+            self._recompute_targets(changed, list(leaves.values()), direct=True)
             return
         order: list[_Mounted] = []
         self._topological_order(roots, order)
@@ -525,7 +534,9 @@ class Runtime:
                     stack.pop()
                     order.append(node)
 
-    def _recompute_targets(self, changed: set[int], targets: list[_Mounted]) -> None:
+    def _recompute_targets(
+        self, changed: set[int], targets: list[_Mounted], *, direct: bool = False
+    ) -> None:
         """Recompute ``targets`` (in topological order) whose dependencies are in ``changed``."""
         cells = self.cells
         pending = self.pending
@@ -549,13 +560,14 @@ class Runtime:
                         if m.listeners:
                             pending[key] = m
                     continue
-                deps = cell.deps
-                for i in range(0, len(deps), 2):
-                    if deps[i]._id in changed:
-                        break
-                else:
-                    cell.checked = clock
-                    continue
+                if not direct:
+                    deps = cell.deps
+                    for i in range(0, len(deps), 2):
+                        if deps[i]._id in changed:
+                            break
+                    else:
+                        cell.checked = clock
+                        continue
                 if self.compute(a, cell):
                     changed.add(key)
                     if m.listeners:
