@@ -303,7 +303,7 @@ def test_batch_of_10_sets(benchmark: BenchmarkFixture, impl: str, effects: list[
     if impl == "atomiton":
         store = create_store()
         atoms = [atom(0) for _ in range(10)]
-        total = computed(lambda get: sum(get(x) for x in atoms))
+        total = computed(lambda get: sum([get(x) for x in atoms]))
         store.subscribe(total, seen.append)
 
         def fn() -> None:
@@ -314,7 +314,7 @@ def test_batch_of_10_sets(benchmark: BenchmarkFixture, impl: str, effects: list[
 
     elif impl == "reaktiv":
         signals = [reaktiv.Signal(0) for _ in range(10)]
-        rt = reaktiv.Computed(lambda: sum(s() for s in signals))
+        rt = reaktiv.Computed(lambda: sum([s() for s in signals]))
         effects.append(reaktiv.Effect(lambda: seen.append(rt())))
 
         def fn() -> None:
@@ -325,7 +325,7 @@ def test_batch_of_10_sets(benchmark: BenchmarkFixture, impl: str, effects: list[
 
     else:
         rs = [solara.reactive(0) for _ in range(10)]
-        st = solara.toestand.Computed(lambda: sum(r.value for r in rs))
+        st = solara.toestand.Computed(lambda: sum([r.value for r in rs]))
         _ = st.value
         st.subscribe(seen.append)
 
