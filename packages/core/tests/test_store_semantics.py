@@ -403,3 +403,26 @@ def test_listeners_see_what_a_write_function_did_before_it_raised(store: Store) 
     with pytest.raises(RuntimeError, match="half done"):
         store.set(action)
     assert seen == [1]
+
+
+def test_every_observed_derived_atom_is_recomputed_before_any_listener_runs(store: Store) -> None:
+    a = atom(1)
+    d = computed(lambda get: get(a) * 100)
+    seen: list[tuple[int, int]] = []
+    store.subscribe(a, lambda v: seen.append((v, store.get(d))))  # subscribed first
+    store.subscribe(d, lambda v: None)
+    store.set(a, 2)
+    assert seen == [(2, 200)]
+
+
+def test_unsubscribing_the_last_listener_of_a_chain_unmounts_all_of_it(store: Store) -> None:
+    events: list[str] = []
+    base = atom(0, on_unmount=lambda s: events.append("base unmounted"))
+    last: Atom[int] = base
+    for _ in range(10_000):
+        last = _plus_one(last)
+    unsubscribe = store.subscribe(last, lambda v: None)
+    unsubscribe()
+    assert events == ["base unmounted"]
+    store.set(base, 5)
+    assert store.get(last) == 10_005
