@@ -1,44 +1,67 @@
-"""Time travel against a model: a list of states and a cursor, as an editor's undo stack."""
+"""Time travel against a model: a list of states and a cursor, as an editor's undo stack.
 
+The history keeps only the newest ``max_history`` states; positions stay absolute.
+"""
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atomiton.devtools import DevTools
+from atomiton.devtools import DevTools, TimeTravelError
 from atomiton.store import atom, create_store
 
 operations = st.lists(
     st.one_of(
-        st.tuples(st.just("set"), st.integers(0, 5)),
-        st.tuples(st.just("undo"), st.just(0)),
-        st.tuples(st.just("redo"), st.just(0)),
-        st.tuples(st.just("jump"), st.integers(0, 30)),
+        st.tuples(st.sampled_from(["a", "b", "both"]), st.integers(0, 4)),
+        st.tuples(st.sampled_from(["undo", "redo"]), st.just(0)),
+        st.tuples(st.just("jump"), st.integers(0, 40)),
     ),
     max_size=40,
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(operations)
-def test_undo_redo_jump_match_a_cursor_over_a_list_of_states(ops: list[tuple[str, int]]) -> None:
-    count = atom(0, name="count")
+@pytest.mark.parametrize("max_history", [3, 1000])
+@settings(max_examples=120, deadline=None)
+@given(ops=operations)
+def test_undo_redo_jump_match_a_cursor_over_a_list_of_states(
+    max_history: int, ops: list[tuple[str, int]]
+) -> None:
+    a, b = atom(0, name="a"), atom(0, name="b")
     store = create_store()
-    states, cursor = [0], 0
-    with DevTools() as dt:
+    with store.batch():  # both atoms written once, so the attach state names them
+        store.set(a, -1)
+        store.set(b, -1)
+    states, cursor = [(-1, -1)], 0
+    with DevTools(max_history=max_history) as dt:
         dt.attach(store, name="ui")
         for op, value in ops:
-            if op == "set":
-                store.set(count, value)
-                if value != states[cursor]:  # an equal value is not a write
-                    states = [*states[: cursor + 1], value]
+            first = max(0, len(states) - max_history)
+            if op in ("a", "b", "both"):
+                old = states[cursor]
+                new = (
+                    value if op != "b" else old[0],
+                    value if op != "a" else old[1],
+                )
+                with store.batch():
+                    store.set(a, new[0])
+                    store.set(b, new[1])
+                if new != old:  # an unchanged write is not a history point
+                    states = [*states[: cursor + 1], new]
                     cursor += 1
             elif op == "undo":
-                assert dt.undo("ui") is (cursor > 0)
-                cursor = max(0, cursor - 1)
+                assert dt.undo("ui") is (cursor > first)
+                cursor = max(first, cursor - 1)
             elif op == "redo":
                 assert dt.redo("ui") is (cursor < len(states) - 1)
                 cursor = min(len(states) - 1, cursor + 1)
-            elif value < len(states):
+            elif first <= value < len(states):
                 assert dt.jump_to("ui", value) is (value != cursor)
                 cursor = value
-            assert store.get(count) == states[cursor]
-            assert [p.state.get("count", 0) for p in dt.history("ui")] == states
+            else:
+                with pytest.raises(TimeTravelError, match="is not kept"):
+                    dt.jump_to("ui", value)
+            assert (store.get(a), store.get(b)) == states[cursor]
+            kept = dt.history("ui")
+            first = max(0, len(states) - max_history)
+            assert [p.position for p in kept] == list(range(first, len(states)))
+            assert [(p.state["a"], p.state["b"]) for p in kept] == states[first:]

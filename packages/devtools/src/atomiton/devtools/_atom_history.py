@@ -45,8 +45,34 @@ class HistoryPoint:
         }
 
 
+class _Point:
+    """A kept point: what the write changed; the full state only for the oldest (the base)."""
+
+    __slots__ = ("changes", "label", "position", "snapshot", "state", "timestamp")
+
+    def __init__(
+        self,
+        position: int,
+        label: str,
+        timestamp: float,
+        changes: dict[str, Any],
+        snapshot: Any,
+        state: dict[str, Any] | None,
+    ) -> None:
+        self.position = position
+        self.label = label
+        self.timestamp = timestamp
+        self.changes = changes
+        self.snapshot = snapshot
+        self.state = state
+
+
 class StoreHistory:
-    """A bounded, thread-safe list of ``HistoryPoint`` with a current position.
+    """A bounded, thread-safe list of history points with a current position.
+
+    A write records only what it changed (O(size of the write), not of the store); full states
+    are folded forward from the oldest point, which always holds one, when someone reads them
+    (export, ``DevTools.history``, restoring an imported point).
 
     Args:
         max_points: how many points are kept; the oldest go first.
@@ -55,7 +81,8 @@ class StoreHistory:
     def __init__(self, max_points: int = 1000) -> None:
         if max_points < 2:
             raise ValueError(f"max_history must be >= 2, got {max_points!r}")
-        self._points: deque[HistoryPoint] = deque(maxlen=max_points)
+        self._max = max_points
+        self._points: deque[_Point] = deque()
         self._position = -1
         self._lock = threading.Lock()
 
@@ -86,20 +113,55 @@ class StoreHistory:
         """Whether a newer point exists (after an undo or a jump back)."""
         return self._position < self.last
 
-    def points(self) -> list[HistoryPoint]:
-        """Return the kept points, oldest first."""
+    def outline(self) -> list[tuple[int, str]]:
+        """``(position, label)`` of every kept point, oldest first (cheap: no state is built)."""
         with self._lock:
-            return list(self._points)
+            return [(p.position, p.label) for p in self._points]
 
-    def push(self, label: str, state: dict[str, Any], snapshot: Any) -> HistoryPoint:
-        """Record a new write after the current position, dropping any redo branch."""
+    def points(self) -> list[HistoryPoint]:
+        """Return the kept points with their full states, oldest first."""
+        with self._lock:
+            result: list[HistoryPoint] = []
+            state: dict[str, Any] = {}
+            for p in self._points:
+                state = dict(p.state) if p.state is not None else {**state, **p.changes}
+                result.append(HistoryPoint(p.position, p.label, p.timestamp, state, p.snapshot))
+            return result
+
+    def push(
+        self,
+        label: str,
+        changes: dict[str, Any],
+        snapshot: Any,
+        state: dict[str, Any] | None = None,
+    ) -> int:
+        """Record a new write after the current position, dropping any redo branch.
+
+        Args:
+            label: what was written.
+            changes: the new values by atom name (JSON-safe).
+            snapshot: the store's ``snapshot()`` after the write.
+            state: the full state, when known (the first point must have it).
+
+        Returns:
+            The new point's position.
+        """
         with self._lock:
             while self._points and self._points[-1].position > self._position:
                 self._points.pop()
-            point = HistoryPoint(self._position + 1, label, time.time(), state, snapshot)
+            if not self._points and state is None:
+                state = dict(changes)
+            point = _Point(self._position + 1, label, time.time(), changes, snapshot, state)
             self._points.append(point)
+            if len(self._points) > self._max:
+                base = self._points.popleft()
+                following = self._points[0]
+                if following.state is None:  # hand the base state on: O(size of one write)
+                    assert base.state is not None
+                    base.state.update(following.changes)
+                    following.state = base.state
             self._position = point.position
-            return point
+            return point.position
 
     def point(self, position: int) -> HistoryPoint:
         """Return the point at ``position``, or raise ``TimeTravelError`` naming the valid range."""
@@ -107,7 +169,15 @@ class StoreHistory:
             if self._points:
                 offset = position - self._points[0].position
                 if 0 <= offset < len(self._points):
-                    return self._points[offset]
+                    kept = list(self._points)
+                    base = offset
+                    while kept[base].state is None:  # the oldest point always has a state
+                        base -= 1
+                    state = dict(kept[base].state or {})
+                    for later in kept[base + 1 : offset + 1]:
+                        state.update(later.changes)
+                    p = kept[offset]
+                    return HistoryPoint(p.position, p.label, p.timestamp, state, p.snapshot)
             first = self._points[0].position if self._points else 0
             last = self._points[-1].position if self._points else -1
         raise TimeTravelError(f"history position {position} is not kept; valid: {first}..{last}")
@@ -122,5 +192,7 @@ class StoreHistory:
         """Replace the history (import); ``position`` must be one of the points."""
         with self._lock:
             self._points.clear()
-            self._points.extend(points)
+            for p in points[-self._max :]:
+                state = dict(p.state)
+                self._points.append(_Point(p.position, p.label, p.timestamp, state, None, state))
             self._position = position if points else -1

@@ -248,14 +248,14 @@ class DevTools:
             if record["kind"] != "store":
                 continue
             history = record["history"]
-            points = history.points()
+            outline = history.outline()
             stores.append(
                 {
                     "name": name,
-                    "atoms": history.point(history.position).state if points else {},
+                    "atoms": history.point(history.position).state if outline else {},
                     "position": history.position,
-                    "first": points[0].position if points else 0,
-                    "history": [{"position": p.position, "label": p.label} for p in points],
+                    "first": outline[0][0] if outline else 0,
+                    "history": [{"position": pos, "label": label} for pos, label in outline],
                     "can_undo": False,
                     "can_redo": False,
                     "imported": True,

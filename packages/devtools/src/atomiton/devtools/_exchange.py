@@ -95,8 +95,9 @@ def import_data(
     for name, history in histories.items():
         attachment = attached.get(name)
         if isinstance(attachment, AtomStoreAttachment):
-            attachment.history.load(history.points(), history.position)
-            if history.points():
+            points = history.points()
+            attachment.history.load(points, history.position)
+            if points:
                 attachment.restore_point(history.point(history.position))
         else:
             imported[name] = {"kind": "store", "history": history}

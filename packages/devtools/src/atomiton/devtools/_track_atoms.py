@@ -65,7 +65,8 @@ class AtomStoreAttachment:
         self._local = threading.local()
         self._pending: list[tuple[str, Any]] = []
         self._lock = threading.RLock()
-        self.history.push("attach", self._state(), store.snapshot())
+        state = self._state()
+        self.history.push("attach", state, store.snapshot(), state=state)
         self._remove: Callable[[], None] | None = store.use(self._plugin)
 
     # -- the plugin ---------------------------------------------------------------------------
@@ -98,8 +99,8 @@ class AtomStoreAttachment:
         written = {name: jsonable(value) for name, value in pending}
         label = ", ".join(written)
         # No devtools lock here: this runs under the store's lock, and jump_to takes ours first.
-        point = self.history.push(label, self._state(), self.target.snapshot())
-        self._recorder.record("atom", self.name, label, written, position=point.position)
+        position = self.history.push(label, written, self.target.snapshot())
+        self._recorder.record("atom", self.name, label, written, position=position)
 
     # -- reading and time travel ----------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -147,13 +148,13 @@ class AtomStoreAttachment:
 
     def view(self) -> dict[str, Any]:
         """Return what the inspector shows for this store."""
-        points = self.history.points()
+        outline = self.history.outline()
         return {
             "name": self.name,
             "atoms": self._state(),
             "position": self.history.position,
-            "first": points[0].position if points else 0,
-            "history": [{"position": p.position, "label": p.label} for p in points],
+            "first": outline[0][0] if outline else 0,
+            "history": [{"position": position, "label": label} for position, label in outline],
             "can_undo": self.history.can_undo,
             "can_redo": self.history.can_redo,
         }
