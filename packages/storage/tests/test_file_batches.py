@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+import atomiton.storage._file as file_module
 from atomiton.storage import FileStorage
+from atomiton.storage._file_io import stage
 
 
 def test_batch_committed_but_not_applied_is_rolled_forward_on_reopen(
@@ -43,17 +45,16 @@ def test_batch_failing_before_commit_leaves_nothing(
 ) -> None:
     storage = FileStorage(tmp_path / "root")
     storage.write("a", b"old")
-    real_stage = storage._stage
     calls = 0
 
-    def failing_stage(dir_fd: int, name: str, blob: list[bytes]) -> str:
+    def failing_stage(dir_fd: int, name: str, blob: list[bytes], *, fsync: bool) -> str:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise OSError(28, "No space left on device")
-        return real_stage(dir_fd, name, blob)
+        return stage(dir_fd, name, blob, fsync=fsync)
 
-    monkeypatch.setattr(storage, "_stage", failing_stage)
+    monkeypatch.setattr(file_module, "stage", failing_stage)
     with pytest.raises(OSError, match="No space"):
         storage.write_many({"a": b"new", "b": b"2", "c": b"3"})
     monkeypatch.undo()

@@ -12,16 +12,12 @@ at a time, so nothing ever resolves outside the root, symlinks planted inside it
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import os
-import secrets
 import stat
-import struct
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -36,18 +32,23 @@ from atomiton.storage._client import (
     closed_error,
 )
 from atomiton.storage._errors import StorageError, UnsafePathError
-from atomiton.storage._file_paths import components_to_key, key_to_components, segment_components
+from atomiton.storage._file_io import (
+    HEADER,
+    READ_FLAGS,
+    UNSAFE_ERRNOS,
+    VERSION,
+    clear_dir,
+    close_dirs,
+    open_dirs,
+    stage,
+    walk_dir,
+)
+from atomiton.storage._file_lock import LockFile
+from atomiton.storage._file_paths import key_to_components, segment_components
 from atomiton.storage._keys import is_valid_key, validate_key, validate_keys
 
-# Each file: a version byte and the expiry time (0.0: never) as a big-endian double, then the value.
-_HEADER = struct.Struct(">Bd")
-_VERSION = 1
 _LOCK_NAME = "~lock"
 _JOURNAL_NAME = "~journal"
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-_UNSAFE = (errno.ELOOP, errno.ENOTDIR, errno.EISDIR)
 # [directory components..., file name, staged temporary name] per key of a batch.
 _Renames = list[list[str]]
 
@@ -81,39 +82,13 @@ class FileStorage(StorageClient):
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         # The root itself may be a symlink: that is the caller's choice. Nothing below it may.
         self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._lock_fds: list[tuple[weakref.ref[threading.Thread], int]] = []
+        self._lock_file = LockFile(self._root_fd, _LOCK_NAME)
         self._is_closed = False
         with self._exclusive():
             self._recover()
 
     # -- locking and recovery ----------------------------------------------------------------------
-    def _lock_fd(self) -> int:
-        """This thread's descriptor of the lock file (flock is per open file, not per process)."""
-        fd: int | None = getattr(self._local, "lock_fd", None)
-        if fd is None:
-            if self._is_closed:
-                raise closed_error(self)
-            fd = os.open(
-                _LOCK_NAME,
-                os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
-                0o600,
-                dir_fd=self._root_fd,
-            )
-            with self._lock:
-                kept = []
-                for owner, other in self._lock_fds:
-                    thread = owner()
-                    if thread is not None and thread.is_alive():
-                        kept.append((owner, other))
-                    else:
-                        os.close(other)
-                kept.append((weakref.ref(threading.current_thread()), fd))
-                self._lock_fds = kept
-            self._local.lock_fd = fd
-        return fd
-
     def _shared(self) -> _Flock:
         return _Flock(self, fcntl.LOCK_SH)
 
@@ -123,7 +98,7 @@ class FileStorage(StorageClient):
     def _recover(self) -> None:
         """Roll a committed ``write_many`` forward (call with the exclusive lock held)."""
         try:
-            fd = os.open(_JOURNAL_NAME, _READ_FLAGS, dir_fd=self._root_fd)
+            fd = os.open(_JOURNAL_NAME, READ_FLAGS, dir_fd=self._root_fd)
         except FileNotFoundError:
             return
         with os.fdopen(fd, "rb") as journal:
@@ -154,55 +129,10 @@ class FileStorage(StorageClient):
         """Open ``dirs`` one by one from the root without following links; [] if one is missing."""
         if self._is_closed:
             raise closed_error(self)
-        fds = [self._root_fd]
-        try:
-            for name in dirs:
-                try:
-                    fd = os.open(name, _DIR_FLAGS, dir_fd=fds[-1])
-                except FileNotFoundError:
-                    if not create:
-                        self._close_dirs(fds)
-                        return []
-                    try:
-                        os.mkdir(name, 0o700, dir_fd=fds[-1])
-                        self._sync(fds[-1])
-                    except FileExistsError:
-                        pass
-                    fd = os.open(name, _DIR_FLAGS, dir_fd=fds[-1])
-                fds.append(fd)
-        except OSError as exc:
-            self._close_dirs(fds)
-            if exc.errno in _UNSAFE:
-                raise UnsafePathError(
-                    f"{self.root}: {'/'.join(dirs)!r} holds a symlink or a non-directory; "
-                    "FileStorage never follows links out of its root"
-                ) from exc
-            raise
-        return fds
+        return open_dirs(self._root_fd, dirs, create=create, fsync=self.fsync, where=self.root)
 
     def _close_dirs(self, fds: list[int]) -> None:
-        for fd in fds[1:]:
-            os.close(fd)
-
-    def _stage(self, dir_fd: int, name: str, blob: list[bytes]) -> str:
-        """Write ``blob`` to a new fsynced temporary file beside ``name``; return its name."""
-        temp = f"{name}~{secrets.token_hex(6)}.tmp"
-        fd = os.open(temp, _TEMP_FLAGS, 0o600, dir_fd=dir_fd)
-        try:
-            total = sum(len(part) for part in blob)
-            written = os.writev(fd, blob)
-            if written < total:
-                rest = memoryview(b"".join(blob))[written:]
-                while rest:
-                    rest = rest[os.write(fd, rest) :]
-            if self.fsync:
-                os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            os.unlink(temp, dir_fd=dir_fd)
-            raise
-        os.close(fd)
-        return temp
+        close_dirs(fds)
 
     def _open_value(self, key: str) -> tuple[int, float] | None:
         """Open ``key``'s file; return (fd positioned after the header, expiry) or ``None``."""
@@ -211,11 +141,11 @@ class FileStorage(StorageClient):
         if not fds:
             return None
         try:
-            fd = os.open(name, _READ_FLAGS, dir_fd=fds[-1])
+            fd = os.open(name, READ_FLAGS, dir_fd=fds[-1])
         except FileNotFoundError:
             return None
         except OSError as exc:
-            if exc.errno in _UNSAFE:
+            if exc.errno in UNSAFE_ERRNOS:
                 raise UnsafePathError(f"{self.root}: the file of key {key!r} is a symlink") from exc
             raise
         finally:
@@ -223,10 +153,10 @@ class FileStorage(StorageClient):
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise UnsafePathError(f"{self.root}: the file of key {key!r} is not a regular file")
-            header = os.read(fd, _HEADER.size)
-            if len(header) != _HEADER.size or header[0] != _VERSION:
+            header = os.read(fd, HEADER.size)
+            if len(header) != HEADER.size or header[0] != VERSION:
                 raise StorageError(f"{self.root}: the file of key {key!r} has no valid header")
-            expires = _HEADER.unpack(header)[1]
+            expires = HEADER.unpack(header)[1]
         except BaseException:
             os.close(fd)
             raise
@@ -238,12 +168,12 @@ class FileStorage(StorageClient):
         *dirs, name = key_to_components(validate_key(key))
         if data.__class__ is not bytes:
             data = check_value(data)
-        header = _HEADER.pack(_VERSION, 0.0 if ttl is None else self._clock() + check_ttl(ttl))
+        header = HEADER.pack(VERSION, 0.0 if ttl is None else self._clock() + check_ttl(ttl))
         with self._shared():
             for _attempt in range(16):
                 fds = self._open_dirs(dirs, create=True)
                 try:
-                    temp = self._stage(fds[-1], name, [header, data])
+                    temp = stage(fds[-1], name, [header, data], fsync=self.fsync)
                     try:
                         os.replace(temp, name, src_dir_fd=fds[-1], dst_dir_fd=fds[-1])
                     except BaseException:
@@ -288,7 +218,7 @@ class FileStorage(StorageClient):
         try:
             if expires and expires <= self._clock():
                 return None
-            return os.fstat(fd).st_size - _HEADER.size
+            return os.fstat(fd).st_size - HEADER.size
         finally:
             os.close(fd)
 
@@ -346,43 +276,9 @@ class FileStorage(StorageClient):
         if not fds:
             return
         try:
-            yield from self._walk_dir(fds[-1], start, prefix)
+            yield from walk_dir(fds[-1], start, prefix)
         finally:
             self._close_dirs(fds)
-
-    def _walk_dir(
-        self, dir_fd: int, path: list[str], prefix: str
-    ) -> Iterator[tuple[str, int, float, int, str]]:
-        with os.scandir(dir_fd) as entries:
-            names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
-        for name, is_dir in names:
-            if "~" in name:
-                continue  # temporary or bookkeeping file, never a key
-            if is_dir:
-                try:
-                    fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-                except OSError:
-                    continue  # removed meanwhile, or not ours
-                try:
-                    yield from self._walk_dir(fd, [*path, name], prefix)
-                finally:
-                    os.close(fd)
-                continue
-            key = components_to_key([*path, name])
-            if key is None or not key.startswith(prefix):
-                continue
-            try:
-                fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
-            except OSError:
-                continue  # deleted meanwhile, or a symlink: not a key
-            try:
-                info = os.fstat(fd)
-                header = os.read(fd, _HEADER.size)
-            finally:
-                os.close(fd)
-            if not stat.S_ISREG(info.st_mode) or len(header) != _HEADER.size:
-                continue
-            yield key, info.st_size - _HEADER.size, _HEADER.unpack(header)[1], dir_fd, name
 
     def list(self, prefix: str = "") -> KeyList:
         """Return the live keys starting with ``prefix``, sorted."""
@@ -408,7 +304,7 @@ class FileStorage(StorageClient):
 
     def write_many(self, items: Items, *, ttl: float | None = None) -> None:
         """Store every pair atomically, also across a crash (staged files plus a journal)."""
-        header = _HEADER.pack(_VERSION, 0.0 if ttl is None else self._clock() + check_ttl(ttl))
+        header = HEADER.pack(VERSION, 0.0 if ttl is None else self._clock() + check_ttl(ttl))
         checked = checked_batch(items)
         if self._is_closed:
             raise closed_error(self)
@@ -421,12 +317,14 @@ class FileStorage(StorageClient):
                     *dirs, name = key_to_components(key)
                     fds = self._open_dirs(dirs, create=True)
                     try:
-                        renames.append([*dirs, name, self._stage(fds[-1], name, [header, value])])
+                        renames.append(
+                            [*dirs, name, stage(fds[-1], name, [header, value], fsync=self.fsync)]
+                        )
                     finally:
                         self._close_dirs(fds)
                 # The commit point: once the journal's rename lands, the batch will be applied.
                 journal = json.dumps({"renames": renames}).encode()
-                temp = self._stage(self._root_fd, _JOURNAL_NAME, [journal])
+                temp = stage(self._root_fd, _JOURNAL_NAME, [journal], fsync=self.fsync)
                 os.replace(temp, _JOURNAL_NAME, src_dir_fd=self._root_fd, dst_dir_fd=self._root_fd)
                 self._sync(self._root_fd)
             except BaseException:
@@ -470,24 +368,8 @@ class FileStorage(StorageClient):
     def clear(self) -> None:
         """Remove every key (and any stray temporary file)."""
         with self._exclusive():
-            self._clear_dir(self._root_fd, is_root=True)
+            clear_dir(self._root_fd, keep=(_LOCK_NAME, _JOURNAL_NAME))
             self._sync(self._root_fd)
-
-    def _clear_dir(self, dir_fd: int, *, is_root: bool = False) -> None:
-        with os.scandir(dir_fd) as entries:
-            names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
-        for name, is_dir in names:
-            if is_root and name in (_LOCK_NAME, _JOURNAL_NAME):
-                continue
-            if is_dir:
-                fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-                try:
-                    self._clear_dir(fd)
-                finally:
-                    os.close(fd)
-                os.rmdir(name, dir_fd=dir_fd)
-            else:
-                os.unlink(name, dir_fd=dir_fd)
 
     def close(self) -> None:
         """Release the root and lock descriptors; later calls raise ``StorageClosedError``."""
@@ -495,10 +377,7 @@ class FileStorage(StorageClient):
             if self._is_closed:
                 return
             self._is_closed = True
-            fds = [fd for _, fd in self._lock_fds]
-            self._lock_fds = []
-        for fd in fds:
-            os.close(fd)
+        self._lock_file.close()
         os.close(self._root_fd)
 
     @property
@@ -525,7 +404,7 @@ class _Flock:
         storage = self._storage
         if storage._is_closed:
             raise closed_error(storage)
-        fd = storage._lock_fd()
+        fd = storage._lock_file.fd()
         fcntl.flock(fd, self._mode)
         self._fd = fd
         if self._mode == fcntl.LOCK_SH:

