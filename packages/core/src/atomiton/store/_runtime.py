@@ -514,25 +514,28 @@ class Runtime:
 
     def _topological_order(self, roots: list[_Mounted], order: list[_Mounted]) -> None:
         # Depth-first post-order over mounted dependants; reversed, it is a topological order.
+        # Two parallel stacks (nodes, their child iterators): no tuple per visited node.
         visited: set[int] = set()
         mounted = self.mounted
         for root in roots:
             if root.atom._id in visited:
                 continue
             visited.add(root.atom._id)
-            stack = [(root, iter(root.dependents))]
-            while stack:
-                node, it = stack[-1]
-                for child in it:
-                    if child._id not in visited:
-                        visited.add(child._id)
-                        cm = mounted.get(child._id)
+            nodes = [root]
+            children = [iter(root.dependents)]
+            while nodes:
+                for child in children[-1]:
+                    key = child._id
+                    if key not in visited:
+                        visited.add(key)
+                        cm = mounted.get(key)
                         if cm is not None:
-                            stack.append((cm, iter(cm.dependents)))
+                            nodes.append(cm)
+                            children.append(iter(cm.dependents))
                             break
                 else:
-                    stack.pop()
-                    order.append(node)
+                    children.pop()
+                    order.append(nodes.pop())
 
     def _recompute_targets(
         self, changed: set[int], targets: list[_Mounted], *, direct: bool = False
