@@ -46,7 +46,6 @@ def run_demo(args: argparse.Namespace) -> int:
         bus = container.resolve("events")
         client = container.resolve("store.client")
         workers = container.resolve("workers")
-        storage = container.resolve("storage")
         with DevTools() as devtools:
             devtools.attach(bus, name="events")
             devtools.attach(client, name="entities")
@@ -55,7 +54,7 @@ def run_demo(args: argparse.Namespace) -> int:
             if args.inspect:
                 server = devtools.serve(port=args.port, host=args.host, token=args.token)
                 out.print(f"inspector: {server.url}")
-            _header(out, storage, workers, args)
+            _header(out, workers)
             if args.reset:
                 out.print(f"reset: removed {reset(client)} saved demo entities")
             _run(out, client, bus, workers, devtools, started)
@@ -69,7 +68,7 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _header(out: Console, storage: Any, workers: Any, args: argparse.Namespace) -> None:
+def _header(out: Console, workers: Any) -> None:
     caps = capabilities()
     size = getattr(workers, "max_workers", None) or caps.cpu_count
     out.print(
@@ -87,7 +86,7 @@ def _run(
     if earlier:
         out.print(
             f"found {len(earlier)} earlier run(s) and {len(saved_tasks)} task(s) persisted in "
-            "SQLite — this is run #{number}".replace("{number}", str(number))
+            f"SQLite — this is run #{number}"
         )
     else:
         out.print("no earlier run found: starting from an empty database (run #1)")
