@@ -35,6 +35,8 @@ from atomiton.execution import ProcessWorkers, ThreadWorkers
 WORKERS = 2
 START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 ROUNDS = 5
+#: A map batch takes ~50 ms: more rounds steady the mean on a shared machine.
+MAP_ROUNDS = 15
 
 
 def _sizes(benchmark: Any) -> tuple[int, int]:
@@ -45,12 +47,14 @@ def _sizes(benchmark: Any) -> tuple[int, int]:
     return tasks, items
 
 
-def _run(benchmark: Any, impl: str, batch: Callable[[], object], count: int) -> None:
+def _run(
+    benchmark: Any, impl: str, batch: Callable[[], object], count: int, rounds: int = ROUNDS
+) -> None:
     # The targets are relative to the peers measured in the same run (the ratios), so
     # no absolute target_s: on this shared machine absolute times swing 3x between runs.
     benchmark.extra_info["impl"] = impl
     benchmark.extra_info["tasks"] = count
-    benchmark.pedantic(batch, rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(batch, rounds=rounds, iterations=1, warmup_rounds=1)
     stats = getattr(benchmark, "stats", None)
     if stats is not None and getattr(stats, "stats", None) is not None:
         benchmark.extra_info["per_task_s"] = stats.stats.mean / count
@@ -176,7 +180,13 @@ def test_process_map_atomiton_automatic_batching(
     benchmark: Any, process_workers: ProcessWorkers
 ) -> None:
     _, items = _sizes(benchmark)
-    _run(benchmark, "atomiton", _map_all(process_workers.map, items, chunksize=None), items)
+    _run(
+        benchmark,
+        "atomiton",
+        _map_all(process_workers.map, items, chunksize=None),
+        items,
+        MAP_ROUNDS,
+    )
 
 
 @pytest.mark.benchmark(group=MAP_GROUP)
@@ -186,14 +196,20 @@ def test_process_map_process_pool_executor(benchmark: Any, chunksize: int) -> No
     context = multiprocessing.get_context(START_METHOD)
     with concurrent.futures.ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
         batch = _map_all(pool.map, items, chunksize=chunksize)
-        _run(benchmark, f"ProcessPoolExecutor(chunksize={chunksize})", batch, items)
+        _run(benchmark, f"ProcessPoolExecutor(chunksize={chunksize})", batch, items, MAP_ROUNDS)
 
 
 @pytest.mark.benchmark(group=MAP_GROUP)
 def test_process_map_multiprocessing_pool(benchmark: Any) -> None:
     _, items = _sizes(benchmark)
     with multiprocessing.get_context(START_METHOD).Pool(WORKERS) as pool:
-        _run(benchmark, "multiprocessing.Pool (auto chunks)", _map_all(pool.map, items), items)
+        _run(
+            benchmark,
+            "multiprocessing.Pool (auto chunks)",
+            _map_all(pool.map, items),
+            items,
+            MAP_ROUNDS,
+        )
 
 
 @pytest.mark.benchmark(group=MAP_GROUP)
@@ -203,7 +219,7 @@ def test_process_map_loky(benchmark: Any) -> None:
     try:
         chunksize = max(1, items // (4 * WORKERS))
         batch = _map_all(pool.map, items, chunksize=chunksize)
-        _run(benchmark, f"loky(chunksize={chunksize})", batch, items)
+        _run(benchmark, f"loky(chunksize={chunksize})", batch, items, MAP_ROUNDS)
     finally:
         pool.shutdown(wait=True)
 
@@ -221,7 +237,7 @@ def test_process_map_pebble(benchmark: Any) -> None:
             for _ in pool.map(abs, range(items), chunksize=chunksize).result():
                 pass
 
-        _run(benchmark, f"pebble(chunksize={chunksize})", batch, items)
+        _run(benchmark, f"pebble(chunksize={chunksize})", batch, items, MAP_ROUNDS)
     finally:
         pool.close()  # type: ignore[no-untyped-call]
         pool.join()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -181,3 +184,38 @@ def test_jobs_fail_instead_of_hanging_when_no_worker_can_start(
     job = workers.submit(square, 2)
     with pytest.raises(WorkerCrashedError, match="no worker process could be started"):
         job.result(timeout=10)
+
+
+ORPHAN_SCRIPT = """
+import sys, time
+from atomiton.execution import ProcessWorkers
+if __name__ == "__main__":
+    workers = ProcessWorkers(2, min_workers=2)
+    print(" ".join(str(w.pid) for w in workers.stats().workers), flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.slow
+def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(ORPHAN_SCRIPT)
+    with subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    ) as parent:
+        assert parent.stdout is not None
+        pids = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(pids) == 2
+        parent.kill()
+        parent.wait(timeout=10)
+
+    def gone(pid: int) -> bool:
+        try:
+            return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.monotonic() + 10
+    while not all(gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert all(gone(pid) for pid in pids)
