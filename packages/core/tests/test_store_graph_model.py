@@ -72,7 +72,7 @@ def _build(
     return atoms, model
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(graphs())
 def test_derived_atoms_agree_with_recomputing_from_scratch(
     case: tuple[int, list[tuple[list[int], int | None]], list[Op]],
@@ -109,6 +109,7 @@ def test_derived_atoms_agree_with_recomputing_from_scratch(
         for j in unsubscribers:
             if after[j] != before[j]:
                 expected[j].append(after[j])
-        assert [store.get(a) for a in atoms] == after
         for j in unsubscribers:
             assert calls[j] == expected[j]
+    # Reads happen only in "get" steps above, so stale caches had every chance to show.
+    assert [store.get(a) for a in atoms] == model(values)
