@@ -64,3 +64,13 @@ def test_relative_paths_and_keyword_options_win(
 def test_bad_urls_raise_naming_the_problem(url: str, message: str) -> None:
     with pytest.raises(StorageURLError, match=message):
         open_storage(url)
+
+
+def test_sqlite_refuses_an_in_memory_path_that_threads_would_not_share() -> None:
+    with pytest.raises(ValueError, match="MemoryStorage"):
+        SQLiteStorage(":memory:")
+
+
+def test_sqlite_rejects_unknown_durability(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="durability must be 'normal' or 'full'"):
+        SQLiteStorage(tmp_path / "x.db", durability="paranoid")  # type: ignore[arg-type]

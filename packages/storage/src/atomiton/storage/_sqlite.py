@@ -103,6 +103,11 @@ class SQLiteStorage(StorageClient):
     ) -> None:
         if durability not in ("normal", "full"):
             raise ValueError(f"durability must be 'normal' or 'full', not {durability!r}")
+        if str(path) in ("", ":memory:"):
+            raise ValueError(
+                "SQLiteStorage needs a file path (each thread has its own connection, so "
+                "':memory:' would give each thread its own database); use MemoryStorage instead"
+            )
         if busy_timeout < 0:
             raise ValueError(f"busy_timeout must be >= 0 seconds, not {busy_timeout!r}")
         self.path = Path(path)
@@ -117,8 +122,7 @@ class SQLiteStorage(StorageClient):
         # Keys that already passed the key check: a set lookup is ~5x cheaper than the check,
         # which is most of what a read costs beyond SQLite itself. Bounded, never shrinks.
         self._checked_keys: set[object] = set()
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         cursor = self._cursor()
         self._retrying(cursor, _PURGE, (self._clock(),))
         # A forked child must never reuse the parent's connections (SQLite forbids it).
