@@ -221,7 +221,8 @@ class Store:
             lock.acquire()
             try:
                 values = self._values
-                old = values.get(atom._id, _NO)
+                key = atom._id
+                old = values.get(key, _NO)
                 if old is value:
                     return None
                 if old is not _NO:
@@ -230,15 +231,15 @@ class Store:
                             return None
                     except Exception:
                         pass
-                    values[atom._id] = value
+                    values[key] = value
                     rt.clock += 1
-                    m = rt.mounted.get(atom._id)
+                    m = rt.mounted.get(key)
                     if m is None:
                         return None
                     if rt.depth:  # inside a batch: listeners and recomputes wait for its end
                         if m.listeners:
-                            rt.before.setdefault(atom._id, old)
-                            rt.pending[atom._id] = m
+                            rt.before.setdefault(key, old)
+                            rt.pending[key] = m
                         if m.dependents:
                             rt.stale.append(m)
                         return None
@@ -246,7 +247,7 @@ class Store:
                         rt.notify_now(m.listeners, value)
                         return None
                     if m.listeners:
-                        rt.pending[atom._id] = m
+                        rt.pending[key] = m
                     rt.dirty = True
                     if m.dependents:
                         rt.propagate([m])
