@@ -47,8 +47,8 @@ class DevTools:
         >>> store.set(count, 1)
         >>> dt.state("ui")
         {'count': 1}
-        >>> dt.undo("ui"), dt.state("ui")
-        (True, {'count': 0})
+        >>> dt.undo("ui"), store.get(count)
+        (True, 0)
         >>> dt.close()
     """
 
