@@ -110,6 +110,20 @@ def test_update_one_accepts_a_function_of_the_current_entity(client: EntityClien
     assert todos.update_one(todo["id"], lambda cur: {"count": cur["count"] + 1})["count"] == 2
 
 
+def test_update_function_returns_the_new_entity_so_it_can_drop_fields(
+    client: EntityClient,
+) -> None:
+    todos = client.stores.Todo
+    todo = todos.add_one({"title": "a", "draft": True})
+    updated = todos.update_one(
+        todo["id"], lambda cur: {k: v for k, v in cur.items() if k != "draft"}
+    )
+    assert "draft" not in updated
+    assert updated["title"] == "a"
+    assert updated["version"] == 2
+    assert updated["created_at"] == todo["created_at"]
+
+
 def test_update_missing_entity_raises_not_found(client: EntityClient) -> None:
     with pytest.raises(EntityNotFoundError, match="nope"):
         client.stores.Todo.update_one("nope", {"a": 1})

@@ -62,7 +62,11 @@ class EntityStore:
     def update_one(
         self, entity_id: str, changes: Updater, *, write_strategy: str | None = None
     ) -> dict[str, Any]:
-        """Merge ``changes`` (a dict, or a function ``current -> new fields``) into one entity.
+        """Update one entity: merge a dict of ``changes``, or replace it by ``changes(current)``.
+
+        A function receives a copy of the current entity and returns the new one (bookkeeping
+        fields are kept by the client, so returning ``{**current, "done": True}`` is typical;
+        leaving a field out removes it).
 
         Raises:
             EntityNotFoundError: no (live) entity has that id.

@@ -187,9 +187,11 @@ class StoreHandle:
         return entity
 
     def _revise(
-        self, current: dict[str, Any], fields: Mapping[str, Any], now: float
+        self, current: dict[str, Any], fields: Mapping[str, Any], now: float, replace: bool = False
     ) -> dict[str, Any]:
-        entity = {**current, **self._user_fields(fields)}
+        # merge: fields update the current entity; replace: fields become its user fields.
+        base = {k: v for k, v in current.items() if k in META_FIELDS} if replace else current
+        entity = {**base, **self._user_fields(fields)}
         entity.update(
             id=current["id"],
             created_at=current.get("created_at", now),
@@ -230,12 +232,14 @@ class StoreHandle:
             current = overlay.get(entity_id) or self.entities.get(entity_id)
             if current is None or current.get("deleted"):
                 raise EntityNotFoundError(f"store {self.name!r} has no entity {entity_id!r}")
+            replace = callable(updater)
             if callable(updater):
                 fields = updater(dict(current))
                 fields = self._as_mapping(fields, "an update function's result")
             else:
                 fields = self._as_mapping(updater, "update")
-            change = self._finish(self._revise(current, fields, now), "update", current)
+            entity = self._revise(current, fields, now, replace=replace)
+            change = self._finish(entity, "update", current)
             assert change.after is not None
             overlay[entity_id] = change.after
             changes.append(change)
