@@ -84,7 +84,6 @@ class CachedStorage(StorageWrapper):
         self._bytes = 0
         self._hits = 0
         self._misses = 0
-        self._generation = 0
         self._loading: dict[str, _Load] = {}
         self._lock = threading.Lock()
 
@@ -115,7 +114,6 @@ class CachedStorage(StorageWrapper):
         load = self._loading.get(key)
         if load is not None:
             load.is_stale = True
-        self._generation += 1
 
     def _invalidate(self, keys: Iterable[str]) -> None:
         with self._lock:
@@ -194,7 +192,11 @@ class CachedStorage(StorageWrapper):
         return len(cached[0]) if cached is not None else self.inner.size(key)
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        """Serve cached keys, load the rest in one ``inner.read_many`` and cache them."""
+        """Serve cached keys and load the rest in one ``inner.read_many``.
+
+        What ``read_many`` loads is not cached: it cannot see the inner keys' expiries, and a
+        cached copy must never outlive one. The next ``read`` of such a key caches it.
+        """
         wanted = list(dict.fromkeys(validate_keys(list(keys))))
         found: dict[str, bytes] = {}
         missing: list[str] = []
@@ -205,17 +207,7 @@ class CachedStorage(StorageWrapper):
             else:
                 found[key] = cached[0]
         if missing:
-            with self._lock:
-                generation = self._generation
-            loaded = self.inner.read_many(missing)
-            with self._lock:
-                # Cache only if nothing was written meanwhile; read_many cannot see expiries,
-                # so values with a TTL are re-read one by one on their next access.
-                if generation == self._generation and self.ttl is not None:
-                    now = self._clock()
-                    for key, value in loaded.items():
-                        self._store(key, value, now + self.ttl, now)
-            found.update(loaded)
+            found.update(self.inner.read_many(missing))
         return {key: found[key] for key in wanted if key in found}
 
     # -- writes -------------------------------------------------------------------------------
