@@ -65,10 +65,10 @@ class CachedStorage(StorageWrapper):
     def __init__(
         self,
         inner: StorageClient,
-        *,
         max_items: int | None = None,
         max_bytes: int | None = None,
         ttl: float | None = None,
+        *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(inner)

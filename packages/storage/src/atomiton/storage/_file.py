@@ -70,8 +70,8 @@ class FileStorage(StorageClient):
     def __init__(
         self,
         root: str | os.PathLike[str],
-        *,
         fsync: bool = True,
+        *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not hasattr(os, "O_NOFOLLOW") or os.open not in os.supports_dir_fd:
