@@ -108,3 +108,8 @@ class RecordingBus:
 
     def emit(self, type: str, data: dict[str, Any], *, source: str) -> None:
         self.events.append((type, data, source))
+
+
+def touch(path: str) -> None:
+    with open(path, "a"):
+        pass

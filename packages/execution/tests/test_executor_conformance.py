@@ -100,6 +100,20 @@ def test_map_raises_timeout_error_when_results_are_late(make_workers: WorkersFac
         list(results)
 
 
+@pytest.mark.parametrize("chunksize", [None, 1])
+def test_abandoning_a_map_cancels_what_has_not_started(
+    make_workers: WorkersFactory, chunksize: int | None
+) -> None:
+    workers = make_workers(max_workers=1)
+    results = workers.map(sleep_then_return, [0.05] * 40, chunksize=chunksize)
+    assert next(results) is None
+    results.close()  # type: ignore[attr-defined]
+    workers.shutdown(wait=True)
+    stats = workers.stats()
+    assert stats.cancelled > 0
+    assert stats.succeeded < 40
+
+
 def test_map_reraises_the_first_error_when_reached(make_workers: WorkersFactory) -> None:
     workers = make_workers()
     results = workers.map(fail_with_value_error, ["x"], chunksize=1)

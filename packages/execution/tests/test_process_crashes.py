@@ -25,6 +25,7 @@ from .execution_jobs import (
     segfault,
     sleep_then_return,
     square,
+    touch,
 )
 
 # The bounds, plus a margin for this shared, loaded machine.
@@ -130,6 +131,23 @@ def test_cancelling_a_running_process_job_kills_and_replaces_its_worker(
     new_pid = workers.submit(pid_of_worker).result(timeout=10)
     assert new_pid != old_pid
     assert not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() != "zombie"
+
+
+def test_a_job_sent_ahead_and_then_cancelled_never_runs(
+    make_process_workers: ProcessWorkersFactory, tmp_path: Path
+) -> None:
+    workers = make_process_workers(max_workers=1)
+    blocker = workers.submit(sleep_then_return, 0.5, "done")
+    wait_until_running(blocker)
+    markers = [tmp_path / f"ran-{n}" for n in range(30)]
+    jobs = [workers.submit(touch, str(marker)) for marker in markers]
+    time.sleep(0.05)  # let the dispatcher send them ahead to the busy worker
+    assert any(job._worker is not None for job in jobs)  # some did go ahead
+    assert all(job.cancel() for job in jobs)
+    assert blocker.result(timeout=10) == "done"
+    workers.shutdown(wait=True)
+    assert [marker.name for marker in markers if marker.exists()] == []
+    assert workers.stats().cancelled == 30
 
 
 def test_max_tasks_per_worker_replaces_the_worker(

@@ -40,7 +40,15 @@ from atomiton.execution._errors import (
 from atomiton.execution._job import Job, JobStatus
 from atomiton.execution._observe import EventSink
 from atomiton.execution._platform import cpu_count, default_start_method
-from atomiton.execution._worker import ERROR, OK, PROGRESS, run_chunk, worker_main
+from atomiton.execution._worker import (
+    ERROR,
+    OK,
+    PROGRESS,
+    SKIP,
+    SKIPPED,
+    run_chunk,
+    worker_main,
+)
 from atomiton.execution._workers import (
     Workers,
     WorkersStats,
@@ -91,6 +99,7 @@ class _Worker:
         "outstanding",
         "pid",
         "process",
+        "send_lock",
         "sent",
         "succeeded",
     )
@@ -102,6 +111,8 @@ class _Worker:
         self.process = process
         self.pid: int = process.pid
         self.conn = conn
+        # The dispatcher, retirement and skips all write to the pipe: one message at a time.
+        self.send_lock = threading.Lock()
         self.outstanding: deque[Job[Any]] = deque()
         self.deadline: float | None = None
         self.exit_reason: str | None = None  # None: alive; "retire", "cancel", "timeout"
@@ -110,6 +121,11 @@ class _Worker:
         self.succeeded = 0
         self.failed = 0
         self.gone = False
+
+    def send(self, data: bytes) -> None:
+        """Write one message to the worker; if it died meanwhile, the reader handles that."""
+        with self.send_lock, contextlib.suppress(OSError, ValueError):
+            self.conn.send_bytes(data)
 
 
 def _describe_exit(exitcode: int | None) -> str:
@@ -294,9 +310,7 @@ class ProcessWorkers(Workers):
                     self._wake.wait()
                     self._dispatcher_waiting = False
             for worker, data in sends:
-                # If it died meanwhile, the reader re-queues what it was sent.
-                with contextlib.suppress(OSError, ValueError):
-                    worker.conn.send_bytes(data)
+                worker.send(data)  # if it died meanwhile, the reader re-queues these jobs
             for job in started:
                 self._job_changed(job, "started")
             for job, error in doomed:
@@ -420,8 +434,7 @@ class ProcessWorkers(Workers):
         """Under the lock: ask an idle worker to exit cleanly."""
         if worker.exit_reason is None:
             worker.exit_reason = "retire"
-            with contextlib.suppress(OSError, ValueError):
-                worker.conn.send_bytes(_STOP)
+            worker.send(_STOP)
 
     def _kill(self, worker: _Worker, reason: str) -> None:
         """Under the lock: kill a worker whose running job must stop now."""
@@ -520,6 +533,8 @@ class ProcessWorkers(Workers):
                 self._wake.notify()
         for other in started:
             self._job_changed(other, "started")
+        if tag == SKIPPED:
+            return
         if tag == OK:
             if job._finish(_SUCCEEDED, message[2]):
                 worker.succeeded += 1
@@ -600,6 +615,7 @@ class ProcessWorkers(Workers):
     def _job_cancelled(self, job: Job[Any], was_running: bool) -> None:
         self._count_final(JobStatus.CANCELLED)
         if not was_running:
+            self._skip_if_sent_ahead(job)
             return
         with self._lock:
             worker = job._worker
@@ -611,6 +627,16 @@ class ProcessWorkers(Workers):
                 and worker.outstanding[0] is job
             ):
                 self._kill(worker, "cancel")
+
+    def _skip_if_sent_ahead(self, job: Job[Any]) -> None:
+        """Tell the worker a job waiting in its queue was cancelled, so it never runs."""
+        worker = job._worker
+        if not isinstance(worker, _Worker):
+            return
+        with self._lock:
+            waiting = not worker.gone and job in worker.outstanding
+        if waiting:
+            worker.send(_dumps((SKIP, job.id), _PROTOCOL))
 
     # --- stats and shutdown --------------------------------------------------------------------
 

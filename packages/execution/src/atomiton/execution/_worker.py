@@ -3,9 +3,13 @@
 Wire format (pickle over the worker's own local pipe, never to disk or network):
 
 - parent -> worker: ``[(job_id, name, payload), ...]`` where ``payload`` is the pickled
-  ``(fn, args, kwargs)``; or ``None`` to stop.
-- worker -> parent: ``(OK, job_id, result)``, ``(ERROR, job_id, exception, traceback_text)`` or
-  ``(PROGRESS, job_id, current, total)``.
+  ``(fn, args, kwargs)``; ``(SKIP, job_id)`` for a job cancelled while it waits in the worker's
+  queue; or ``None`` to stop.
+- worker -> parent: ``(OK, job_id, result)``, ``(ERROR, job_id, exception, traceback_text)``,
+  ``(SKIPPED, job_id)`` or ``(PROGRESS, job_id, current, total)``.
+
+Between jobs the worker takes in every message already waiting (a non-blocking poll), so a job
+sent ahead and then cancelled is skipped, never run.
 
 Results go back one per job, in order, as soon as each job ends, so the first unanswered job of a
 worker is always the one it runs: that is how a crash is pinned on the right job.
@@ -21,15 +25,16 @@ import signal
 import sys
 import threading
 import traceback
+from collections import deque
 from multiprocessing.connection import Connection
 from typing import Any
 
 from atomiton.execution._context import process_context, set_running
 from atomiton.execution._errors import NotImportableError, SerializationError
 
-__all__ = ["ERROR", "OK", "PROGRESS", "run_chunk", "worker_main"]
+__all__ = ["ERROR", "OK", "PROGRESS", "SKIP", "SKIPPED", "run_chunk", "worker_main"]
 
-OK, ERROR, PROGRESS = 0, 1, 2
+OK, ERROR, PROGRESS, SKIPPED, SKIP = 0, 1, 2, 3, 4
 _dumps = pickle.dumps
 _loads = pickle.loads
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
@@ -75,42 +80,69 @@ def worker_main(conn: Connection, close_fds: list[int], sys_path: list[str]) -> 
         with send_lock:
             send_bytes(data)
 
+    recv_bytes = conn.recv_bytes
+    poll = conn.poll
+    queued: deque[tuple[str, str, bytes]] = deque()
+    skipped: set[str] = set()
+
+    def take_in(data: bytes) -> bool:
+        """Add a batch to the local queue or note a skip; False when told to stop."""
+        message = _loads(data)
+        if message is None:
+            return False
+        if type(message) is list:
+            queued.extend(message)
+        else:  # (SKIP, job_id): cancelled while it waited here
+            skipped.add(message[1])
+        return True
+
     while True:
         try:
-            batch = _loads(conn.recv_bytes())
+            if not queued:
+                if not take_in(recv_bytes()):
+                    return
+                continue
+            # Between jobs, take in what else arrived (more jobs, skips) without blocking.
+            while poll():
+                if not take_in(recv_bytes()):
+                    return
         except (EOFError, OSError):
-            return
-        if batch is None:
-            return
-        for job_id, name, payload in batch:
-            try:
-                fn, args, kwargs = _loads(payload)
-            except BaseException as exc:
-                error = NotImportableError(
-                    f"the worker process cannot load job {name!r}: {type(exc).__name__}: {exc}. "
-                    "Process workers import the callable by name: define it at module level in "
-                    "a module the worker can import (not in __main__ under spawn/forkserver)"
-                )
-                data = _error_message(job_id, error)
-            else:
-                set_running(process_context(job_id, name, send_progress))
-                try:
-                    result = fn(*args, **kwargs)
-                except BaseException as exc:
-                    data = _error_message(job_id, exc)
-                else:
-                    try:
-                        data = _dumps((OK, job_id, result), _PROTOCOL)
-                    except Exception as exc:
-                        data = _error_message(
-                            job_id,
-                            SerializationError(
-                                f"the result of job {name!r} ({type(result).__name__}) cannot "
-                                f"be pickled back to the caller: {exc}"
-                            ),
-                        )
-                finally:
-                    set_running(None)
-                    del fn, args, kwargs
+            return  # the parent is gone
+        job_id, name, payload = queued.popleft()
+        if skipped and job_id in skipped:
+            skipped.discard(job_id)
+            data = _dumps((SKIPPED, job_id), _PROTOCOL)
             with send_lock:
                 send_bytes(data)
+            continue
+        try:
+            fn, args, kwargs = _loads(payload)
+        except BaseException as exc:
+            error = NotImportableError(
+                f"the worker process cannot load job {name!r}: {type(exc).__name__}: {exc}. "
+                "Process workers import the callable by name: define it at module level in "
+                "a module the worker can import (not in __main__ under spawn/forkserver)"
+            )
+            data = _error_message(job_id, error)
+        else:
+            set_running(process_context(job_id, name, send_progress))
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                data = _error_message(job_id, exc)
+            else:
+                try:
+                    data = _dumps((OK, job_id, result), _PROTOCOL)
+                except Exception as exc:
+                    data = _error_message(
+                        job_id,
+                        SerializationError(
+                            f"the result of job {name!r} ({type(result).__name__}) cannot "
+                            f"be pickled back to the caller: {exc}"
+                        ),
+                    )
+            finally:
+                set_running(None)
+                del fn, args, kwargs
+        with send_lock:
+            send_bytes(data)

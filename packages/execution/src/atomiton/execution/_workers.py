@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import abc
+import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -176,7 +177,8 @@ class Workers(Executor, abc.ABC):
             raise ValueError(f"chunksize must be an int >= 1 or None, got {chunksize!r}")
         end = None if timeout is None else timeout + time.monotonic()
         jobs, chunked = self._map_submit(fn, iterables, chunksize)
-        return _results_in_order(jobs, end, chunked)
+        results = _results_in_order(jobs, end)
+        return _flatten(results) if chunked else results
 
     @abc.abstractmethod
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -254,18 +256,23 @@ class Workers(Executor, abc.ABC):
         """Count a cancelled job and stop it if it was running."""
 
 
-def _results_in_order(jobs: list[Job[Any]], end: float | None, chunked: bool) -> Iterator[Any]:
-    # A generator of its own so that the jobs above are submitted when map() is called.
+def _flatten(chunks: Generator[list[Any], None, None]) -> Iterator[Any]:
+    # A generator (so the iterator has close(), as Executor.map's does); chain flattens in C.
+    try:
+        yield from itertools.chain.from_iterable(chunks)
+    finally:
+        chunks.close()
+
+
+def _results_in_order(jobs: list[Job[Any]], end: float | None) -> Generator[Any, None, None]:
+    # A generator of its own so that the jobs are submitted when map() is called.
     try:
         jobs.reverse()
         while jobs:
             job = jobs[-1]
             value = job.result() if end is None else job.result(end - time.monotonic())
             jobs.pop()
-            if chunked:
-                yield from value
-            else:
-                yield value
+            yield value
     finally:
         # As Executor.map: abandoning the iterator (or a timeout) cancels what has not started.
         for job in jobs:
