@@ -143,8 +143,9 @@ def _work(out: Console, client: Any, workers: Any, state: DemoState, tasks: list
 
         job.add_progress_callback(on_progress)
         state.set_status(task_id, "running")
+        # A function receives the current entity and returns the new one (it replaces it).
         task_store.update_one(
-            task_id, lambda t: {"attempts": t["attempts"] + 1, "status": "running"}
+            task_id, lambda t: {**t, "attempts": t["attempts"] + 1, "status": "running"}
         )
         with lock:
             pending[job] = task
