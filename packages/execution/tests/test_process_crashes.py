@@ -198,7 +198,7 @@ def test_jobs_fail_instead_of_hanging_when_no_worker_can_start(
     make_process_workers: ProcessWorkersFactory,
 ) -> None:
     workers = make_process_workers(max_workers=1)
-    workers._context = _NoProcesses(workers._context)  # type: ignore[assignment]
+    workers._context = _NoProcesses(workers._context)
     job = workers.submit(square, 2)
     with pytest.raises(WorkerCrashedError, match="no worker process could be started"):
         job.result(timeout=10)
