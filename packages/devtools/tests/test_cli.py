@@ -59,6 +59,12 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert "CommandError" in result.stderr
 
 
+def test_debug_is_also_accepted_after_the_command(tmp_path: Path) -> None:
+    result = run("inspect", str(tmp_path / "missing.db"), "--debug")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr
+
+
 def test_no_command_prints_help_and_exits_2(capsys: object) -> None:
     assert main([]) == 2
 

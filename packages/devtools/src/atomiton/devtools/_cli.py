@@ -43,39 +43,53 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"atomiton {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # --debug is accepted after the command too (atomiton demo --debug); SUPPRESS keeps a
+    # top-level --debug from being reset by the sub-command's default.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
 
-    info = commands.add_parser("info", help="platform and capability report")
+    info = commands.add_parser("info", parents=[common], help="platform and capability report")
     info.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    demo = commands.add_parser("demo", help="run the demo application (the place to start)")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="run the demo application (the place to start)"
+    )
     demo.add_argument("--reset", action="store_true", help="delete the demo's saved data first")
     demo.add_argument(
         "--inspect", action="store_true", help="keep the web inspector open on the running demo"
     )
     _add_serve_options(demo)
 
-    devtools = commands.add_parser("devtools", help="developer tools")
+    devtools = commands.add_parser("devtools", parents=[common], help="developer tools")
     tools = devtools.add_subparsers(dest="tool", metavar="TOOL", required=True)
     serve = tools.add_parser(
-        "serve", help="serve the web inspector over the installed app's data (Ctrl-C stops)"
+        "serve",
+        parents=[common],
+        help="serve the web inspector over the installed app's data (Ctrl-C stops)",
     )
     _add_serve_options(serve)
     serve.add_argument("--import", dest="import_path", help="load a DevTools export (JSON) first")
     serve.add_argument("--for", dest="duration", type=float, help="stop after this many seconds")
 
     inspect = commands.add_parser(
-        "inspect", help="list keys, sizes and decoded values of a storage"
+        "inspect", parents=[common], help="list keys, sizes and decoded values of a storage"
     )
     inspect.add_argument("url", help="sqlite:///path/app.db, file:///dir or a path to a .db file")
     inspect.add_argument("--prefix", default="", help="only keys starting with this")
     inspect.add_argument("--limit", type=int, default=200, help="show at most this many keys")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    replay = commands.add_parser("replay", help="re-emit an event log and print its timeline")
+    replay = commands.add_parser(
+        "replay", parents=[common], help="re-emit an event log and print its timeline"
+    )
     replay.add_argument("log", help="an EventLog file (JSON lines)")
     replay.add_argument("--pattern", default="**", help="only events matching this pattern")
 
-    bench = commands.add_parser("bench", help="run the benchmark suites and print the ratios")
+    bench = commands.add_parser(
+        "bench", parents=[common], help="run the benchmark suites and print the ratios"
+    )
     bench.add_argument("--compare", action="store_true", help="show every peer beside atomiton")
     bench.add_argument(
         "-k", dest="keyword", help="only benchmarks matching this pytest -k expression"
