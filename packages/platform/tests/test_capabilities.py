@@ -3,6 +3,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,11 +29,25 @@ def test_cpu_count_is_at_least_one_and_at_most_the_affinity() -> None:
     assert 1 <= caps.cpu_count <= len(os.sched_getaffinity(0))
 
 
-def test_start_methods_match_multiprocessing_without_fixing_the_default() -> None:
+def test_start_methods_match_multiprocessing() -> None:
     caps = capabilities(refresh=True)
     assert set(caps.start_methods) == set(multiprocessing.get_all_start_methods())
     assert caps.default_start_method in caps.start_methods
-    assert multiprocessing.get_start_method(allow_none=True) is None
+
+
+def test_measuring_capabilities_does_not_fix_the_process_start_method() -> None:
+    # A fresh interpreter: other tests in this process may legitimately have fixed the
+    # start method already, which would hide the side effect this test is about.
+    probe = (
+        "import multiprocessing\n"
+        "from atomiton.platform import capabilities\n"
+        "capabilities(refresh=True).default_start_method\n"
+        "print(multiprocessing.get_start_method(allow_none=True))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert out.strip() == "None"
 
 
 def test_sqlite_version_is_the_linked_library() -> None:
