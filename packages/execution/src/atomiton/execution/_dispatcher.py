@@ -40,10 +40,12 @@ class Dispatcher(PoolState):
                     self._dispatcher_waiting = True
                     self._wake.wait()
                     self._dispatcher_waiting = False
-            for worker, data in sends:
-                worker.send(data)  # if it died meanwhile, the reader re-queues these jobs
+            # "started" goes out before the job does, so no progress or result event of it can
+            # overtake it (the reader emits those).
             for job in started:
                 self._job_changed(job, "started")
+            for worker, data in sends:
+                worker.send(data)  # if it died meanwhile, the reader re-queues these jobs
             for job, error in doomed:
                 job._finish(_FAILED, error=error)
 
