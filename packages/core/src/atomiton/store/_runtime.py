@@ -6,9 +6,10 @@ Data, all keyed by atom id so that a store never keeps an atom alive:
 * ``cells``: derived atom id -> ``_Cell`` (value or error, ``epoch``, ``deps``, ``checked``).
 * ``mounted``: atom id -> ``_Mounted`` (listeners, mounted dependants) for observed atoms.
 
-A derived cell remembers, per dependency, what it saw: the value object of a primitive (compared
-by identity) or the epoch of a derived cell. ``clock`` counts writes; a cell validated at the
-current clock is fresh without looking at its dependencies.
+A derived cell remembers, per dependency, what it saw (``deps``: the dict its read filled, atom ->
+seen): the value object of a primitive (compared by identity) or the epoch of a derived cell.
+``clock`` counts writes; a cell validated at the current clock is fresh without looking at its
+dependencies.
 
 The phases, each iterative (no Python recursion, so chains of 10,000 atoms work):
 
@@ -16,6 +17,8 @@ The phases, each iterative (no Python recursion, so chains of 10,000 atoms work)
   its dependencies are validated first (explicit stack), and it recomputes only if one changed.
 * **recompute** (``propagate``): after a write, the mounted dependants of what changed are
   topologically sorted and each is recomputed once, only if one of its dependencies changed.
+  The order (a ``_Plan``) is cached per written root (or set of roots) until the mount graph
+  changes, so repeated writes to the same atoms do not sort again.
 * **mount / unmount**: subscribing mounts an atom and, transitively, its dependencies; the last
   unsubscribe unmounts what nothing observes any more. ``on_mount``/``on_unmount`` are queued.
 * **flush**: after all recomputes, listeners of every changed mounted atom run once, then the
@@ -30,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from atomiton.store._atom import Atom, Computed, _runtimes
@@ -47,8 +49,10 @@ if TYPE_CHECKING:
 
 _NESTING_LIMIT = 60
 _COMPUTING = -2  # ``_Cell.checked`` while its read runs: reading it again is a cycle
-_chain = chain.from_iterable
 _MAX_FLUSH_ROUNDS = 1000
+_MAX_PLANS = 64  # cached recompute plans per runtime (distinct written roots / batches)
+_NOT_RECOMPUTING: dict[int, int] = {}  # shared and never mutated: no recompute pass running
+_NO_DEPS: dict[Any, Any] = {}  # shared and never mutated: a cell not computed yet
 
 
 class _Missing:
@@ -77,7 +81,9 @@ class _Cell:
         self.value: Any = MISSING
         self.error: BaseException | None = None
         self.epoch = 0
-        self.deps: tuple[Any, ...] = ()  # flattened (atom, seen, atom, seen, ...)
+        # atom -> what the last read saw (its value, or its epoch if derived). It is the very
+        # dict the read filled: kept as is, never copied or flattened.
+        self.deps: dict[Atom[Any], Any] = _NO_DEPS
         self.checked = -1
         self.mounted: _Mounted | None = None
 
@@ -93,14 +99,33 @@ class _AsyncRun:
 
 
 class _Mounted:
-    """An observed atom: its listeners and the mounted atoms that depend on it."""
+    """An observed atom: its listeners, the mounted atoms that depend on it, its cell if derived."""
 
-    __slots__ = ("atom", "dependents", "listeners")
+    __slots__ = ("atom", "cell", "dependents", "listeners")
 
-    def __init__(self, atom: Atom[Any]) -> None:
+    def __init__(self, atom: Atom[Any], cell: _Cell | None) -> None:
         self.atom = atom
+        self.cell = cell
         self.listeners: tuple[Callable[[Any], None], ...] = ()
         self.dependents: dict[Atom[Any], None] = {}
+
+
+class _Plan:
+    """What a write to some roots recomputes: mounted dependants in topological order.
+
+    ``direct``: every target depends directly on a root and has no mounted dependants, so
+    each one recomputes without scanning its dependencies. Otherwise ``roots`` are the written
+    atoms a target's dependencies are checked against.
+    """
+
+    __slots__ = ("direct", "roots", "targets")
+
+    def __init__(
+        self, targets: tuple[_Mounted, ...], direct: bool, roots: frozenset[Atom[Any]]
+    ) -> None:
+        self.targets = targets
+        self.direct = direct
+        self.roots = roots
 
 
 def equal(atom: Atom[Any], old: Any, new: Any) -> bool:
@@ -116,13 +141,6 @@ def equal(atom: Atom[Any], old: Any, new: Any) -> bool:
         return bool(old == new)
     except Exception:  # e.g. arrays whose == is elementwise: treat as changed
         return False
-
-
-def _same_atoms(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
-    """Whether two flattened dependency tuples name the same atoms (values are not compared)."""
-    if len(old) != len(new):
-        return False
-    return all(old[i] is new[i] for i in range(0, len(old), 2))
 
 
 class Runtime:
@@ -142,9 +160,11 @@ class Runtime:
         "names",
         "nesting",
         "pending",
+        "plans",
         "plugins",
         "recomputing",
         "runs",
+        "spare",
         "stale",
         "values",
     )
@@ -161,12 +181,15 @@ class Runtime:
         self.flushing = False
         self.dirty = False  # something changed since the last commit hook
         self.pending: dict[int, _Mounted] = {}
+        self.spare: dict[int, _Mounted] | None = {}  # the next ``pending``, reused by flush
+        # Recompute plans by written root (or tuple of roots); cleared when the graph changes.
+        self.plans: dict[Any, _Plan] = {}
         self.hooks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self.plugins: tuple[PluginHooks, ...] = ()
         self.runs: dict[int, _AsyncRun] = {}
         # During a recompute pass: mounted atoms still to visit -> their epoch before it. A read
         # that reaches one of them validates it on demand instead of trusting its cache.
-        self.recomputing: dict[int, int] = {}  # pending evaluations of async atoms
+        self.recomputing: dict[int, int] = _NOT_RECOMPUTING
         self.before: dict[int, Any] = {}  # value at batch start of primitives written in it
         self.stale: list[_Mounted] = []  # written roots whose dependants await ``settle``
         _runtimes.add(self)
@@ -219,16 +242,13 @@ class Runtime:
             return cell
         clock = self.clock
         recomputing = self.recomputing
-        stack: list[list[Any]] = [[atom, cell, 0]]
+        # Frames are (atom, cell, iterator over its dependencies): the iterator resumes.
+        stack: list[tuple[Any, _Cell, Any]] = [(atom, cell, iter(cell.deps))]
         on_stack = {atom._id}
         while stack:
-            frame = stack[-1]
-            a, c, i = frame
-            deps = c.deps
+            a, c, deps = stack[-1]
             pushed = False
-            while i < len(deps):
-                d = deps[i]
-                i += 2
+            for d in deps:
                 if d._read is None:
                     continue
                 dc = cells.get(d._id)
@@ -238,8 +258,7 @@ class Runtime:
                     continue
                 if d._id in on_stack:
                     raise CycleError(f"derived atom {d.name!r} depends on itself")
-                frame[2] = i
-                stack.append([d, dc, 0])
+                stack.append((d, dc, iter(dc.deps)))
                 on_stack.add(d._id)
                 pushed = True
                 break
@@ -252,11 +271,11 @@ class Runtime:
                     d = suspended.atom
                     if d._id in on_stack:
                         raise CycleError(f"derived atom {d.name!r} depends on itself") from None
-                    frame[2] = len(c.deps)
+                    stack[-1] = (a, c, iter(()))  # no dependency left to check: re-run it
                     dc = cells.get(d._id)
                     if dc is None:
                         dc = cells[d._id] = _Cell()
-                    stack.append([d, dc, 0])
+                    stack.append((d, dc, iter(dc.deps)))
                     on_stack.add(d._id)
                     continue
             else:
@@ -270,18 +289,15 @@ class Runtime:
         values = self.values
         cells = self.cells
         run = self.runs.get(atom_id) if self.runs else None
-        if run is not None:  # a pending async evaluation: compare with what it read
-            deps: tuple[Any, ...] = tuple(_chain(list(run.seen.items())))
-        else:
-            deps = cell.deps
-        for i in range(0, len(deps), 2):
-            d = deps[i]
+        # A pending async evaluation: compare with what it read so far (a copy: it may grow).
+        deps = run.seen.copy() if run is not None else cell.deps
+        for d, saw in deps.items():
             if d._read is None:
-                if values.get(d._id, d._init) is not deps[i + 1]:
+                if values.get(d._id, d._init) is not saw:
                     return True
             else:
                 dc = cells.get(d._id)
-                if dc is None or dc.epoch != deps[i + 1]:
+                if dc is None or dc.epoch != saw:
                     return True
         return False
 
@@ -329,7 +345,7 @@ class Runtime:
             self.nesting -= 1
         # The success path of ``commit``, inlined: it runs once per recomputed atom.
         old_deps = cell.deps
-        new_deps = cell.deps = tuple(_chain(seen.items()))
+        cell.deps = seen
         cell.checked = self.clock
         old = cell.value
         if cell.error is not None or old is MISSING:
@@ -348,15 +364,8 @@ class Runtime:
             cell.error = None
             cell.epoch += 1
         m = cell.mounted
-        if m is not None:
-            n = len(new_deps)
-            if n != len(old_deps):
-                self._rewire(m, old_deps, seen)
-            else:
-                for i in range(0, n, 2):
-                    if old_deps[i] is not new_deps[i]:
-                        self._rewire(m, old_deps, seen)
-                        break
+        if m is not None and (len(old_deps) != len(seen) or old_deps.keys() != seen.keys()):
+            self._rewire(m, old_deps, seen)
         return is_changed
 
     def commit(
@@ -369,7 +378,7 @@ class Runtime:
     ) -> bool:
         """Store an evaluation's outcome and dependencies; keep the mount graph in step."""
         old_deps = cell.deps
-        cell.deps = tuple(_chain(seen.items()))
+        cell.deps = seen
         cell.checked = self.clock
         if error is not None:
             is_changed = error is not cell.error
@@ -380,19 +389,22 @@ class Runtime:
             cell.error = error
             cell.epoch += 1
         m = cell.mounted
-        if m is not None and not _same_atoms(old_deps, cell.deps):
+        if m is not None and (len(old_deps) != len(seen) or old_deps.keys() != seen.keys()):
             self._rewire(m, old_deps, seen)
         return is_changed
 
-    def _rewire(self, m: _Mounted, old_deps: tuple[Any, ...], now: dict[Atom[Any], Any]) -> None:
+    def _rewire(
+        self, m: _Mounted, old_deps: dict[Atom[Any], Any], now: dict[Atom[Any], Any]
+    ) -> None:
         """A mounted atom's dependencies changed: mount the new ones, release the old ones."""
+        self.plans.clear()
         a = m.atom
         for dep in now:
             dm = self.mounted.get(dep._id)
             if dm is None:
                 dm = self.mount(dep)
             dm.dependents[a] = None
-        released = [old_deps[i] for i in range(0, len(old_deps), 2) if old_deps[i] not in now]
+        released = [dep for dep in old_deps if dep not in now]
         for dep in released:
             dm = self.mounted.get(dep._id)
             if dm is not None:
@@ -488,8 +500,29 @@ class Runtime:
             self._recompute(roots)
 
     def _recompute(self, roots: list[_Mounted]) -> None:
+        if not roots:
+            return
+        plans = self.plans
+        key: Any = roots[0] if len(roots) == 1 else tuple(roots)
+        plan = plans.get(key)
+        if plan is None:
+            if len(plans) >= _MAX_PLANS:
+                plans.clear()
+            plan = plans[key] = self._plan(roots)
+        self.run_plan(plan)
+
+    def recompute_one(self, root: _Mounted) -> None:
+        """``_recompute([root])`` without the list: one write outside a batch (the hot path)."""
+        plan = self.plans.get(root)
+        if plan is None:
+            plans = self.plans
+            if len(plans) >= _MAX_PLANS:
+                plans.clear()
+            plan = plans[root] = self._plan([root])
+        self.run_plan(plan)
+
+    def _plan(self, roots: list[_Mounted]) -> _Plan:
         mounted = self.mounted
-        changed = {root.atom._id for root in roots}
         # Common shapes: the written atoms' mounted dependants have none of their own (one
         # derived atom, a fan-out, a batch feeding one total): any order of them is topological.
         leaves: dict[int, _Mounted] = {}
@@ -506,11 +539,11 @@ class Runtime:
             break
         else:
             # Each leaf depends on a written atom directly: no need to scan its dependencies.
-            self._recompute_targets(changed, list(leaves.values()), direct=True)
-            return
+            return _Plan(tuple(leaves.values()), True, frozenset())
         order: list[_Mounted] = []
         self._topological_order(roots, order)
-        self._recompute_targets(changed, [m for m in reversed(order) if m.atom._id not in changed])
+        written = frozenset(root.atom for root in roots)
+        return _Plan(tuple(m for m in reversed(order) if m.atom not in written), False, written)
 
     def _topological_order(self, roots: list[_Mounted], order: list[_Mounted]) -> None:
         # Depth-first post-order over mounted dependants; reversed, it is a topological order.
@@ -537,46 +570,48 @@ class Runtime:
                     children.pop()
                     order.append(nodes.pop())
 
-    def _recompute_targets(
-        self, changed: set[int], targets: list[_Mounted], *, direct: bool = False
-    ) -> None:
-        """Recompute ``targets`` (in topological order) whose dependencies are in ``changed``."""
-        cells = self.cells
+    def run_plan(self, plan: _Plan) -> None:
+        """Recompute ``plan``'s targets (in topological order) whose dependencies changed."""
+        targets = plan.targets
         pending = self.pending
         clock = self.clock
-        start: dict[int, int] = {}
-        for m in targets:
-            cell = cells.get(m.atom._id)
-            if cell is not None:
-                start[m.atom._id] = cell.epoch
+        start = {m.atom._id: m.cell.epoch for m in targets if m.cell is not None}
         self.recomputing = start
+        compute = self.compute
         try:
-            for m in targets:
-                a = m.atom
-                key = a._id
-                cell = cells.get(key)
-                if key not in start or cell is None or cell.mounted is None:
-                    continue
-                if cell.checked == clock:  # a read already validated it during this pass
-                    if cell.epoch != start[key]:
-                        changed.add(key)
-                        if m.listeners:
-                            pending[key] = m
-                    continue
-                if not direct:
-                    deps = cell.deps
-                    for i in range(0, len(deps), 2):
-                        if deps[i]._id in changed:
-                            break
-                    else:
-                        cell.checked = clock
+            if plan.direct:
+                for m in targets:
+                    cell = m.cell
+                    if cell is None or cell.mounted is None:
                         continue
-                if self.compute(a, cell):
-                    changed.add(key)
+                    if cell.checked == clock:  # a read already validated it during this pass
+                        if cell.epoch != start[m.atom._id] and m.listeners:
+                            pending[m.atom._id] = m
+                        continue
+                    if compute(m.atom, cell) and m.listeners:
+                        pending[m.atom._id] = m
+                return
+            changed = set(plan.roots)
+            for m in targets:
+                cell = m.cell
+                if cell is None or cell.mounted is None:
+                    continue
+                a = m.atom
+                if cell.checked == clock:  # a read already validated it during this pass
+                    if cell.epoch != start[a._id]:
+                        changed.add(a)
+                        if m.listeners:
+                            pending[a._id] = m
+                    continue
+                if changed.isdisjoint(cell.deps):
+                    cell.checked = clock
+                    continue
+                if compute(a, cell):
+                    changed.add(a)
                     if m.listeners:
-                        pending[key] = m
+                        pending[a._id] = m
         finally:
-            self.recomputing = {}
+            self.recomputing = _NOT_RECOMPUTING
 
     # ---------------------------------------------------------------- mount / unmount
     def mount(self, atom: Atom[Any], store: Store | None = None) -> _Mounted:
@@ -590,21 +625,17 @@ class Runtime:
             self.settle()
         if atom._read is not None:
             self.fresh(atom)
-        stack: list[list[Any]] = [[atom, 0]]
+        cells = self.cells
+        # Frames are (atom, iterator over its dependencies): the iterator resumes.
+        cell = cells.get(atom._id) if atom._read is not None else None
+        stack: list[tuple[Atom[Any], Any]] = [(atom, iter(_NO_DEPS if cell is None else cell.deps))]
         while stack:
-            frame = stack[-1]
-            a, i = frame
-            cell = self.cells.get(a._id) if a._read is not None else None
-            deps = cell.deps if cell is not None else ()
+            a, it = stack[-1]
             pushed = False
-            while i < len(deps):
-                d = deps[i]
-                i += 2
+            for d in it:
                 if d._id not in mounted:
-                    if d._read is not None:
-                        self.fresh(d)
-                    frame[1] = i
-                    stack.append([d, 0])
+                    dc = self.fresh(d) if d._read is not None else None
+                    stack.append((d, iter(_NO_DEPS if dc is None else dc.deps)))
                     pushed = True
                     break
             if pushed:
@@ -612,11 +643,13 @@ class Runtime:
             stack.pop()
             if a._id in mounted:
                 continue
-            m = mounted[a._id] = _Mounted(a)
+            cell = cells.get(a._id) if a._read is not None else None
+            self.plans.clear()  # the mount graph changes: cached recompute orders are void
+            m = mounted[a._id] = _Mounted(a, cell)
             if cell is not None:
                 cell.mounted = m
-            for j in range(0, len(deps), 2):
-                mounted[deps[j]._id].dependents[a] = None
+                for dep in cell.deps:
+                    mounted[dep._id].dependents[a] = None
             opts = a._opts
             if opts is not None and opts.on_mount is not None and store is not None:
                 self.hooks.append((opts.on_mount, (store,)))
@@ -634,16 +667,16 @@ class Runtime:
             if m is None or m.listeners or m.dependents:
                 continue
             del mounted[a._id]
+            self.plans.clear()  # the mount graph changes: cached recompute orders are void
             cell = self.cells.get(a._id) if a._read is not None else None
             if cell is not None:
                 cell.mounted = None
                 cell.checked = self.clock
-                deps = cell.deps
-                for i in range(0, len(deps), 2):
-                    dm = mounted.get(deps[i]._id)
+                for dep in cell.deps:
+                    dm = mounted.get(dep._id)
                     if dm is not None:
                         dm.dependents.pop(a, None)
-                        work.append(deps[i])
+                        work.append(dep)
             opts = a._opts
             if opts is not None and opts.on_unmount is not None and store is not None:
                 self.hooks.append((opts.on_unmount, (store,)))
@@ -683,6 +716,7 @@ class Runtime:
             return
         self.flushing = True
         errors: list[Exception] = []
+        values = self.values
         try:
             rounds = 0
             while self.pending or self.hooks or self.dirty:
@@ -691,37 +725,44 @@ class Runtime:
                     raise ListenersDidNotSettleError(
                         f"listeners kept writing for {_MAX_FLUSH_ROUNDS} rounds without converging"
                     )
-                pending = self.pending
-                self.pending = {}
                 before = self.before
                 if before:
                     self.before = {}
-                for key, m in pending.items():
-                    listeners = m.listeners
-                    if not listeners:
-                        continue
-                    if key in before and equal(m.atom, before[key], self.values.get(key, MISSING)):
-                        continue  # written and written back inside one batch: no change
-                    a = m.atom
-                    if a._read is None:
-                        value = self.values.get(key, a._init)
-                    else:
-                        cell = self.cells.get(key)
-                        if cell is None or cell.error is not None:
-                            continue  # a read in error (or pending) has no value to report
-                        value = cell.value
-                    for listener in listeners:
+                pending = self.pending
+                if pending:
+                    # Swap in the spare dict (listeners may queue more), reuse this one next.
+                    spare = self.spare
+                    self.pending = {} if spare is None else spare
+                    self.spare = None
+                    for key, m in pending.items():
+                        listeners = m.listeners
+                        if not listeners:
+                            continue
+                        a = m.atom
+                        if key in before and equal(a, before[key], values.get(key, MISSING)):
+                            continue  # written and written back inside one batch: no change
+                        if a._read is None:
+                            value = values.get(key, a._init)
+                        else:
+                            cell = m.cell
+                            if cell is None or cell.error is not None:
+                                continue  # a read in error (or pending) has no value to report
+                            value = cell.value
+                        for listener in listeners:
+                            try:
+                                listener(value)
+                            except Exception as exc:
+                                errors.append(exc)
+                    pending.clear()
+                    self.spare = pending
+                if self.hooks:
+                    hooks = self.hooks
+                    self.hooks = []
+                    for hook, args in hooks:
                         try:
-                            listener(value)
+                            hook(*args)
                         except Exception as exc:
                             errors.append(exc)
-                hooks = self.hooks
-                self.hooks = []
-                for hook, args in hooks:
-                    try:
-                        hook(*args)
-                    except Exception as exc:
-                        errors.append(exc)
                 if self.dirty and not self.pending and not self.hooks:
                     self.dirty = False
                     for plugin in self.plugins:

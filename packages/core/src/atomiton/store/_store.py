@@ -250,7 +250,7 @@ class Store:
                         rt.pending[key] = m
                     rt.dirty = True
                     if m.dependents:
-                        rt.propagate([m])
+                        rt.recompute_one(m)  # not in a batch: recompute now
                     rt.flush()
                     return None
             finally:
