@@ -75,9 +75,19 @@ def test_clear_history_forgets_events() -> None:
         ({"history": -1}, "history must be >= 0"),
         ({"history": None}, "needs history_age"),
         ({"history_age": 0}, "history_age must be > 0"),
+        ({"history_age": float("nan")}, "history_age must be > 0"),
+        ({"history": "10"}, "history must be an int number of events or None, got '10'"),
+        ({"history": 1.5}, "history must be an int"),
+        ({"history": True}, "history must be an int"),
+        ({"history_age": "1m"}, "history_age must be seconds"),
+        ({"on_error": "log"}, "on_error must be callable"),
+        ({"log": "events.jsonl"}, "log must be an EventLog"),
+        ({"clock": 5}, "clock must be callable"),
     ],
 )
-def test_impossible_history_settings_are_refused(kwargs: dict[str, object], message: str) -> None:
+def test_impossible_bus_settings_are_refused_at_construction_naming_them(
+    kwargs: dict[str, object], message: str
+) -> None:
     with pytest.raises(BusConfigError, match=message):
         EventBus(**kwargs)  # type: ignore[arg-type]
 

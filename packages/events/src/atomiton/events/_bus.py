@@ -28,10 +28,11 @@ from atomiton.events._dispatch import (
     start_async,
 )
 from atomiton.events._domain import EventDomain
-from atomiton.events._errors import BusConfigError, SubscriptionError
+from atomiton.events._errors import SubscriptionError
 from atomiton.events._event import Event, _MutableEvent, make_event
 from atomiton.events._history import evict_older_than, select
 from atomiton.events._patterns import check_event_type, compile_pattern
+from atomiton.events._settings import check_bus_settings
 from atomiton.events._stream import EventStream, Overflow
 from atomiton.events._subscriptions import Subscription, calls_for
 
@@ -61,7 +62,9 @@ class EventBus:
         clock: Wall-clock source for timestamps (injectable for tests).
 
     Raises:
-        BusConfigError: A negative history, or no bound at all (``history=None`` without an age).
+        BusConfigError: A history that is not an int >= 0 (or None), an age that is not a
+            positive number, no bound at all (``history=None`` without an age), or an
+            ``on_error``, ``log`` or ``clock`` of the wrong kind; the message names it.
     """
 
     __slots__ = (
@@ -90,12 +93,7 @@ class EventBus:
         log: EventLog | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if history is not None and history < 0:
-            raise BusConfigError(f"history must be >= 0 events, got {history}")
-        if history is None and history_age is None:
-            raise BusConfigError("history=None (no count limit) needs history_age to bound it")
-        if history_age is not None and history_age <= 0:
-            raise BusConfigError(f"history_age must be > 0 seconds, got {history_age}")
+        check_bus_settings(history, on_error, history_age, log, clock)
         self._history_size = history
         self._history_age = history_age
         self._history: deque[Event] | None = None  # created on first record: idle buses stay tiny
