@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from atomiton.events import (
+    BusConfigError,
     Event,
     EventBus,
     EventEncodingError,
@@ -136,3 +137,65 @@ def test_json_lines_file_reopens_after_close(tmp_path: Path) -> None:
     sink.append("[]")
     sink.close()
     assert list(sink.records()) == ["{}", "[]"]
+
+
+def test_replaying_onto_a_bus_that_logs_to_the_same_file_terminates(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    with EventLog(path) as log:
+        first = EventBus(log=log)
+        first.emit("a", 1)
+        first.emit("b", 2)
+    with EventLog(path) as log:
+        assert EventLog.replay(path, EventBus(log=log)) == 2
+    assert [(e.type, e.data) for e in EventLog(path).events()] == [
+        ("a", 1),
+        ("b", 2),
+        ("a", 1),
+        ("b", 2),
+    ]
+
+
+def test_replaying_onto_a_bus_that_logs_to_the_same_sink_terminates() -> None:
+    sink = ListSink()
+    EventBus(log=EventLog(sink)).emit("a")
+    assert EventLog.replay(sink, EventBus(log=EventLog(sink))) == 1
+    assert len(sink.stored) == 2
+
+
+def test_a_corrupt_record_stops_the_replay_before_anything_is_emitted() -> None:
+    sink = ListSink()
+    EventBus(log=EventLog(sink)).emit("a")
+    sink.append("not json")
+    target = EventBus()
+    with pytest.raises(EventLogError):
+        EventLog.replay(sink, target)
+    assert target.history() == []
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        (float("nan"), "data is a float"),
+        ({"rate": [1.0, float("inf")]}, "data['rate'][1] is a float"),
+        ({float("-inf"): 1}, "data key -inf"),
+    ],
+)
+def test_nan_and_infinity_are_refused_at_emit_time(tmp_path: Path, data: object, path: str) -> None:
+    bus = EventBus(log=EventLog(tmp_path / "e.jsonl"))
+    with pytest.raises(EventEncodingError) as caught:
+        bus.emit("a", data)
+    assert path in str(caught.value)
+    assert bus.history() == []
+    bus.close()
+
+
+def test_an_unencodable_source_is_named_as_the_source(tmp_path: Path) -> None:
+    bus = EventBus(log=EventLog(tmp_path / "e.jsonl"))
+    with pytest.raises(EventEncodingError, match="source is a object"):
+        bus.emit("a", {"ok": 1}, source=object())  # type: ignore[arg-type]
+    bus.close()
+
+
+def test_a_target_that_is_neither_path_nor_sink_is_refused() -> None:
+    with pytest.raises(BusConfigError, match="EventLog target must be a file path or an EventSink"):
+        EventLog(5)  # type: ignore[arg-type]

@@ -9,18 +9,20 @@ not discovered when the log is read.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
-from atomiton.events._errors import EventEncodingError, EventLogError
+from atomiton.events._errors import BusConfigError, EventEncodingError, EventLogError
 from atomiton.events._event import Event
 
 # json (stdlib) rather than msgspec/orjson: the log is a debugging aid, the bus's only runtime
 # dependency is atomiton-platform, and encoding a small dict costs a few µs either way.
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# allow_nan=False: NaN and infinities are not JSON (other readers of the log would choke on them).
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 @runtime_checkable
@@ -75,15 +77,23 @@ class EventLog:
     Args:
         target: A file path (JSON lines) or any EventSink.
 
+    Raises:
+        BusConfigError: ``target`` is neither a path nor an EventSink.
+
     Example:
         >>> log = EventLog("events.jsonl")  # doctest: +SKIP
         >>> bus = EventBus(log=log)  # doctest: +SKIP
     """
 
     def __init__(self, target: str | os.PathLike[str] | EventSink) -> None:
-        self.sink: EventSink = (
-            JsonLinesFile(target) if isinstance(target, (str, os.PathLike)) else target
-        )
+        if isinstance(target, (str, os.PathLike)):
+            target = JsonLinesFile(target)
+        elif not isinstance(target, EventSink):
+            raise BusConfigError(
+                "EventLog target must be a file path or an EventSink (append() and records()), "
+                f"got {type(target).__name__}: {target!r:.60}"
+            )
+        self.sink: EventSink = target
         self._lock = threading.Lock()
 
     @staticmethod
@@ -91,8 +101,8 @@ class EventLog:
         """One event as a JSON record.
 
         Raises:
-            EventEncodingError: The data holds a value JSON cannot encode; the message gives
-                its path inside the data, e.g. ``data['rows'][2]``.
+            EventEncodingError: The data (or source) holds a value JSON cannot encode, NaN and
+                infinities included; the message gives its path, e.g. ``data['rows'][2]``.
         """
         record = {
             "id": event.id,
@@ -105,6 +115,8 @@ class EventLog:
             return _encoder.encode(record)
         except (TypeError, ValueError) as error:
             path, value = _find_unencodable(event.data, "data")
+            if not path:
+                path, value = _find_unencodable(event.source, "source")
             if not path:  # nothing unencodable by type: a circular reference or the like
                 raise EventEncodingError(
                     f"event {event.type!r} cannot be logged: its data is not JSON ({error})"
@@ -112,7 +124,7 @@ class EventLog:
             raise EventEncodingError(
                 f"event {event.type!r} cannot be logged: {path} is a {type(value).__name__} "
                 f"({value!r:.60}), which JSON cannot encode. Emit plain dicts, lists, str, int, "
-                "float, bool or None on a logged bus (convert the value before emitting)."
+                "finite float, bool or None on a logged bus (convert the value before emitting)."
             ) from error
 
     @staticmethod
@@ -153,17 +165,18 @@ class EventLog:
         """Re-emit every logged event on ``bus``, in order, with its type, data and source.
 
         The bus gives the re-emitted events new ids and timestamps; read the originals with
-        ``EventLog(path).events()``.
+        ``EventLog(path).events()``. Every record is read (and decoded) before the first emit,
+        so replaying onto a bus that logs to the same file or sink terminates, and a corrupt
+        record stops the replay before anything is emitted.
 
         Returns:
             How many events were emitted.
         """
         log = source if isinstance(source, EventLog) else cls(source)
-        count = 0
-        for event in log.events():
+        events = list(log.events())  # a snapshot: the bus may be appending to this very log
+        for event in events:
             bus.emit(event.type, event.data, event.source)
-            count += 1
-        return count
+        return len(events)
 
     def close(self) -> None:
         """Close the sink if it has a ``close()``."""
@@ -194,6 +207,8 @@ def _find_unencodable(
         for key, item in value.items():
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 return f"{path} key {key!r}", key
+            if isinstance(key, float) and not math.isfinite(key):
+                return f"{path} key {key!r}", key
             found = _find_unencodable(item, f"{path}[{key!r}]", active)
             if found[0]:
                 return found
@@ -204,6 +219,8 @@ def _find_unencodable(
             if found[0]:
                 return found
         return "", None
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
     if value is None or isinstance(value, (str, int, float, bool)):
         return "", None
     return path, value
