@@ -242,3 +242,27 @@ async def test_partials_and_bound_methods_of_async_functions_are_async_handlers(
     bus.on("a", lambda e: seen.append(f"sync {e.id}"))
     await bus.emit_async("a")
     assert sorted(seen) == ["method 1", "partial 1", "sync 1"]
+
+
+def test_emit_async_to_a_handler_bound_to_a_closed_loop_reports_the_same_clear_error() -> None:
+    errors: list[Exception] = []
+    bus = EventBus(on_error=lambda error, event: errors.append(error))
+    seen: list[int] = []
+
+    async def handler(event: Event) -> None:  # pragma: no cover - its loop is gone
+        raise AssertionError
+
+    async def subscribe() -> None:
+        bus.on("a", handler)
+
+    asyncio.run(subscribe())
+    bus.on("a", lambda e: seen.append(e.id))
+
+    async def main() -> None:
+        await bus.emit_async("a")
+
+    asyncio.run(main())  # warnings are errors: an unawaited coroutine would fail this test
+    (error,) = errors
+    assert isinstance(error, NoEventLoopError)
+    assert "has closed" in str(error)
+    assert seen == [1]

@@ -141,13 +141,16 @@ class AsyncCall:
         if loop is running:
             self._start(event)
         elif loop.is_closed():
-            raise NoEventLoopError(
-                f"async handler {handler_name(self.handler)} is bound to an event loop that "
-                f"has closed, so {event.type!r} cannot reach it; unsubscribe handlers when "
-                "their loop ends"
-            )
+            raise self._closed(event)
         else:
             loop.call_soon_threadsafe(self._start, event)
+
+    def _closed(self, event: Event) -> NoEventLoopError:
+        return NoEventLoopError(
+            f"async handler {handler_name(self.handler)} is bound to an event loop that "
+            f"has closed, so {event.type!r} cannot reach it; unsubscribe handlers when "
+            "their loop ends"
+        )
 
     def _start(self, event: Event) -> None:
         import asyncio
@@ -167,6 +170,8 @@ class AsyncCall:
         """Return an awaitable for one delivery, crossing to the bound loop if it is another."""
         if self.loop is None or self.loop is running_loop():
             return self.run(event)
+        if self.loop.is_closed():  # checked before a coroutine exists that nobody would await
+            raise self._closed(event)
         import asyncio
 
         return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.run(event), self.loop))
