@@ -66,7 +66,14 @@ def test_closing_the_container_closes_the_bus() -> None:
 
 @pytest.mark.parametrize(
     "settings",
-    [{"events.history": "many"}, {"events.history_age": "1h"}],
+    [
+        {"events.history": "many"},
+        {"events.history": -1},
+        {"events.history_age": "1h"},
+        {"events.history_age": 0},
+        {"events.history": None},
+        {"events.log": 5},
+    ],
 )
 def test_bad_settings_are_refused_at_provide_time(settings: dict[str, object]) -> None:
     with pytest.raises(BusConfigError, match="settings"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,16 +24,25 @@ def provide(container: Container, settings: Mapping[str, Any] | None = None) -> 
             (seconds) and ``"events.log"`` (path of a JSON-lines EventLog).
 
     Raises:
-        BusConfigError: A setting has the wrong type (raised here, before anything is built).
+        BusConfigError: A setting has the wrong type or an impossible value (raised here,
+            before anything is built).
     """
     options = dict(settings or {})
     history = options.get("events.history", 1000)
     age = options.get("events.history_age")
     log_path = options.get("events.log")
-    if history is not None and (isinstance(history, bool) or not isinstance(history, int)):
-        raise BusConfigError(f"settings['events.history'] must be an int, got {history!r}")
-    if age is not None and (isinstance(age, bool) or not isinstance(age, (int, float))):
-        raise BusConfigError(f"settings['events.history_age'] must be seconds, got {age!r}")
+    if history is not None and (
+        isinstance(history, bool) or not isinstance(history, int) or history < 0
+    ):
+        raise BusConfigError(f"settings['events.history'] must be an int >= 0, got {history!r}")
+    if age is not None and (
+        isinstance(age, bool) or not isinstance(age, (int, float)) or not age > 0
+    ):
+        raise BusConfigError(f"settings['events.history_age'] must be seconds > 0, got {age!r}")
+    if history is None and age is None:
+        raise BusConfigError("settings['events.history'] is None: set events.history_age too")
+    if log_path is not None and not isinstance(log_path, (str, os.PathLike)):
+        raise BusConfigError(f"settings['events.log'] must be a file path, got {log_path!r}")
 
     def make_event_bus() -> EventBus:
         log = EventLog(log_path) if log_path else None
