@@ -87,7 +87,10 @@ def test_demo_inspect_keeps_the_inspector_open_on_the_running_demo(tmp_path: Pat
             assert url.startswith("http://127.0.0.1:")
             view = httpx.get(url.rstrip("/") + "/api/state", timeout=10).json()
             (ui,) = [store for store in view["stores"] if store["name"] == "ui"]
-            assert sorted(ui["atoms"]) == ["crashes", "progress", "status"]
+            assert sorted(ui["atoms"]) == ["crashes", "fraction", "overview", "progress", "status"]
+            assert ui["derived"] == ["fraction", "overview"]  # shown read-only
+            assert ui["atoms"]["fraction"] == 1.0
+            assert ui["atoms"]["overview"]["done"] == 8
             assert set(ui["atoms"]["status"].values()) == {"done"}
             counts = {store["name"]: store["count"] for store in view["entities"]}
             assert counts["Task"] == 8

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from atomiton.devtools import DevTools
 from atomiton.events import EventBus
 from atomiton.execution import ThreadWorkers, current_job
-from atomiton.store import atom, create_client, create_store
+from atomiton.store import atom, computed, create_client, create_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -46,12 +46,13 @@ class App:
     def __init__(self) -> None:
         self.count = atom(0, name="count")
         self.title = atom("draft", name="title")
+        self.doubled = computed(lambda get: get(self.count) * 2, name="doubled")
         self.store = create_store()
         self.bus = EventBus()
         self.client = create_client(events=self.bus)
         self.workers = ThreadWorkers(max_workers=1)
         self.devtools = DevTools()
-        self.devtools.attach(self.store, name="app")
+        self.devtools.attach(self.store, name="app", atoms=[self.doubled])
         self.devtools.attach(self.client, name="entities")
         self.devtools.attach(self.bus, name="events")
         self.devtools.attach(self.workers, name="workers")
@@ -100,6 +101,20 @@ def test_shown_value_follows_app_writes_and_timeline_click_restores(app: App, pa
     page.get_by_test_id("redo-app").click()
     expect(shown).to_have_text("2")
     assert app.store.get(app.count) == 2
+
+
+def test_derived_atoms_are_shown_read_only_and_follow_writes_and_restores(
+    app: App, page: Page
+) -> None:
+    doubled = page.get_by_test_id("atom-value-app-doubled")
+    expect(doubled).to_have_text("0")
+    expect(page.get_by_test_id("atom-derived-app-doubled")).to_have_text("derived")
+    expect(page.get_by_test_id("atom-derived-app-count")).to_have_count(0)
+    app.store.set(app.count, 21)
+    expect(doubled).to_have_text("42")
+    page.get_by_test_id("undo-app").click()  # the restore recomputes the derived atom
+    expect(doubled).to_have_text("0")
+    assert app.store.get(app.doubled) == 0
 
 
 def _steps(steps: int) -> int:

@@ -95,7 +95,8 @@ def _run(
     stop_counting = bus.on("**", lambda event: events.update([event.type]))
     run, tasks = start_run(client, number)
     state = DemoState({task["id"]: task["title"] for task in tasks})
-    devtools.attach(state.store, name="ui")
+    # The derived summaries are shown (read-only) beside the primitive atoms in the inspector.
+    devtools.attach(state.store, name="ui", atoms=[state.fraction, state.overview])
     _work(out, client, workers, state, tasks)
     overview = state.view()
     out.print(f"derived summary: {overview.text}")

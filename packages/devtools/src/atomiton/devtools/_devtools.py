@@ -8,7 +8,7 @@ nothing for devtools until it attaches them and nothing after it detaches.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from atomiton.devtools._atom_history import HistoryPoint
@@ -21,6 +21,7 @@ from atomiton.devtools._track_atoms import AtomStoreAttachment
 from atomiton.devtools._track_entities import EntityClientAttachment
 from atomiton.devtools._track_events import EventBusAttachment
 from atomiton.devtools._track_jobs import WorkersAttachment
+from atomiton.store import Atom
 
 EXPORT_FORMAT = "atomiton-devtools"
 EXPORT_VERSION = 1
@@ -63,17 +64,32 @@ class DevTools:
         self._servers: list[InspectorServer] = []
 
     # -- attaching ------------------------------------------------------------------------------
-    def attach(self, target: Any, name: str | None = None) -> str:
+    def attach(
+        self, target: Any, name: str | None = None, *, atoms: Iterable[Atom[Any]] = ()
+    ) -> str:
         """Start observing ``target`` and return the name it is known by.
 
         ``target`` may be an atom store (anything with ``use`` and ``snapshot``), an entity client
         (``atomiton.store.create_client``), an event bus (``on`` and ``emit``) or workers
         (``add_job_listener``).
 
+        Args:
+            target: what to observe.
+            name: the name to show it under (default: by kind, ``store``, ``entities``...).
+            atoms: atom store only: more atoms to show with their current values, typically
+                derived atoms (shown read-only). Atoms registered to the store
+                (``store.registry``) and primitive atoms written in it are shown without this.
+                Held weakly.
+
         Raises:
             AttachError: the object is of none of these kinds, is already attached, or the name is
-                taken.
+                taken; ``atoms`` holds something that is not an atom, or was given for something
+                other than an atom store.
         """
+        shown = list(atoms)
+        for item in shown:
+            if not isinstance(item, Atom):
+                raise AttachError(f"atoms= takes atoms, got a {type(item).__name__}")
         with self._lock:
             if any(a.target is target for a in self._attached.values()):
                 raise AttachError(f"{type(target).__name__} object is already attached")
@@ -83,12 +99,18 @@ class DevTools:
                     f"cannot attach a {type(target).__name__}: expected an atom store, an entity "
                     "client, an event bus or workers"
                 )
+            if shown and kind != "store":
+                raise AttachError(
+                    f"atoms= is only for atom stores; {type(target).__name__} is not one"
+                )
             name = name or self._default_name(kind)
             if name in self._attached:
                 raise AttachError(f"the name {name!r} is already attached; pass name=...")
             attachment: Attachment
             if kind == "store":
-                attachment = AtomStoreAttachment(name, target, self._recorder, self._max_history)
+                attachment = AtomStoreAttachment(
+                    name, target, self._recorder, self._max_history, shown
+                )
             elif kind == "client":
                 attachment = EntityClientAttachment(name, target, self._recorder)
             elif kind == "bus":
@@ -145,7 +167,12 @@ class DevTools:
         return self._recorder.revision
 
     def state(self, name: str) -> dict[str, Any]:
-        """Return current values by atom name (atom store) or entity counts per store (client)."""
+        """Return current values by atom name (atom store) or entity counts per store (client).
+
+        For an atom store: the primitive atoms written in it, the atoms registered to it and the
+        atoms passed to ``attach(..., atoms=...)``, derived ones included (a derived read that
+        fails shows as ``"<ErrorType: message>"``).
+        """
         attachment = self._attached.get(name)
         if isinstance(attachment, AtomStoreAttachment | EntityClientAttachment):
             return attachment.state()

@@ -3,19 +3,28 @@
 Every top-level write becomes a history point (the store's own ``snapshot()`` plus the values by
 name) and an ``"atom"`` timeline entry; undo / redo / jump restore a point with the store's
 ``restore()``, so subscribers are notified and derived atoms recompute as for any other write.
+
+Derived atoms are shown beside the primitives, read-only. A store hands out no list of the
+derived atoms it computes (``get_state()`` holds the primitives written in it plus the atoms
+registered to it, and the plugin hooks fire for primitive writes only), so devtools shows the
+derived atoms it can name through public doors: those registered to the store
+(``store.registry.get_atoms_for_store(store)``) and those passed to ``attach(..., atoms=...)``.
+Their values are read with ``store.get`` when shown; histories keep primitives only, because
+only primitives can be restored.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from atomiton.devtools._atom_history import HistoryPoint, StoreHistory
 from atomiton.devtools._jsonable import jsonable
 from atomiton.devtools._recorder import Recorder
-from atomiton.store import PluginHooks
+from atomiton.store import Atom, PendingError, PluginHooks
 
 
 class AtomStoreLike(Protocol):
@@ -50,13 +59,35 @@ def _atom_name(atom: Any) -> str:
     return str(getattr(atom, "name", None) or getattr(atom, "id", "atom"))
 
 
+def _is_derived(atom: Any) -> bool:
+    return getattr(atom, "kind", "primitive") != "primitive"
+
+
+def _read_shown(store: AtomStoreLike, atom: Any) -> Any:
+    """An atom's value for display; a read that fails is shown, never raised."""
+    if getattr(atom, "is_async", False):
+        # Reading would start an evaluation on whatever loop the caller runs (the inspector's).
+        return "<async: read it with await store.get_async(atom)>"
+    try:
+        return jsonable(store.get(atom))
+    except PendingError:
+        return "<pending>"
+    except Exception as error:  # a derived read that raises: show what it raised
+        return f"<{type(error).__name__}: {error}>"
+
+
 class AtomStoreAttachment:
     """Records the writes of one atom store and restores it on request."""
 
     kind = "store"
 
     def __init__(
-        self, name: str, store: AtomStoreLike, recorder: Recorder, max_history: int
+        self,
+        name: str,
+        store: AtomStoreLike,
+        recorder: Recorder,
+        max_history: int,
+        atoms: Iterable[Atom[Any]] = (),
     ) -> None:
         self.name = name
         self.target = store
@@ -65,6 +96,8 @@ class AtomStoreAttachment:
         self._local = threading.local()
         self._pending: list[tuple[str, Any]] = []
         self._lock = threading.RLock()
+        # Held weakly: as in the store itself, showing an atom must not keep it alive.
+        self._shown: list[weakref.ref[Atom[Any]]] = [weakref.ref(a) for a in atoms]
         state = self._state()
         self.history.push("attach", state, store.snapshot(), state=state)
         self._remove: Callable[[], None] | None = store.use(self._plugin)
@@ -103,13 +136,45 @@ class AtomStoreAttachment:
         self._recorder.record("atom", self.name, label, written, position=position)
 
     # -- reading and time travel ----------------------------------------------------------------
+    def _named_atoms(self) -> list[Any]:
+        """Atoms devtools can name beyond the written primitives: registered, then passed in."""
+        registry = getattr(self.target, "registry", None)
+        found: list[Any] = []
+        if registry is not None and callable(getattr(registry, "get_atoms_for_store", None)):
+            found.extend(registry.get_atoms_for_store(self.target))
+        found.extend(a for a in (ref() for ref in self._shown) if a is not None)
+        return found
+
+    def _values(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(primitive values, derived values) by atom name, JSON-safe."""
+        atoms = self._named_atoms()
+        derived_names = {_atom_name(a) for a in atoms if _is_derived(a)}
+        try:
+            raw = self.target.get_state()
+        except Exception:
+            # get_state() reads every registered atom and raises with the first derived read
+            # that fails (an async one outside a loop, a read that raises); fall back to the
+            # atoms devtools can name (the loop below reads the primitives among them).
+            raw = {}
+        state = jsonable({k: v for k, v in raw.items() if k not in derived_names})
+        primitives = state if isinstance(state, dict) else {}
+        derived: dict[str, Any] = {}
+        for a in atoms:
+            name = _atom_name(a)
+            if _is_derived(a):
+                derived.setdefault(name, _read_shown(self.target, a))
+            elif name not in primitives:  # passed in but never written: its initial value
+                primitives[name] = _read_shown(self.target, a)
+        return primitives, derived
+
     def _state(self) -> dict[str, Any]:
-        state = jsonable(self.target.get_state())
-        return state if isinstance(state, dict) else {}
+        """Primitive values by name: what a history point holds and ``set_state`` can restore."""
+        return self._values()[0]
 
     def state(self) -> dict[str, Any]:
-        """Current values by atom name (JSON-safe)."""
-        return self._state()
+        """Current values by atom name, derived atoms included (JSON-safe)."""
+        primitives, derived = self._values()
+        return {**primitives, **derived}
 
     def jump_to(self, position: int) -> bool:
         """Restore the point at ``position``; return whether the position changed."""
@@ -149,9 +214,11 @@ class AtomStoreAttachment:
     def view(self) -> dict[str, Any]:
         """Return what the inspector shows for this store."""
         outline = self.history.outline()
+        primitives, derived = self._values()
         return {
             "name": self.name,
-            "atoms": self._state(),
+            "atoms": {**primitives, **derived},
+            "derived": list(derived),
             "position": self.history.position,
             "first": outline[0][0] if outline else 0,
             "history": [{"position": position, "label": label} for position, label in outline],
