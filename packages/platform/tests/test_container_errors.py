@@ -130,5 +130,9 @@ def test_singleton_depending_on_scoped_is_a_scope_error_even_inside_a_scope() ->
 def test_unevaluable_annotation_names_the_factory() -> None:
     container = Container()
     container.singleton(Broken)
-    with pytest.raises(ResolutionError, match=r"cannot read the parameters of Broken.*Undefined"):
+    with pytest.raises(
+        ResolutionError, match=r"annotation 'Undefined' of parameter 'thing' of Broken.*defined"
+    ):
         container.resolve(Broken)
+    with pytest.raises(ResolutionError, match="parameter 'thing' of Broken"):
+        container.validate()

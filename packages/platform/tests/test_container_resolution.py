@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+from typing import TYPE_CHECKING, Annotated
 
 import pytest
 
 from atomiton.platform import Container, ResolutionError
+
+if TYPE_CHECKING:
+    from decimal import Decimal  # only for type checkers: never importable at resolve time
 
 
 class Config:
@@ -226,3 +230,39 @@ def test_quoted_annotations_under_postponed_evaluation_still_autowire() -> None:
     container.singleton(Config)
     container.transient(QuotedDependency)
     assert container[QuotedDependency].config is container[Config]
+
+
+def test_an_unevaluable_return_annotation_does_not_stop_autowiring() -> None:
+    # Only the parameters are wired; a return type imported under TYPE_CHECKING (or local to
+    # a function) must not make the factory unreadable.
+    class Local:
+        pass
+
+    def make_local() -> Local:
+        return Local()
+
+    def make_price(config: Config) -> Decimal:
+        return config  # type: ignore[return-value]
+
+    container = Container()
+    container.singleton(Config)
+    container.singleton("local", make_local)
+    container.singleton("price", make_price)
+    container.validate()
+    assert isinstance(container["local"], Local)
+    assert container["price"] is container[Config]
+
+
+def make_pair(
+    config: Config, db: Database, label: str = "pair"
+) -> tuple[Config, Database, str] | Decimal:
+    return config, db, label
+
+
+def test_partial_factories_are_autowired_from_the_wrapped_function() -> None:
+    # The return annotation cannot be evaluated, so each parameter's is, in make_pair's module.
+    container = Container()
+    container.singleton(Config)
+    container.singleton(Database)
+    container.transient("pair", functools.partial(make_pair, label="partial"))
+    assert container["pair"] == (container[Config], container[Database], "partial")

@@ -9,6 +9,7 @@ falls back to its default, and without a default it is an error naming it. ``*ar
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import typing
@@ -127,13 +128,21 @@ def analyse(key: Key, factory: Any) -> tuple[Param, ...]:
     """
     try:
         signature = inspect.signature(factory, eval_str=True)
-    except (NameError, TypeError, AttributeError, SyntaxError) as exc:
-        raise ResolutionError(
-            f"cannot read the parameters of {describe(factory)} (the factory for "
-            f"{describe(key)}): {exc}. Annotations must name types importable from the "
-            "factory's module.",
-            key,
-        ) from exc
+    except (NameError, TypeError, AttributeError, SyntaxError):
+        # Evaluating every annotation failed, maybe only the return annotation (a type imported
+        # under TYPE_CHECKING, or local to a function): autowiring needs the parameters' alone,
+        # so read the signature unevaluated and evaluate each parameter's annotation below,
+        # where a failure names the parameter.
+        try:
+            signature = inspect.signature(factory)
+        except ValueError:
+            return ()
+        except (TypeError, AttributeError) as exc:
+            raise ResolutionError(
+                f"cannot read the parameters of {describe(factory)} (the factory for "
+                f"{describe(key)}): {exc}",
+                key,
+            ) from exc
     except ValueError:  # some builtins have no signature: treat them as taking nothing
         return ()
     params: list[Param] = []
@@ -160,14 +169,19 @@ def analyse(key: Key, factory: Any) -> tuple[Param, ...]:
 
 
 def _evaluate(key: Key, factory: Any, name: str, text: str) -> Any:
-    function = getattr(factory, "__init__", factory) if isinstance(factory, type) else factory
+    function: Any = factory
+    while isinstance(function, functools.partial):
+        function = function.func
+    if isinstance(function, type):
+        function = getattr(function, "__init__", function)
     namespace = getattr(inspect.unwrap(function), "__globals__", {})
     try:
         return eval(text, dict(namespace))
     except Exception as exc:
         raise ResolutionError(
             f"cannot evaluate the annotation {text!r} of parameter {name!r} of "
-            f"{describe(factory)} (the factory for {describe(key)}): {exc}",
+            f"{describe(factory)} (the factory for {describe(key)}): {exc}. Annotations must "
+            "name types importable from the factory's module.",
             key,
         ) from exc
 
