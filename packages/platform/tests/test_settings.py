@@ -45,6 +45,9 @@ def test_reads_typed_values(kind: type, raw: str, expected: object) -> None:
         (bool, "maybe", "a boolean"),
         (Mode, "slow", "one of FAST, SAFE"),
         (timedelta, "2 parsecs", "a duration"),
+        (timedelta, "1e20", "a duration"),
+        (timedelta, "99999999999d", "a duration"),
+        (timedelta, "inf", "a duration"),
     ],
 )
 def test_bad_value_names_variable_value_and_expected_form(kind: type, raw: str, form: str) -> None:
@@ -95,7 +98,7 @@ def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "ms", "2x", "-1", "2s and more", "nan"])
+@pytest.mark.parametrize("text", ["", "ms", "2x", "-1", "2s and more", "nan", "inf", "1e400"])
 def test_parse_duration_rejects_malformed_text(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)

@@ -8,6 +8,7 @@ naming the variable, the value and the accepted form.
 from __future__ import annotations
 
 import enum
+import math
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -62,8 +63,8 @@ def parse_duration(text: str) -> float:
     except ValueError:
         pass
     else:
-        if seconds < 0 or seconds != seconds:
-            raise ValueError(f"not a duration: {text!r} (negative or NaN)")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"not a duration: {text!r} (negative, infinite or NaN)")
         return seconds
     pieces = re.findall(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|sec|min|s|m|h|d)", stripped)
     if not pieces or "".join(re.findall(r"\S+", stripped)) != "".join(
@@ -98,7 +99,7 @@ def _convert(name: str, raw: str, kind: Any) -> Any:
     if kind is timedelta:
         try:
             return timedelta(seconds=parse_duration(text))
-        except ValueError:
+        except (ValueError, OverflowError):  # "1e20" parses but exceeds timedelta's range
             raise SettingsError(name, raw, DURATION_FORM) from None
     if isinstance(kind, type) and issubclass(kind, Path):
         return kind(text).expanduser()
