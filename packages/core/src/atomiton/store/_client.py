@@ -61,6 +61,18 @@ class _Batch:
     record: bool = True
 
 
+def _index_fields(store: str, indexes: object) -> tuple[str, ...]:
+    # A bare string would otherwise index each of its characters.
+    if isinstance(indexes, str | bytes) or not isinstance(indexes, list | tuple):
+        raise EntityStoreError(
+            f"store {store!r}: indexes takes a list of field names, got {indexes!r}"
+        )
+    for name in indexes:
+        if not isinstance(name, str) or not name:
+            raise EntityStoreError(f"store {store!r}: index names are field names, got {name!r}")
+    return tuple(indexes)
+
+
 class EntityClient:
     """Entity stores over one storage: ``client.stores.Todo``; see ``create_client``.
 
@@ -83,8 +95,24 @@ class EntityClient:
     ) -> None:
         if hydrate not in ("lazy", "eager"):
             raise EntityStoreError(f"hydrate must be 'lazy' or 'eager', got {hydrate!r}")
-        if flush_interval is not None and flush_interval <= 0:
+        if flush_interval is not None and (
+            not isinstance(flush_interval, int | float)
+            or isinstance(flush_interval, bool)
+            or not flush_interval > 0
+        ):
             raise EntityStoreError(f"flush_interval must be > 0 or None, got {flush_interval!r}")
+        if not isinstance(history_limit, int) or history_limit < 0:
+            raise EntityStoreError(f"history_limit must be an int >= 0, got {history_limit!r}")
+        # Checked here: a wrong object would otherwise fail later as an AttributeError.
+        if storage is not None and not isinstance(storage, StorageLike):
+            raise TypeError(
+                "storage must satisfy StorageLike (read, write, delete, list, read_many, "
+                f"write_many, delete_many, close), got {type(storage).__name__} {storage!r}"
+            )
+        if events is not None and not isinstance(events, EventEmitter):
+            raise TypeError(
+                f"events must have emit(type, data, source=...), got {type(events).__name__}"
+            )
         self.id = new_id()
         self._owns_storage = storage is None
         self.storage: StorageLike = InMemoryStorage() if storage is None else storage
@@ -128,8 +156,10 @@ class EntityClient:
         Raises:
             UnknownWriteStrategyError: ``write_strategy`` is not registered.
             TypeError: ``schema`` is not a dataclass, msgspec Struct or pydantic model.
+            EntityStoreError: ``indexes`` is not a list of field names.
         """
         validate_store_name(store)
+        fields = None if indexes is None else _index_fields(store, indexes)
         with self._lock:
             self._check_open()
             config = self._configs.setdefault(store, _StoreConfig())
@@ -139,8 +169,8 @@ class EntityClient:
             if schema is not None:
                 make_validator(schema, store=store)  # fail now, not at the first write
                 config.schema = schema
-            if indexes is not None:
-                config.indexes = tuple(indexes)
+            if fields is not None:
+                config.indexes = fields
             handle = self._handles.get(self._key(store))
             if handle is not None:
                 self._apply_config(handle, config)

@@ -49,6 +49,11 @@ def make_validator(schema: type, *, store: str) -> SchemaValidator:
     Raises:
         TypeError: ``schema`` is neither a dataclass, a msgspec Struct nor a pydantic model.
     """
+    if not isinstance(schema, type):
+        raise TypeError(
+            f"store {store!r}: schema must be a class (a dataclass, a msgspec Struct or a "
+            f"pydantic model), got {type(schema).__name__} {schema!r}"
+        )
     if dataclasses.is_dataclass(schema):
         return _dataclass_validator(schema, store)
     if _is_msgspec_struct(schema):

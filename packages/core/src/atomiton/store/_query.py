@@ -224,7 +224,14 @@ def normalise_order_by(order_by: Any) -> list[tuple[str, Direction]]:
     """Accept ``"f"``, ``("f", "desc")`` or a list of either; return ``[(field, direction)]``."""
     if order_by is None:
         return []
-    items = [order_by] if isinstance(order_by, str | tuple) else list(order_by)
+    if isinstance(order_by, str | tuple):
+        items = [order_by]
+    elif isinstance(order_by, Sequence):
+        items = list(order_by)
+    else:
+        raise QueryError(
+            f"order_by is 'field', ('field', 'asc'|'desc') or a list of them, got {order_by!r}"
+        )
     result: list[tuple[str, Direction]] = []
     for item in items:
         if isinstance(item, str):
