@@ -21,6 +21,7 @@ from atomiton.store import (
     StoreDependencyCycleError,
     StoreDisposedError,
     StoreHub,
+    StoreHubError,
     StoreState,
     define_store,
 )
@@ -147,6 +148,28 @@ async def test_a_failed_load_is_cached_as_the_same_exception_until_reset() -> No
     assert hub.reset(issues, "a") is False
     assert (await hub.load(issues, "a")).store_id == "a"
     assert len(attempts) == 2
+    await hub.dispose()
+
+
+async def test_a_create_raising_cancelled_error_is_a_failed_load_not_stuck_loading() -> None:
+    attempts: list[int] = []
+
+    async def create(store_id: str, hub: StoreHub) -> Resource:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise asyncio.CancelledError
+        return Resource(store_id)
+
+    issues = define_store("issues", create)
+    hub = StoreHub(timer=FakeTimer())
+    with pytest.raises(StoreHubError, match="issues:a was cancelled") as first:
+        await hub.load(issues, "a")
+    assert hub.state(issues, "a") is StoreState.ERROR
+    with pytest.raises(StoreHubError) as second:
+        await hub.load(issues, "a")
+    assert first.value is second.value
+    assert hub.reset(issues, "a") is True
+    assert (await hub.load(issues, "a")).store_id == "a"
     await hub.dispose()
 
 

@@ -36,6 +36,7 @@ from atomiton.store._errors import (
     StoreDefinitionError,
     StoreDependencyCycleError,
     StoreDisposedError,
+    StoreHubError,
 )
 
 __all__ = ["StoreDefinition", "StoreHub", "StoreState", "Timer", "TimerHandle", "define_store"]
@@ -262,6 +263,19 @@ class StoreHub:
             if inspect.isawaitable(result):
                 result = await result
         except asyncio.CancelledError:
+            if not self._disposed and self._entries.get(entry.key) is entry:
+                # Not cancelled by a disposal: ``create`` itself raised CancelledError. Cache it
+                # as a failed load (resettable) instead of leaving the instance LOADING forever.
+                error = StoreHubError(
+                    f"creating store {entry.key[0]}:{entry.key[1]} was cancelled "
+                    "(create raised CancelledError)"
+                )
+                entry.state = StoreState.ERROR
+                entry.error = error
+                if not future.done():
+                    future.set_exception(error)
+                    future.exception()
+                return
             self._fail_disposed(entry)
             return
         except Exception as error:
