@@ -193,6 +193,8 @@ def test_entity_mutations_and_counts_come_through_the_client_channel(dt: DevTool
         todos.update_one(first["id"], {"done": True})
         labels = [e.label for e in dt.timeline.entries("entity")]
         assert labels == ["Todo.add", "Todo.add", "Todo.update"]
+        adds = dt.profile()["entities.add"]  # counted; the channel gives no start time
+        assert (adds.count, adds.samples) == (2, 0)
         assert dt.timeline.entries("entity")[0].data == {"ids": [first["id"]]}
         assert dt.state("entities") == {"Todo": 2}
         (view,) = dt.view()["entities"]

@@ -76,6 +76,7 @@ def test_profiler_reports_counts_errors_and_percentiles() -> None:
     assert stats.p90 == pytest.approx(0.0901)
     assert stats.p99 == pytest.approx(0.09901)
     assert stats.max == pytest.approx(0.1)
+    assert stats.samples == 100  # the untimed error is counted, not sampled
 
 
 def test_profiler_with_one_sample_reports_it_everywhere() -> None:
@@ -83,6 +84,16 @@ def test_profiler_with_one_sample_reports_it_everywhere() -> None:
     profiler.record("job.resize", 0.25)
     stats = profiler.stats()["job.resize"]
     assert (stats.p50, stats.p99, stats.max, stats.mean) == (0.25, 0.25, 0.25, 0.25)
+    assert stats.samples == 1
+
+
+def test_profiler_marks_counted_only_operations_with_zero_samples() -> None:
+    profiler = Profiler()
+    profiler.record("entities.add", None)
+    profiler.record("entities.add", None)
+    stats = profiler.stats()["entities.add"]
+    assert (stats.count, stats.samples) == (2, 0)
+    assert stats.to_dict()["samples"] == 0
 
 
 @pytest.mark.parametrize(

@@ -245,8 +245,8 @@ def _summary(
             stats.operation,
             str(stats.count),
             str(stats.errors),
-            format_seconds(stats.p50) if stats.p50 else "-",
-            format_seconds(stats.p99) if stats.p99 else "-",
+            format_seconds(stats.p50) if stats.samples else "-",  # "-": counted, not timed
+            format_seconds(stats.p99) if stats.samples else "-",
         )
     out.print(profile)
     out.print(

@@ -14,7 +14,10 @@ class OperationStats:
     """Counts and latency percentiles (seconds) of one operation.
 
     Percentiles are computed over the most recent samples (a bounded window), ``count`` and
-    ``errors`` over everything seen.
+    ``errors`` over everything seen. ``samples`` is how many timed samples the percentiles
+    rest on: 0 for an operation that is only counted (``entities.<op>``: the entity client
+    reports a write once it has committed, with no start time), whose latency fields are then
+    0.0 and mean "not measured", not "instant".
     """
 
     operation: str
@@ -25,6 +28,7 @@ class OperationStats:
     p90: float
     p99: float
     max: float
+    samples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the stats as JSON-safe data."""
@@ -37,6 +41,7 @@ class OperationStats:
             "p90": self.p90,
             "p99": self.p99,
             "max": self.max,
+            "samples": self.samples,
         }
 
 
@@ -107,7 +112,7 @@ def _summarise(name: str, count: int, errors: int, samples: list[float]) -> Oper
         return OperationStats(name, count, errors, 0.0, 0.0, 0.0, 0.0, 0.0)
     if len(samples) == 1:
         only = samples[0]
-        return OperationStats(name, count, errors, only, only, only, only, only)
+        return OperationStats(name, count, errors, only, only, only, only, only, 1)
     # "inclusive" keeps every percentile inside the observed range, as a reader expects.
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return OperationStats(
@@ -119,4 +124,5 @@ def _summarise(name: str, count: int, errors: int, samples: list[float]) -> Oper
         cuts[89],
         cuts[98],
         max(samples),
+        len(samples),
     )
