@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from atomiton.events import Event, EventBus
@@ -91,3 +92,34 @@ def test_once_that_fires_while_being_subscribed_still_unsubscribes() -> None:
         emitter.join()
         assert len(fired) == 1
         assert bus.listener_count("a") == 0
+
+
+def fresh_events_kept_when_three_threads_emit_past_an_age_limit() -> int:
+    now = [0.0]
+    bus = EventBus(history=None, history_age=60.0, clock=lambda: now[0])
+    for _ in range(3):
+        bus.emit("old")
+    now[0] = 100.0  # every recorded event is now too old: the next emits evict them
+    barrier = threading.Barrier(3)
+
+    def emit() -> None:
+        barrier.wait()
+        bus.emit("new")
+
+    threads = [threading.Thread(target=emit) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [event.type for event in bus.history()].count("new")
+
+
+def test_age_eviction_racing_across_threads_never_drops_a_fresh_event() -> None:
+    # Two threads that both saw the same old head used to pop it and then a fresh event.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible to provoke the race
+    try:
+        kept = [fresh_events_kept_when_three_threads_emit_past_an_age_limit() for _ in range(600)]
+    finally:
+        sys.setswitchinterval(interval)
+    assert set(kept) == {3}

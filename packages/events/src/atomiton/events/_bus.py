@@ -230,8 +230,13 @@ class EventBus:
                         # From now on emit appends directly: no log to write, no age to evict.
                         self._plain_history = self._history
                 history = self._history
-        history.append(event)
-        if self._history_age is not None:
+        if self._history_age is None:
+            history.append(event)
+            return
+        # Check-then-pop must be atomic: two threads that both saw an old head would otherwise
+        # pop it and then a fresh event (and a full deque drops its head on append too).
+        with self._lock:
+            history.append(event)
             evict_older_than(history, event.timestamp - self._history_age)
 
     def _report(self, error: BaseException, event: Event, call: object) -> None:

@@ -9,7 +9,10 @@ from atomiton.events._patterns import compile_pattern, matches
 
 
 def evict_older_than(history: deque[Event], cutoff: float) -> None:
-    """Drop events from the old end while their timestamp is before ``cutoff``."""
+    """Drop events from the old end while their timestamp is before ``cutoff``.
+
+    Not atomic: the caller holds the bus's lock so that no other thread pops or appends meanwhile.
+    """
     try:
         while history[0].timestamp < cutoff:
             history.popleft()
