@@ -237,3 +237,25 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
     while not all(gone(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert all(gone(pid) for pid in pids)
+
+
+@pytest.mark.slow
+def test_timeouts_and_crashes_stay_prompt_when_they_keep_coming(
+    make_process_workers: ProcessWorkersFactory,
+) -> None:
+    # Regression: worker replacements and deadlines both wake the reader; no wake-up may be lost.
+    workers = make_process_workers(max_workers=2, min_workers=2)
+    for _ in range(8):
+        start = time.monotonic()
+        timed = workers.schedule(sleep_then_return, args=(30,), timeout=0.1)
+        assert isinstance(timed.exception(timeout=10), JobTimeoutError)
+        assert time.monotonic() - start < 0.1 + TIMEOUT_SLACK
+        victim = workers.submit(sleep_then_return, 30)
+        wait_until_running(victim)
+        pid = next(w.pid for w in workers.stats().workers if w.job_id == victim.id)
+        assert pid is not None
+        killed_at = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        assert isinstance(victim.exception(timeout=10), WorkerCrashedError)
+        assert time.monotonic() - killed_at < CRASH_BOUND
+    assert workers.submit(square, 9).result(timeout=10) == 81

@@ -189,6 +189,7 @@ class PoolState(Workers):
     def _kill(self, worker: _Worker, reason: str) -> None:
         """Under the lock: kill a worker whose running job must stop now."""
         worker.exit_reason = reason
+        worker.deadline = None  # enforced: the reader must not wake for it again
         try:
             worker.process.kill()
         except (OSError, ValueError, AttributeError):

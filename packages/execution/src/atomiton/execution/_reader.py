@@ -45,10 +45,15 @@ class Reader(PoolState):
         """Handle what ``wait`` reported: wake-ups, results, exits; then timers."""
         for handle in ready:
             if handle is self._wakeup_r:
-                with self._lock:
-                    self._poked = False
+                # Drain first, then clear the flag: a poke that lands in between finds the flag
+                # still set and writes nothing, but its change is made before it, under the
+                # lock, so the next loop (which reads the state under the lock) sees it.
+                # Clearing first would let a poke's byte be drained with the flag left set,
+                # and every later poke would be swallowed.
                 while self._wakeup_r.poll():
                     self._wakeup_r.recv_bytes()
+                with self._lock:
+                    self._poked = False
                 continue
             worker = self._by_handle.get(handle)
             if worker is None or worker.gone:
