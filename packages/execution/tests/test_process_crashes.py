@@ -252,6 +252,7 @@ def test_timeouts_and_crashes_stay_prompt_when_they_keep_coming(
         assert time.monotonic() - start < 0.1 + TIMEOUT_SLACK
         victim = workers.submit(sleep_then_return, 30)
         wait_until_running(victim)
+        time.sleep(0.05)  # let the timed-out worker's replacement start meanwhile
         pid = next(w.pid for w in workers.stats().workers if w.job_id == victim.id)
         assert pid is not None
         killed_at = time.monotonic()
