@@ -298,3 +298,74 @@ async def test_concurrent_tasks_build_an_async_singleton_once() -> None:
     results = await asyncio.gather(*(container.aresolve(Logger) for _ in range(10)))
     assert len(built) == 1
     assert all(result is results[0] for result in results)
+
+
+async def test_async_cleanups_run_in_reverse_order_and_failures_are_raised_together() -> None:
+    log: Log = []
+
+    class Failing:
+        def __init__(self, name: str, fail: bool) -> None:
+            self.name, self.fail = name, fail
+
+        async def aclose(self) -> None:
+            log.append(f"aclose {self.name}")
+            if self.fail:
+                raise RuntimeError(f"{self.name} failed to close")
+
+    async def open_stream() -> AsyncIterator[str]:
+        yield "stream"
+        log.append("stream cleanup")
+        raise OSError("stream failed to close")
+
+    container = Container()
+    container.singleton("a", lambda: Failing("a", True))
+    container.singleton("stream", open_stream)
+    container.singleton("c", lambda: Failing("c", False))
+    for key in ("a", "stream", "c"):
+        await container.aresolve(key)
+    with pytest.raises(ExceptionGroup) as info:
+        await container.aclose()
+    assert log == ["aclose c", "stream cleanup", "aclose a"]
+    assert [str(e) for e in info.value.exceptions] == [
+        "stream failed to close",
+        "a failed to close",
+    ]
+
+
+def test_an_alias_key_of_a_built_service_adds_no_second_cleanup() -> None:
+    # The provider pattern: "events" resolves to the same object as the EventBus registration.
+    log: Log = []
+    container = Container()
+    container.singleton(Resource, lambda: Resource("bus", log))
+    container.singleton("events", lambda: container.resolve(Resource))
+    container.singleton(Managed, lambda: Managed(log))
+    container.transient("managed", lambda: container.resolve(Managed))
+    assert container["events"] is container[Resource]
+    assert container["managed"] is container["managed"] is container[Managed]
+    container.close()
+    assert log == ["enter", "exit", "close bus"]
+
+
+def test_an_instance_returned_by_a_factory_is_still_not_cleaned_up() -> None:
+    log: Log = []
+    container = Container()
+    container.instance(Resource, Resource("mine", log))
+    container.singleton("alias", lambda: container.resolve(Resource))
+    container.resolve("alias")
+    container.close()
+    assert log == []
+
+
+async def test_an_async_alias_key_adds_no_second_cleanup() -> None:
+    log: Log = []
+
+    async def alias() -> AsyncResource:
+        resource: AsyncResource = await container.aresolve(AsyncResource)
+        return resource
+
+    container = Container()
+    container.singleton(AsyncResource, lambda: AsyncResource(log))
+    container.singleton("alias", alias)
+    assert await container.aresolve("alias") is await container.aresolve(AsyncResource)
+    await container.aclose()
+    assert log == ["aclose"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atomiton.platform._errors import ContainerError, ResolutionError
 from atomiton.platform._wiring import (
@@ -21,6 +21,13 @@ from atomiton.platform._wiring import (
     describe,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    # Whether the container already holds an object (a built singleton or an instance()), so
+    # a factory returning it (an alias key such as "events" -> the EventBus) adds no cleanup.
+    Owned = Callable[[object], bool]
+
 logger = logging.getLogger("atomiton.platform")
 
 # A cleanup record: (how, the object to clean up, the key it was created for).
@@ -28,8 +35,20 @@ Cleanup = tuple[str, Any, object]
 _GEN, _AGEN, _CM, _ACM, _CLOSE = "generator", "async_generator", "cm", "acm", "close"
 
 
-def _track(obj: Any, key: object, cleanups: list[Cleanup]) -> Any:
+def _has_hooks(obj: Any) -> bool:
+    kind = type(obj)
+    return (
+        hasattr(kind, "__exit__")
+        or hasattr(kind, "__aexit__")
+        or hasattr(obj, "close")
+        or hasattr(obj, "aclose")
+    )
+
+
+def _track(obj: Any, key: object, cleanups: list[Cleanup], owned: Owned | None = None) -> Any:
     """Enter a sync context manager, or note close()/aclose(); return the service."""
+    if owned is not None and _has_hooks(obj) and owned(obj):
+        return obj
     kind = type(obj)
     if hasattr(kind, "__enter__") and hasattr(kind, "__exit__"):
         service = obj.__enter__()
@@ -51,8 +70,14 @@ def create(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     cleanups: list[Cleanup],
+    owned: Owned | None = None,
 ) -> Any:
-    """Call the factory synchronously and record how to clean up what it made."""
+    """Call the factory synchronously and record how to clean up what it made.
+
+    A result the container already holds (``owned``) is returned as is: its own registration
+    cleans it up (or, for an ``instance()``, nobody does), so it is neither entered nor closed
+    a second time.
+    """
     if registration.is_async:
         raise ResolutionError(
             f"{describe(registration.key)} has an async factory "
@@ -64,7 +89,7 @@ def create(
     if registration.kind == GENERATOR:
         return create_from_generator(registration, result, cleanups)
     if registration.may_clean:
-        return _track(result, registration.key, cleanups)
+        return _track(result, registration.key, cleanups, owned)
     return result
 
 
@@ -73,6 +98,7 @@ async def acreate(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     cleanups: list[Cleanup],
+    owned: Owned | None = None,
 ) -> Any:
     """Call the factory, awaiting what needs it, and record how to clean up what it made.
 
@@ -94,14 +120,16 @@ async def acreate(
         return create_from_generator(registration, result, cleanups)
     if registration.kind == COROUTINE:
         result = await result
+    if not (registration.kind == COROUTINE or registration.may_clean):
+        return result
+    if owned is not None and _has_hooks(result) and owned(result):
+        return result
     kind = type(result)
     if hasattr(kind, "__aenter__") and not hasattr(kind, "__enter__"):
         service = await result.__aenter__()
         cleanups.append((_ACM, result, registration.key))
         return service
-    if registration.kind == COROUTINE or registration.may_clean:
-        return _track(result, registration.key, cleanups)
-    return result
+    return _track(result, registration.key, cleanups)
 
 
 def create_from_generator(registration: Registration, gen: Any, cleanups: list[Cleanup]) -> Any:

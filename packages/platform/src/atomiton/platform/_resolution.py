@@ -116,6 +116,11 @@ class Resolver:
             if self._registrations.get(key) is registration:
                 self._direct[key] = direct
 
+    def _owns(self, obj: object) -> bool:
+        """Whether ``obj`` is a built singleton or an ``instance()`` of this container."""
+        # Identity, not equality; a snapshot, since other threads may add singletons meanwhile.
+        return any(value is obj for value in tuple(self._instances.values()))
+
     # ----------------------------------------------------------------- compiling
 
     def _lookup(self, key: Key, chain: list[Key]) -> Registration:
@@ -188,7 +193,10 @@ class Resolver:
             chain.pop()
         count, names = call_shape(arguments, registration)
         make = _maker(
-            registration, dependencies[:count], tuple(zip(names, dependencies[count:], strict=True))
+            registration,
+            dependencies[:count],
+            tuple(zip(names, dependencies[count:], strict=True)),
+            self._owns,
         )
         built: Builder = getattr(self, f"_{registration.lifetime}_builder")(key, make)
         self._builders[key] = built
@@ -267,13 +275,13 @@ class Resolver:
             async with self._async_locks.setdefault(key, asyncio.Lock()):
                 service = self._instances.get(key, MISSING)
                 if service is MISSING:
-                    service = await acreate(registration, args, kwargs, self._cleanups)
+                    service = await acreate(registration, args, kwargs, self._cleanups, self._owns)
                     with self._lock:
                         self._instances[key] = service
                         self._created.append(service)
             return service
         owner = self._cleanups if scope is None else scope._cleanups
-        service = await acreate(registration, args, kwargs, owner)
+        service = await acreate(registration, args, kwargs, owner, self._owns)
         if lifetime == SCOPED and scope is not None:
             scope._cache[key] = service
         return service
@@ -305,6 +313,7 @@ def _maker(
     registration: Registration,
     positional: list[Builder],
     keywords: tuple[tuple[str, Builder], ...],
+    owned: Callable[[object], bool],
 ) -> Callable[[Scope | None, list[Cleanup]], Any]:
     """``make(scope, cleanups)``: build the arguments, call the factory, record cleanups.
 
@@ -328,6 +337,6 @@ def _maker(
         kwargs = {name: build(scope) for name, build in keywords}
         if fast:
             return factory(*args, **kwargs)
-        return create(registration, args, kwargs, cleanups)
+        return create(registration, args, kwargs, cleanups, owned)
 
     return make
