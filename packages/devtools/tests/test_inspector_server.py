@@ -114,3 +114,9 @@ def test_a_busy_port_is_one_clear_error(model: FakeModel) -> None:
         with pytest.raises(InspectorError, match=rf"cannot listen on 127\.0\.0\.1:{first.port}"):
             InspectorServer(model, "127.0.0.1", first.port, None)
         assert httpx.get(first.url, timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("port", [70000, -1, 65536])
+def test_a_port_out_of_range_is_refused_not_wrapped(model: FakeModel, port: int) -> None:
+    with pytest.raises(InspectorError, match=rf"port must be an integer in 0\.\.65535.*{port}"):
+        InspectorServer(model, "127.0.0.1", port, None)

@@ -73,6 +73,11 @@ def is_loopback(host: str) -> bool:
 
 
 def _bind(host: str, port: int) -> socket.socket:
+    # getaddrinfo wraps an out-of-range port silently (70000 -> 4464): refuse it by name.
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InspectorError(
+            f"port must be an integer in 0..65535 (0 picks a free one), got {port!r}"
+        )
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         sock = socket.socket(family, kind, proto)
