@@ -256,6 +256,28 @@ def test_store_changed_events_use_the_shared_payload() -> None:
     client.dispose()
 
 
+def test_a_failing_event_emitter_does_not_silence_the_other_stores_listeners() -> None:
+    class BrokenBus:
+        def emit(self, type: str, data: Any, /, *, source: str) -> None:
+            raise RuntimeError("bus down")
+
+    client = create_client(events=BrokenBus(), flush_interval=None)
+    seen: list[StoreChange] = []
+    client.stores.B.subscribe(seen.append)
+
+    def write_both() -> None:
+        with client.batch():
+            client.stores.A.add_one({"n": 1})
+            client.stores.B.add_one({"n": 2})
+
+    with pytest.raises(ExceptionGroup) as info:
+        write_both()
+    assert [str(e) for e in info.value.exceptions] == ["bus down", "bus down"]
+    assert [c.store for c in seen] == ["B"]
+    assert client.stores.A.count() == client.stores.B.count() == 1  # committed all the same
+    client.dispose()
+
+
 def test_dispose_is_idempotent_and_later_use_is_a_clear_error() -> None:
     storage = InMemoryStorage()
     client = create_client(storage, flush_interval=None)

@@ -445,13 +445,19 @@ class EntityClient:
                 except Exception as error:
                     errors.append(error)
             if self._events is not None:
-                self._events.emit(
-                    "store.changed",
-                    {"store": name, "operation": operation, "ids": list(ids)},
-                    source="store",
-                )
+                # Like a listener: a failing emitter must not silence the other notifications.
+                try:
+                    self._events.emit(
+                        "store.changed",
+                        {"store": name, "operation": operation, "ids": list(ids)},
+                        source="store",
+                    )
+                except Exception as error:
+                    errors.append(error)
         if errors:
-            raise ExceptionGroup("store listeners raised after a committed write", errors)
+            raise ExceptionGroup(
+                "store listeners (or the event emitter) raised after a committed write", errors
+            )
 
 
 def create_client(
