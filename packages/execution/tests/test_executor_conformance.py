@@ -319,6 +319,16 @@ def test_idle_workers_above_min_workers_are_retired(make_workers: WorkersFactory
     assert workers.submit(square, 4).result(timeout=10) == 16
 
 
+def test_a_pool_that_idled_down_to_no_workers_still_serves(make_workers: WorkersFactory) -> None:
+    workers = make_workers(max_workers=2, idle_timeout=0.1)
+    assert workers.submit(square, 2).result(timeout=10) == 4
+    deadline = time.monotonic() + 5
+    while workers.stats().workers and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert workers.stats().workers == ()
+    assert workers.submit(square, 3).result(timeout=10) == 9
+
+
 @pytest.mark.parametrize("bad", [{"max_workers": 0}, {"min_workers": -1}, {"min_workers": 5}])
 def test_bad_pool_sizes_are_rejected(make_workers: WorkersFactory, bad: dict[str, int]) -> None:
     options = {"max_workers": 2, **bad}

@@ -162,7 +162,9 @@ class ThreadWorkers(Workers):
             self._recent.append(job)
             self._queue.put(job)
             # As ThreadPoolExecutor: start a thread only when none is idle.
-            if not self._idle.acquire(timeout=0) and len(self._slots) < self._max_workers:
+            if (not self._idle.acquire(timeout=0) or not self._slots) and len(
+                self._slots
+            ) < self._max_workers:
                 self._add_thread()
         return job
 
@@ -186,6 +188,9 @@ class ThreadWorkers(Workers):
                 except queue.Empty:
                     with self._lock:
                         if len(self._slots) > self._min_workers or self._shutdown:
+                            # Take back the idle permit this thread gave, or submit() would
+                            # count a thread that is gone as idle and start none.
+                            idle.acquire(timeout=0)
                             return
                     continue
                 if job is None:
@@ -218,8 +223,12 @@ class ThreadWorkers(Workers):
                 del self._slots[id(slot)]
                 self._retired[0] += slot.succeeded
                 self._retired[1] += slot.failed
-                # A thread retired by max_tasks_per_worker leaves work behind: replace it.
-                if not self._shutdown and not self._queue.empty() and not self._slots:
+                # A thread retired by max_tasks_per_worker may leave work behind: replace it.
+                if (
+                    not self._shutdown
+                    and not self._queue.empty()
+                    and len(self._slots) < self._max_workers
+                ):
                     self._add_thread()
 
     def _timer(self) -> _Deadlines:
