@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -139,10 +140,18 @@ def subscribe_with_replay_while_three_threads_emit(per_thread: int) -> list[int]
 
 
 def test_replay_then_live_with_concurrent_emits_has_no_gap_and_no_duplicate() -> None:
-    for _ in range(10):
-        seen = subscribe_with_replay_while_three_threads_emit(per_thread=3000)
-        assert len(seen) == len(set(seen)), "an event was delivered twice"
-        assert sorted(seen) == list(range(1, 9001)), "an event was missed"
+    # With CPython's default 5 ms switch interval the whole replay fits in one time slice and no
+    # emit interleaves with it; switching as often as possible makes the race real (checked: a
+    # bus that reads history before registering, or has no gate, then fails every run).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(10):
+            seen = subscribe_with_replay_while_three_threads_emit(per_thread=3000)
+            assert len(seen) == len(set(seen)), "an event was delivered twice"
+            assert sorted(seen) == list(range(1, 9001)), "an event was missed"
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def test_an_event_both_replayed_and_delivered_live_reaches_the_handler_once() -> None:
