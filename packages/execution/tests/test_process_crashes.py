@@ -260,3 +260,20 @@ def test_timeouts_and_crashes_stay_prompt_when_they_keep_coming(
         assert isinstance(victim.exception(timeout=10), WorkerCrashedError)
         assert time.monotonic() - killed_at < CRASH_BOUND
     assert workers.submit(square, 9).result(timeout=10) == 81
+
+
+@pytest.mark.parametrize("stop", ["timeout", "cancel"])
+def test_jobs_queued_behind_a_killed_job_still_run(
+    make_process_workers: ProcessWorkersFactory, stop: str
+) -> None:
+    workers = make_process_workers(max_workers=1)
+    timeout = 0.2 if stop == "timeout" else None
+    doomed = workers.schedule(sleep_then_return, args=(30,), timeout=timeout)
+    behind = [workers.submit(square, n) for n in range(10)]
+    wait_until_running(doomed)
+    if stop == "cancel":
+        time.sleep(0.05)
+        assert doomed.cancel()
+    assert [job.result(timeout=10) for job in behind] == [n * n for n in range(10)]
+    expected = JobStatus.TIMED_OUT if stop == "timeout" else JobStatus.CANCELLED
+    assert doomed.status is expected

@@ -67,6 +67,7 @@ class _Worker:
         "failed",
         "gone",
         "idle_since",
+        "killed_job",
         "name",
         "outstanding",
         "pid",
@@ -93,6 +94,8 @@ class _Worker:
         self.succeeded = 0
         self.failed = 0
         self.gone = False
+        #: The job a kill for cancel or timeout was aimed at.
+        self.killed_job: Job[Any] | None = None
 
     def send(self, data: bytes) -> None:
         """Write one message to the worker; if it died meanwhile, the reader handles that."""
@@ -189,6 +192,7 @@ class PoolState(Workers):
     def _kill(self, worker: _Worker, reason: str) -> None:
         """Under the lock: kill a worker whose running job must stop now."""
         worker.exit_reason = reason
+        worker.killed_job = worker.outstanding[0] if worker.outstanding else None
         worker.deadline = None  # enforced: the reader must not wake for it again
         try:
             worker.process.kill()

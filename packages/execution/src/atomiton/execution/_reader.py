@@ -148,8 +148,15 @@ class Reader(PoolState):
             worker.outstanding.clear()
             self._retired[0] += worker.succeeded
             self._retired[1] += worker.failed
-            head = jobs[0] if jobs else None
-            for job in reversed(jobs[1:]):  # never started: run them elsewhere
+            # A crash takes the job the worker was running (the first unanswered one) with it;
+            # a kill for cancel or timeout ends the job it was aimed at, which is already
+            # final. Any other job it held had not started, or was cut short through no fault
+            # of its own (its predecessor finished just before the kill): run it elsewhere.
+            head = jobs[0] if jobs and worker.exit_reason is None else None
+            for job in reversed(jobs):
+                if job is head or job is worker.killed_job:
+                    continue
+                job._requeue()
                 if job._state == _PENDING_STATE:
                     self._pending.appendleft(job)
             live = sum(1 for w in self._workers.values() if w.exit_reason is None)
@@ -159,14 +166,14 @@ class Reader(PoolState):
                 self._wake.notify()
         worker.conn.close()
         worker.process.close()
-        if head is None and worker.exit_reason is None:
+        if not jobs and worker.exit_reason is None:
             logger.warning(
                 "worker process %s (pid %s) exited while idle: %s",
                 worker.name,
                 worker.pid,
                 _describe_exit(exitcode),
             )
-        if head is not None and worker.exit_reason not in ("cancel", "timeout"):
+        if head is not None:
             error = WorkerCrashedError(
                 f"the worker process {worker.pid} running job {head.id} ({head.name}) died: "
                 f"{_describe_exit(exitcode)}"
