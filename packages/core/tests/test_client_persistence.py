@@ -193,6 +193,42 @@ def test_batch_persistence_failure_rolls_the_group_back_and_raises() -> None:
     client.dispose()
 
 
+def test_a_failing_group_rolls_back_only_its_entities_while_other_groups_commit() -> None:
+    storage = InMemoryStorage()
+    client = create_client(storage, flush_interval=None)
+    todos = client.stores.Todo
+    kept = todos.add_one({"n": 0})
+    seen: list[StoreChange] = []
+    todos.subscribe(seen.append)
+
+    def broken(context: WriteContext) -> None:
+        raise OSError("remote down")
+
+    client.register_write_strategy("remote", broken)
+
+    def mixed_batch() -> None:
+        with client.batch():
+            todos.update_one(kept["id"], {"n": 1}, write_strategy="remote")
+            todos.add_one({"id": "fresh", "n": 2})  # direct
+            todos.add_one({"id": "lost", "n": 3}, write_strategy="remote")
+
+    with pytest.raises(PersistenceError, match="'remote' group") as info:
+        mixed_batch()
+    assert isinstance(info.value.__cause__, OSError)
+    assert todos.get_one(kept["id"]) == kept  # the remote group rolled back in memory
+    assert todos.get_one("lost") is None
+    fresh = todos.get_one("fresh")
+    assert fresh is not None  # the direct group committed, in memory and in storage
+    assert storage.list(f"{ENTITIES}Todo/") == sorted(
+        [f"{ENTITIES}Todo/fresh", f"{ENTITIES}Todo/{kept['id']}"]
+    )
+    assert [(c.operation, c.ids) for c in seen] == [("add", ("fresh",))]
+    client.dispose()
+    reopened = create_client(storage, flush_interval=None)
+    assert [e["n"] for e in reopened.stores.Todo.get_all()] == [0, 2]
+    reopened.dispose()
+
+
 def test_exception_inside_a_batch_rolls_back_every_write() -> None:
     client = create_client(flush_interval=None)
 
