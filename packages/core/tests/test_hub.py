@@ -211,6 +211,26 @@ async def test_retain_keeps_a_store_and_release_starts_the_countdown() -> None:
     await hub.dispose()
 
 
+async def test_a_zero_cache_time_never_closes_a_store_before_its_loader_received_it() -> None:
+    async def create(store_id: str, hub: StoreHub) -> Resource:
+        await asyncio.sleep(0)
+        return Resource(store_id)
+
+    issues = define_store("issues", create)
+    hub = StoreHub(unused_cache_time=0)  # the event loop's own timer
+    store = await hub.load(issues, "a")
+    assert store.closed == 0  # the countdown starts once the awaiting caller has it
+    release = hub.retain(issues, "a")
+    await settle()
+    assert store.closed == 0
+    assert hub.get(issues, "a") is store
+    release()
+    await settle()
+    assert store.closed == 1
+    assert hub.get(issues, "a") is None
+    await hub.dispose()
+
+
 async def test_two_retains_need_two_releases() -> None:
     timer = FakeTimer()
     issues = define_store("issues", lambda store_id, hub: Resource(store_id))

@@ -121,7 +121,17 @@ class Timer(Protocol):
 
 
 class _Entry:
-    __slots__ = ("definition", "disposal", "error", "future", "key", "state", "store", "task")
+    __slots__ = (
+        "definition",
+        "disposal",
+        "error",
+        "future",
+        "key",
+        "state",
+        "store",
+        "task",
+        "waiters",
+    )
 
     def __init__(
         self, definition: StoreDefinition[Any], key: _Key, future: asyncio.Future[Any]
@@ -134,6 +144,8 @@ class _Entry:
         self.store: Any = None
         self.error: BaseException | None = None
         self.disposal: TimerHandle | None = None
+        # Callers awaiting the load: the unused countdown starts once they all have the store.
+        self.waiters = 0
 
 
 class StoreHub:
@@ -223,16 +235,31 @@ class StoreHub:
                 chain = " -> ".join(f"{n}:{i}" for n, i in [waiter, *cycle])
                 raise StoreDependencyCycleError(f"store dependency cycle: {chain}")
             self._waits.setdefault(waiter, set()).add(key)
+        entry.waiters += 1
         try:
             result: S = await asyncio.shield(entry.future)
             return result
         finally:
+            entry.waiters -= 1
+            self._start_countdown_if_unused(entry)
             if waiter is not None:
                 edges = self._waits.get(waiter)
                 if edges is not None:
                     edges.discard(key)
                     if not edges:
                         del self._waits[waiter]
+
+    def _start_countdown_if_unused(self, entry: _Entry) -> None:
+        # Started when the last awaiting caller resumes, not when create() returned: a short
+        # unused_cache_time (0) would otherwise close the store before its callers received it.
+        if (
+            not entry.waiters
+            and entry.state is StoreState.RUNNING
+            and entry.disposal is None
+            and not self._refs.get(entry.key)
+            and self._entries.get(entry.key) is entry
+        ):
+            self._schedule_disposal(entry)
 
     def _path(self, start: _Key, goal: _Key) -> list[_Key] | None:
         """A path ``start -> ... -> goal`` in the wait-for graph, or None."""
@@ -293,7 +320,7 @@ class StoreHub:
         entry.state = StoreState.RUNNING
         entry.store = result
         future.set_result(result)
-        if not self._refs.get(entry.key):
+        if not self._refs.get(entry.key) and not entry.waiters:
             self._schedule_disposal(entry)
 
     def _fail_disposed(self, entry: _Entry) -> None:
