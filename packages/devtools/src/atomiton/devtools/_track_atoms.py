@@ -15,10 +15,12 @@ only primitives can be restored.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from atomiton.devtools._atom_history import HistoryPoint, StoreHistory
@@ -26,12 +28,22 @@ from atomiton.devtools._jsonable import jsonable
 from atomiton.devtools._recorder import Recorder
 from atomiton.store import Atom, PendingError, PluginHooks
 
+logger = logging.getLogger(__name__)
+
 
 class AtomStoreLike(Protocol):
     """The part of ``atomiton.store`` stores devtools uses."""
 
     def get(self, atom: Any) -> Any:
         """Read one atom."""
+        ...
+
+    def set(self, atom: Any, value: Any, /) -> Any:
+        """Write one primitive atom."""
+        ...
+
+    def batch(self) -> AbstractContextManager[Any]:
+        """Group writes into one notification round."""
         ...
 
     def use(self, plugin: Callable[[Any], Any]) -> Callable[[], None]:
@@ -145,7 +157,7 @@ class AtomStoreAttachment:
         found.extend(a for a in (ref() for ref in self._shown) if a is not None)
         return found
 
-    def _values(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _values(self, derived_too: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
         """(primitive values, derived values) by atom name, JSON-safe."""
         atoms = self._named_atoms()
         derived_names = {_atom_name(a) for a in atoms if _is_derived(a)}
@@ -162,14 +174,15 @@ class AtomStoreAttachment:
         for a in atoms:
             name = _atom_name(a)
             if _is_derived(a):
-                derived.setdefault(name, _read_shown(self.target, a))
+                if derived_too and name not in derived:
+                    derived[name] = _read_shown(self.target, a)
             elif name not in primitives:  # passed in but never written: its initial value
                 primitives[name] = _read_shown(self.target, a)
         return primitives, derived
 
     def _state(self) -> dict[str, Any]:
         """Primitive values by name: what a history point holds and ``set_state`` can restore."""
-        return self._values()[0]
+        return self._values(derived_too=False)[0]
 
     def state(self) -> dict[str, Any]:
         """Current values by atom name, derived atoms included (JSON-safe)."""
@@ -199,9 +212,40 @@ class AtomStoreAttachment:
             if point.snapshot is not None:
                 self.target.restore(point.snapshot)
             else:
-                self.target.set_state(dict(point.state))
+                self._restore_by_name(point.state)
         finally:
             self._local.restoring = False
+
+    def _restore_by_name(self, state: dict[str, Any]) -> None:
+        """Write an imported point's values by atom name, as one batch.
+
+        ``set_state`` knows only the primitives written in the store and the registered ones;
+        atoms passed to ``attach(atoms=...)`` are written directly. A name that is neither (an
+        atom never written in this store) cannot be found, so it is skipped with a warning
+        rather than failing the whole import or jump.
+        """
+        named = self._named_atoms()
+        known = {_atom_name(a): a for a in named if not _is_derived(a)}
+        derived = {_atom_name(a) for a in named if _is_derived(a)}
+        try:
+            by_store = set(self.target.get_state()) - derived
+        except Exception:
+            by_store = set()
+        direct = {n: v for n, v in state.items() if n in known}
+        rest = {n: v for n, v in state.items() if n not in known and n in by_store}
+        missing = sorted(set(state) - direct.keys() - rest.keys())
+        if missing:
+            logger.warning(
+                "store %r: no atom named %s in it to restore (write it once, register it, or "
+                "pass it to attach(atoms=...)); left as it is",
+                self.name,
+                ", ".join(map(repr, missing)),
+            )
+        with self.target.batch():
+            for name, value in direct.items():
+                self.target.set(known[name], value)
+            if rest:
+                self.target.set_state(rest)
 
     def undo(self) -> bool:
         """Go one point back; False when there is nothing older."""
