@@ -214,6 +214,7 @@ class StoreHub:
             StoreDependencyCycleError: loading it would wait on itself through dependencies.
             StoreDisposedError: the store (or hub) was disposed while the load was in flight.
             HubDisposedError: the hub was disposed.
+            StoreHubError: ``create`` itself raised ``CancelledError`` (cached until ``reset``).
             Exception: whatever ``create`` raised, the same instance until ``reset``.
         """
         self._check_open()
