@@ -1,8 +1,9 @@
 """Job: a concurrent.futures.Future that also knows its id, name, status and progress.
 
-The state changes below reuse the Future's own condition, state strings and waiter list (the same
-private names every CPython 3.11-3.14 Future uses), so ``wait()``, ``as_completed()``, done
-callbacks and ``asyncio.wrap_future`` see a Job exactly as they see any Future. That lets a Job do
+The state changes below reuse the Future's own condition, state strings and waiter list (the
+same private names CPython 3.11 to 3.13 use; the suite runs on 3.11 and 3.13), so ``wait()``,
+``as_completed()``, done callbacks and ``asyncio.wrap_future`` see a Job exactly as they see any
+Future. That lets a Job do
 two things a plain Future cannot: be cancelled while running (process workers kill the worker,
 thread workers flag it cooperatively) and finish as *timed out*.
 """
@@ -106,7 +107,7 @@ class Job(Future[T]):
     _progress_callbacks: list[Callable[[Progress], object]] | None = None
 
     def __init__(self, owner: _JobOwner, name: str, timeout: float | None) -> None:
-        # Future.__init__, inlined (the same fields every CPython 3.11-3.14 Future has).
+        # Future.__init__, inlined (the same fields as CPython 3.11-3.13).
         self._condition = threading.Condition()
         self._state = PENDING
         self._result = None
