@@ -427,6 +427,17 @@ async def test_store_ids_are_validated(bad: Any) -> None:
     await hub.dispose()
 
 
+@pytest.mark.parametrize("bad", [-1, float("nan"), "60", None, True])
+def test_a_bad_unused_cache_time_is_rejected_naming_it(bad: Any) -> None:
+    with pytest.raises(ValueError, match="unused_cache_time must be seconds >= 0"):
+        StoreHub(unused_cache_time=bad)
+
+
+def test_a_timer_without_call_later_is_rejected() -> None:
+    with pytest.raises(TypeError, match="timer must have call_later"):
+        StoreHub(timer=object())  # type: ignore[arg-type]
+
+
 async def test_two_definitions_with_one_name_are_an_error() -> None:
     first = define_store("issues", lambda store_id, hub: Resource(store_id))
     second = define_store("issues", lambda store_id, hub: Resource(store_id))

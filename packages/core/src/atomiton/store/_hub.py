@@ -158,8 +158,16 @@ class StoreHub:
     """
 
     def __init__(self, unused_cache_time: float = 60.0, *, timer: Timer | None = None) -> None:
-        if not unused_cache_time >= 0:
-            raise ValueError(f"unused_cache_time must be >= 0, got {unused_cache_time!r}")
+        if (
+            not isinstance(unused_cache_time, int | float)
+            or isinstance(unused_cache_time, bool)
+            or not unused_cache_time >= 0
+        ):
+            raise ValueError(
+                f"unused_cache_time must be seconds >= 0 (or math.inf), got {unused_cache_time!r}"
+            )
+        if timer is not None and not callable(getattr(timer, "call_later", None)):
+            raise TypeError(f"timer must have call_later(delay, callback), got {timer!r}")
         self.unused_cache_time = unused_cache_time
         self._timer = timer
         self._definitions: dict[str, StoreDefinition[Any]] = {}
