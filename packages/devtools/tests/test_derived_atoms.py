@@ -62,6 +62,10 @@ def test_history_keeps_primitives_only_so_export_import_restores_by_name(dt: Dev
     dt.jump_to("ui", 0)
     assert store.get(count) == 2
     assert dt.state("ui") == {"count": 2, "doubled": 4}
+    with DevTools() as elsewhere:  # no store attached: the export is shown read-only
+        elsewhere.import_(data)
+        (view,) = elsewhere.view()["stores"]
+        assert (view["atoms"], view["derived"]) == ({"count": 3}, [])
 
 
 def test_a_derived_read_that_fails_is_shown_not_raised(dt: DevTools) -> None:

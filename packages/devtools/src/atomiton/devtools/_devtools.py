@@ -280,6 +280,7 @@ class DevTools:
                 {
                     "name": name,
                     "atoms": history.point(history.position).state if outline else {},
+                    "derived": [],  # an export holds primitives only
                     "position": history.position,
                     "first": outline[0][0] if outline else 0,
                     "history": [{"position": pos, "label": label} for pos, label in outline],
