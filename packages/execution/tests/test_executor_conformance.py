@@ -152,6 +152,36 @@ def test_shutdown_with_cancel_futures_cancels_what_has_not_started(
     assert all(job.status is JobStatus.CANCELLED for job in queued)
 
 
+def test_shutdown_without_wait_returns_at_once_and_jobs_still_finish(
+    make_workers: WorkersFactory,
+) -> None:
+    workers = make_workers(max_workers=1)
+    jobs = [workers.submit(sleep_then_return, 0.1, n) for n in range(3)]
+    start = time.monotonic()
+    workers.shutdown(wait=False)
+    assert time.monotonic() - start < 0.1
+    assert [job.result(timeout=10) for job in jobs] == [0, 1, 2]
+
+
+def test_callbacks_and_listeners_may_submit_more_work(make_workers: WorkersFactory) -> None:
+    workers = make_workers()
+    follow_ups: list[Job[int]] = []
+    workers.add_job_listener(
+        lambda job: (
+            follow_ups.append(workers.submit(square, 5))
+            if job.name == "trigger" and job.status is JobStatus.SUCCEEDED
+            else None
+        )
+    )
+    first = workers.schedule(square, args=(2,), name="trigger")
+    first.add_done_callback(lambda job: follow_ups.append(workers.submit(square, 3)))
+    assert first.result(timeout=10) == 4
+    deadline = time.monotonic() + 10
+    while len(follow_ups) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert sorted(job.result(timeout=10) for job in follow_ups) == [9, 25]
+
+
 def test_context_manager_shuts_down_on_exit(make_workers: WorkersFactory) -> None:
     workers = make_workers()
     with workers as entered:
