@@ -73,3 +73,13 @@ def test_unknown_command_is_a_usage_error() -> None:
     result = run("frobnicate")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1  # one line, no usage dump
+
+
+def test_a_bad_option_value_is_a_one_line_usage_error() -> None:
+    result = run("devtools", "serve", "--for", "-1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "atomiton devtools serve: error: argument --for: must be >= 0, got -1 "
+        "(see atomiton devtools serve --help)"
+    )

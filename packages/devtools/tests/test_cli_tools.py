@@ -66,6 +66,8 @@ def test_storage_url_refuses_what_it_would_have_to_create(tmp_path: Path) -> Non
     with pytest.raises(CommandError, match="memory"):
         storage_url("memory://")
     assert storage_url(str(tmp_path)) == f"file://{tmp_path}"
+    with pytest.raises(CommandError, match=r"cannot inspect redis:// storage"):
+        storage_url("redis://localhost/0")
 
 
 def test_decode_prefers_json_then_text_then_hex() -> None:

@@ -11,7 +11,8 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from atomiton.devtools._errors import DevToolsError
 from atomiton.devtools._version import __version__
@@ -27,6 +28,28 @@ _HANDLERS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line too (naming ``--help``), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _at_least_zero(kind: type[int] | type[float]) -> Callable[[str], float]:
+    """An argparse type: a number of ``kind`` that is not negative (one-line usage error)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+        return value
+
+    return parse
+
+
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
@@ -35,7 +58,7 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for the ``atomiton`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="atomiton",
         description="The atomiton command: platform report, demo, inspector, storage and events "
         "tools, benchmarks.",
@@ -45,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     # --debug is accepted after the command too (atomiton demo --debug); SUPPRESS keeps a
     # top-level --debug from being reset by the sub-command's default.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
     )
@@ -71,14 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_serve_options(serve)
     serve.add_argument("--import", dest="import_path", help="load a DevTools export (JSON) first")
-    serve.add_argument("--for", dest="duration", type=float, help="stop after this many seconds")
+    serve.add_argument(
+        "--for", dest="duration", type=_at_least_zero(float), help="stop after this many seconds"
+    )
 
     inspect = commands.add_parser(
         "inspect", parents=[common], help="list keys, sizes and decoded values of a storage"
     )
     inspect.add_argument("url", help="sqlite:///path/app.db, file:///dir or a path to a .db file")
     inspect.add_argument("--prefix", default="", help="only keys starting with this")
-    inspect.add_argument("--limit", type=int, default=200, help="show at most this many keys")
+    inspect.add_argument(
+        "--limit", type=_at_least_zero(int), default=200, help="show at most this many keys"
+    )
     inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     replay = commands.add_parser(

@@ -23,6 +23,11 @@ def storage_url(text: str) -> str:
     database.
     """
     scheme, colon, rest = text.partition(":")
+    if colon and rest.startswith("//") and scheme not in ("sqlite", "file", "memory"):
+        # A URL of another kind is a mistake to name, not a relative path to look for.
+        raise CommandError(
+            f"cannot inspect {scheme}:// storage: use sqlite:///path/app.db, file:///dir or a path"
+        )
     if not colon or scheme not in ("sqlite", "file", "memory"):
         path = Path(text).expanduser()
         if path.is_dir():
