@@ -103,11 +103,12 @@ class Dispatcher(PoolState):
         outstanding = worker.outstanding
         while count and pending:
             job = pending.popleft()
-            if job._state != _PENDING_STATE:  # cancelled while queued
+            payload = job._payload  # read first: cancel() drops it from the job
+            if payload is None or job._state != _PENDING_STATE:  # cancelled while queued
                 continue
             job._worker = worker
             outstanding.append(job)
-            items.append((job.id, job.name, job._payload))
+            items.append((job.id, job.name, payload))
             count -= 1
         if not items:
             return None

@@ -195,14 +195,16 @@ class ThreadWorkers(Workers):
                     continue
                 if job is None:
                     return
-                if job._start():
+                # Read the call before starting: cancel() drops it from the job.
+                payload = job._payload
+                if payload is not None and job._start():
                     slot.job = job
                     job._worker = slot.name
                     if job.timeout is not None:
                         self._timer().add(job, job.timeout)
                     if observers.active:
                         self._job_changed(job, "started")
-                    fn, args, kwargs = job._payload
+                    fn, args, kwargs = payload
                     set_running(job)
                     try:
                         result = fn(*args, **kwargs)
@@ -215,6 +217,7 @@ class ThreadWorkers(Workers):
                     finally:
                         set_running(None)
                         slot.job = None
+                        del payload
                     if max_tasks is not None and slot.succeeded + slot.failed >= max_tasks:
                         return
                 idle.release()
