@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,60 @@ def test_symlinked_directory_planted_in_root_is_refused(
         storage.read("docs/evil")
     assert list(outside.iterdir()) == []
     assert storage.list() == []  # links are not followed when listing either
+
+
+def test_no_operation_follows_a_planted_directory_link(
+    storage: FileStorage, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "victim").write_bytes(b"keep")
+    (outside / "sub" / "victim").write_bytes(b"keep too")
+    (storage.root / key_to_components("docs/x")[0]).symlink_to(outside, target_is_directory=True)
+    (storage.root / "victim").symlink_to(outside / "victim")
+    operations: dict[str, Callable[[str], object]] = {
+        "exists": storage.exists,
+        "size": storage.size,
+        "delete": storage.delete,
+        "read_many": lambda key: storage.read_many([key]),
+        "delete_many": lambda key: storage.delete_many([key]),
+        "write_many": lambda key: storage.write_many({key: b"escaped?"}),
+    }
+    for name, operation in operations.items():
+        for key in ("docs/victim", "docs/sub/victim", "victim"):
+            if name == "write_many" and key == "victim":
+                continue  # a rename replaces the link itself (see the next test)
+            with pytest.raises(UnsafePathError):
+                operation(key)
+    assert (len(storage), storage.total_size(), storage.purge_expired()) == (0, 0, 0)
+    storage.clear()  # removes the links themselves, never what they point at
+    assert sorted(os.listdir(storage.root)) == ["~lock"]
+    assert (outside / "victim").read_bytes() == b"keep"
+    assert (outside / "sub" / "victim").read_bytes() == b"keep too"
+    assert sorted(p.name for p in outside.rglob("*")) == ["sub", "victim", "victim"]
+
+
+def test_planted_journal_naming_paths_outside_the_root_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    FileStorage(root, fsync=False).close()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "x~1-1.tmp").write_bytes(b"evil")
+    (elsewhere / "x").write_bytes(b"keep")
+    for entry in (
+        ["..", "elsewhere", "x", "x~1-1.tmp"],  # a directory component that climbs out
+        ["../elsewhere/x", "x~1-1.tmp"],  # a file name holding slashes
+        ["x", "../elsewhere/x~1-1.tmp"],  # a temporary name holding slashes
+        ["x", "passwd"],  # a temporary name stage() never makes
+    ):
+        (root / "~journal").write_text(json.dumps({"renames": [entry]}))
+        descriptors = len(os.listdir("/dev/fd"))
+        with pytest.raises(UnsafePathError, match="journal"):
+            FileStorage(root, fsync=False)
+        assert len(os.listdir("/dev/fd")) == descriptors  # the refused client keeps none
+    assert (elsewhere / "x").read_bytes() == b"keep"
+    assert sorted(os.listdir(elsewhere)) == ["x", "x~1-1.tmp"]
+    assert sorted(os.listdir(root)) == ["~journal", "~lock"]
 
 
 def test_symlinked_file_planted_in_root_is_not_followed(

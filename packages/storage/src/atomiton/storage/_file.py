@@ -44,7 +44,7 @@ from atomiton.storage._file_io import (
     walk_dir,
 )
 from atomiton.storage._file_lock import LockFile
-from atomiton.storage._file_paths import key_to_components, segment_components
+from atomiton.storage._file_paths import is_own_rename, key_to_components, segment_components
 from atomiton.storage._keys import is_valid_key, validate_key, validate_keys
 
 _LOCK_NAME = "~lock"
@@ -85,8 +85,12 @@ class FileStorage(StorageClient):
         self._lock = threading.Lock()
         self._lock_file = LockFile(self._root_fd, _LOCK_NAME)
         self._is_closed = False
-        with self._exclusive():
-            self._recover()
+        try:
+            with self._exclusive():
+                self._recover()
+        except BaseException:
+            self.close()  # a client that failed to open keeps no descriptors
+            raise
 
     # -- locking and recovery ----------------------------------------------------------------------
     def _shared(self) -> _Flock:
@@ -103,6 +107,13 @@ class FileStorage(StorageClient):
             return
         with os.fdopen(fd, "rb") as journal:
             renames = json.loads(journal.read())["renames"]
+        # Untrusted input like any file in the root: a planted journal must not move files
+        # outside it (".." or "/" in a name), so nothing is applied unless every entry is ours.
+        if not isinstance(renames, list) or not all(map(is_own_rename, renames)):
+            raise UnsafePathError(
+                f"{self.root}: {_JOURNAL_NAME} names paths FileStorage never writes; "
+                "refusing to apply it (inspect and remove it to continue)"
+            )
         self._apply(renames)
         os.unlink(_JOURNAL_NAME, dir_fd=self._root_fd)
         self._sync(self._root_fd)

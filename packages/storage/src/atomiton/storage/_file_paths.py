@@ -113,3 +113,25 @@ def components_to_key(components: list[str]) -> str | None:
 def key_to_components_safe(key: str) -> list[str] | None:
     """Like ``key_to_components`` but ``None`` for a string that is not a valid key."""
     return key_to_components(key) if is_valid_key(key) else None
+
+
+_TEMP_SUFFIX = re.compile(r"~[0-9]+-[0-9]+\.tmp")
+
+
+def is_own_rename(entry: object) -> bool:
+    """Tell whether a ``write_many`` journal entry is one FileStorage itself could have written.
+
+    An entry is ``[directory components..., file name, staged temporary name]``. The journal is
+    read back from disk, so it is checked like any untrusted input: the components must be
+    exactly the mapping of a valid key and the temporary name exactly what ``stage`` makes for
+    that file, so no ``..``, ``/`` or foreign name can lead a roll-forward out of the root.
+    """
+    if not isinstance(entry, list) or len(entry) < 2:
+        return False
+    if not all(isinstance(part, str) for part in entry):
+        return False
+    *components, temp = entry
+    if components_to_key(components) is None:
+        return False
+    name = components[-1]
+    return temp.startswith(name) and bool(_TEMP_SUFFIX.fullmatch(temp, len(name)))
