@@ -3,12 +3,20 @@
 python _child.py crash <sqlite|file> <path> <round>
     writes forever, printing one line per write that returned: "w <key> <seq>" or "b <batch>"
 python _child.py concurrent <sqlite|file> <path> <worker> <count>
-    writes its own keys and shared keys, exits 0 if every call succeeded
+    waits for a line on stdin (so all workers start together), writes its own keys and shared
+    keys, prints "span <start> <end>" (time.monotonic), exits 0 if every call succeeded
+python _child.py batch-kill <path> <replaces>
+    opens a FileStorage, lets <replaces> renames (os.replace) complete, then SIGKILLs itself at
+    the next one; a write_many of BATCH_SIZE keys runs when no journal was pending
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import time
+from typing import Any
 
 from atomiton.storage import FileStorage, SQLiteStorage, StorageClient
 
@@ -57,6 +65,8 @@ def crash(kind: str, path: str, round_: int) -> None:
 
 
 def concurrent(kind: str, path: str, worker: int, count: int) -> None:
+    sys.stdin.readline()  # the start signal: every worker opens and writes at the same moment
+    start = time.monotonic()
     storage = open_backend(kind, path)
     for i in range(count):
         storage.write(f"own/{worker}/{i}", make_value(f"own/{worker}/{i}", i))
@@ -71,11 +81,34 @@ def concurrent(kind: str, path: str, worker: int, count: int) -> None:
         if i % 7 == 0:
             storage.read(f"shared/{(i + 3) % 10}")
             storage.list("shared/")
+    print(f"span {start} {time.monotonic()}")
     storage.close()
+
+
+def batch_kill(path: str, replaces: int) -> None:
+    """Die by SIGKILL at a chosen rename of a write_many or of its roll-forward on opening."""
+    real_replace = os.replace
+    done = 0
+
+    def replace_then_die(
+        src: Any, dst: Any, *, src_dir_fd: int | None = None, dst_dir_fd: int | None = None
+    ) -> None:
+        nonlocal done
+        if done == replaces:
+            os.kill(os.getpid(), signal.SIGKILL)
+        real_replace(src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd)
+        done += 1
+
+    os.replace = replace_then_die
+    storage = FileStorage(path)  # rolls a pending batch forward (and may die doing it)
+    storage.write_many({f"k/{i}": make_value(f"k/{i}", 2) for i in range(BATCH_SIZE)})
+    raise SystemExit(3)  # the kill point was never reached
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "crash":
         crash(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif sys.argv[1] == "batch-kill":
+        batch_kill(sys.argv[2], int(sys.argv[3]))
     else:
         concurrent(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))

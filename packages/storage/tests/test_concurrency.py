@@ -15,7 +15,8 @@ from ._child import make_value, parse_seq
 
 CHILD = Path(__file__).with_name("_child.py")
 WORKERS = 4
-COUNT = 120
+# SQLite writes are cheap, so its workers write more to keep the four overlapping for longer.
+COUNTS = {"sqlite": 400, "file": 120}
 
 
 def _open(kind: str, path: Path) -> StorageClient:
@@ -26,25 +27,38 @@ def _open(kind: str, path: Path) -> StorageClient:
 @pytest.mark.parametrize("kind", ["sqlite", "file"])
 def test_four_processes_lose_no_write_and_never_see_locked(kind: str, tmp_path: Path) -> None:
     path = tmp_path / ("kv.db" if kind == "sqlite" else "root")
+    count = COUNTS[kind]
     children = [
         subprocess.Popen(
-            [sys.executable, str(CHILD), "concurrent", kind, str(path), str(worker), str(COUNT)],
+            [sys.executable, str(CHILD), "concurrent", kind, str(path), str(worker), str(count)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for worker in range(WORKERS)
     ]
+    # Every child is started (interpreter up, imports done) and waits on stdin; release them
+    # together so they create the file or root, and write, at the same time.
+    spans = []
     for child in children:
-        _, errors = child.communicate(timeout=120)
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    for child in children:
+        out, errors = child.communicate(timeout=120)
         assert child.returncode == 0, errors
         assert "locked" not in errors
+        _, start, end = out.split()
+        spans.append((float(start), float(end)))
+    # The test only proves something if the four really wrote at once.
+    assert max(start for start, _ in spans) < min(end for _, end in spans), spans
     with _open(kind, path) as storage:
         for worker in range(WORKERS):
-            for i in range(COUNT):
+            for i in range(count):
                 key = f"own/{worker}/{i}"
                 assert storage.read(key) == make_value(key, i)
-            for i in range(0, COUNT, 10):
+            for i in range(0, count, 10):
                 for j in range(3):
                     key = f"many/{worker}/{i}/{j}"
                     assert storage.read(key) == make_value(key, i)
@@ -53,8 +67,8 @@ def test_four_processes_lose_no_write_and_never_see_locked(kind: str, tmp_path: 
         for key, value in shared.items():
             seq = parse_seq(key, value)
             # The survivor is some worker's last write of that key.
-            assert seq % 100_000 >= COUNT - 10
-        assert len(storage) == WORKERS * COUNT + WORKERS * (COUNT // 10) * 3 + 10
+            assert seq % 100_000 >= count - 10
+        assert len(storage) == WORKERS * count + WORKERS * (count // 10) * 3 + 10
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "file"])

@@ -16,7 +16,7 @@ import pytest
 
 from atomiton.storage import FileStorage, SQLiteStorage, StorageClient
 
-from ._child import BATCH_SIZE, parse_seq
+from ._child import BATCH_SIZE, make_value, parse_seq
 
 CHILD = Path(__file__).with_name("_child.py")
 ROUNDS = 12
@@ -90,3 +90,39 @@ def test_killed_writer_never_corrupts_or_loses_acknowledged_writes(
             _check(storage, acknowledged, batches)
     assert acknowledged
     assert batches
+
+
+def _kill_at_replace(root: Path, replaces: int) -> None:
+    """Run a batch-kill child that dies at its ``replaces``-th rename (see ``_child.py``)."""
+    env = {**os.environ, "PYTHONPATH": str(CHILD.parent)}
+    done = subprocess.run(
+        [sys.executable, str(CHILD), "batch-kill", str(root), str(replaces)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+@pytest.mark.parametrize("replaces", range(BATCH_SIZE + 1))
+def test_file_write_many_killed_at_each_rename_is_all_or_nothing(
+    replaces: int, tmp_path: Path
+) -> None:
+    """A real SIGKILL at every step of a FileStorage batch: before the journal's rename (the
+    commit point) nothing shows; after it, reopening completes the batch, even when a second
+    process dies while rolling it forward."""
+    root = tmp_path / "root"
+    keys = [f"k/{i}" for i in range(BATCH_SIZE)]
+    with FileStorage(root) as storage:
+        storage.write_many({key: make_value(key, 1) for key in keys})
+    _kill_at_replace(root, replaces)
+    is_committed = replaces >= 1
+    assert (root / "~journal").exists() == is_committed
+    if is_committed and replaces < BATCH_SIZE:
+        _kill_at_replace(root, 1)  # dies again, one rename into the roll-forward
+        assert (root / "~journal").exists()
+    with FileStorage(root) as storage:
+        stored = {key: parse_seq(key, value) for key, value in storage.items()}
+    assert stored == dict.fromkeys(keys, 2 if is_committed else 1)
+    assert not (root / "~journal").exists()
