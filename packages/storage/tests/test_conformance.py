@@ -117,7 +117,7 @@ def test_write_many_with_a_bad_item_writes_nothing(storage: StorageClient) -> No
     with pytest.raises(InvalidKeyError):
         storage.write_many({"keep": b"new", "ok": b"1", "../bad": b"2"})
     bad_batch: dict[str, object] = {"keep": b"new", "ok": b"1", "bad": "text"}
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"'bad'.*must be bytes, not str"):
         storage.write_many(bad_batch)  # type: ignore[arg-type]
     assert storage.read("keep") == b"old"
     assert not storage.exists("ok")

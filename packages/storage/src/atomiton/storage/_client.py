@@ -198,8 +198,15 @@ def checked_batch(items: Items) -> dict[str, bytes]:
     validate_keys(list(batch))
     for value in batch.values():
         if value.__class__ is not bytes:
-            return {key: check_value(value) for key, value in batch.items()}
+            return {key: _checked_item_value(key, value) for key, value in batch.items()}
     return batch
+
+
+def _checked_item_value(key: str, value: object) -> bytes:
+    try:
+        return check_value(value)
+    except TypeError as exc:
+        raise TypeError(f"the value of key {key!r}: {exc}") from None
 
 
 def pairs(items: Items) -> Iterable[tuple[str, bytes]]:
