@@ -37,6 +37,7 @@ TARGETS = {
     "fan-out to 100 mounted derived": 300e-6,
     "chain of 100": 300e-6,
     "batch of 10 sets": 10e-6,
+    "batch of 10 sets, no subscriber": 10e-6,
 }
 
 
@@ -336,3 +337,47 @@ def test_batch_of_10_sets(benchmark: BenchmarkFixture, impl: str, effects: list[
 
     _run(benchmark, "batch of 10 sets", impl, fn)
     assert seen[-1] == 10 * c.n
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_batch_of_10_sets_without_subscriber(benchmark: BenchmarkFixture, impl: str) -> None:
+    """The batch machinery alone: ten writes nobody observes (the case above adds a total)."""
+    c = _Counter()
+    if impl == "atomiton":
+        store = create_store()
+        atoms = [atom(0) for _ in range(10)]
+
+        def fn() -> None:
+            n = c.next()
+            with store.batch():
+                for x in atoms:
+                    store.set(x, n)
+
+        def read() -> list[Any]:
+            return [store.get(x) for x in atoms]
+
+    elif impl == "reaktiv":
+        signals = [reaktiv.Signal(0) for _ in range(10)]
+
+        def fn() -> None:
+            n = c.next()
+            with reaktiv.batch():
+                for s in signals:
+                    s.set(n)
+
+        def read() -> list[Any]:
+            return [s() for s in signals]
+
+    else:
+        rs = [solara.reactive(0) for _ in range(10)]
+
+        def fn() -> None:
+            n = c.next()
+            for r in rs:
+                r.set(n)
+
+        def read() -> list[Any]:
+            return [r.value for r in rs]
+
+    _run(benchmark, "batch of 10 sets, no subscriber", impl, fn)
+    assert read() == [c.n] * 10

@@ -73,3 +73,31 @@ def test_a_batch_is_atomic_for_readers_in_other_threads() -> None:
     t.join()
     assert torn == []
     assert all(a == b for a, b in seen)
+
+
+def test_writes_from_other_threads_wait_for_an_open_batch() -> None:
+    store = create_store()
+    x = atom(0)
+    store.set(x, 1)  # written once: later writes take the fast path
+    stop = threading.Event()
+
+    def writer() -> None:
+        k = 0
+        while not stop.is_set():
+            k -= 1
+            store.set(x, k)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    torn = 0
+    try:
+        for i in range(1, 300):
+            with store.batch():
+                store.set(x, i)
+                for _ in range(200):
+                    if store.get(x) != i:
+                        torn += 1
+    finally:
+        stop.set()
+        t.join()
+    assert torn == 0

@@ -50,7 +50,8 @@ if TYPE_CHECKING:
 _NESTING_LIMIT = 60
 _COMPUTING = -2  # ``_Cell.checked`` while its read runs: reading it again is a cycle
 _MAX_FLUSH_ROUNDS = 1000
-_MAX_PLANS = 64  # cached recompute plans per runtime (distinct written roots / batches)
+_MAX_PLANS = 64  # cached single-root recompute plans per runtime
+_BATCH = "batch"  # ``Runtime.plans`` key of the last batch's plan (other keys are roots)
 _NOT_RECOMPUTING: dict[int, int] = {}  # shared and never mutated: no recompute pass running
 _NO_DEPS: dict[Any, Any] = {}  # shared and never mutated: a cell not computed yet
 
@@ -118,7 +119,7 @@ class _Plan:
     atoms a target's dependencies are checked against.
     """
 
-    __slots__ = ("direct", "roots", "targets")
+    __slots__ = ("batch", "direct", "roots", "targets")
 
     def __init__(
         self, targets: tuple[_Mounted, ...], direct: bool, roots: frozenset[Atom[Any]]
@@ -126,6 +127,7 @@ class _Plan:
         self.targets = targets
         self.direct = direct
         self.roots = roots
+        self.batch: list[_Mounted] | None = None  # the written roots, for a batch's plan
 
 
 def equal(atom: Atom[Any], old: Any, new: Any) -> bool:
@@ -159,6 +161,7 @@ class Runtime:
         "mounted",
         "names",
         "nesting",
+        "owner",
         "pending",
         "plans",
         "plugins",
@@ -177,6 +180,9 @@ class Runtime:
         self.lock = threading.RLock()
         self.clock = 0
         self.depth = 0  # > 0 inside batch() or a write function: listeners wait
+        # The thread inside a ``batch()`` block, or None. Only set while that thread holds
+        # ``lock``, so ``owner == get_ident()`` proves this thread holds it (no re-acquire).
+        self.owner: int | None = None
         self.nesting = 0  # nested read evaluations on the current stack
         self.flushing = False
         self.dirty = False  # something changed since the last commit hook
@@ -500,15 +506,19 @@ class Runtime:
             self._recompute(roots)
 
     def _recompute(self, roots: list[_Mounted]) -> None:
-        if not roots:
+        n = len(roots)
+        if n == 1:
+            self.recompute_one(roots[0])
             return
-        plans = self.plans
-        key: Any = roots[0] if len(roots) == 1 else tuple(roots)
-        plan = plans.get(key)
-        if plan is None:
-            if len(plans) >= _MAX_PLANS:
-                plans.clear()
-            plan = plans[key] = self._plan(roots)
+        if not n:
+            return
+        # Several roots (a batch): the plan of the last batch, if it wrote the same atoms in
+        # the same order (a list comparison: no tuple to build and hash).
+        plan = self.plans.get(_BATCH)
+        if plan is None or plan.batch != roots:
+            plan = self._plan(roots)
+            plan.batch = list(roots)
+            self.plans[_BATCH] = plan
         self.run_plan(plan)
 
     def recompute_one(self, root: _Mounted) -> None:
@@ -575,7 +585,10 @@ class Runtime:
         targets = plan.targets
         pending = self.pending
         clock = self.clock
-        start = {m.atom._id: m.cell.epoch for m in targets if m.cell is not None}
+        start: dict[int, int] = {}
+        for m in targets:  # a loop, not a comprehension: no function call (Python 3.11)
+            if m.cell is not None:
+                start[m.atom._id] = m.cell.epoch
         self.recomputing = start
         compute = self.compute
         try:
