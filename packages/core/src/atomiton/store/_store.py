@@ -3,6 +3,7 @@
 The algorithm lives in ``_runtime.py``; this module is the face users call. The hot paths
 (``get`` of a primitive atom, ``set`` of a primitive atom nobody observes) are inlined here and
 allocate nothing; everything else goes through the runtime under the store's re-entrant lock.
+A ``set`` inside a ``batch()`` block of the calling thread skips that lock: the block holds it.
 """
 
 from __future__ import annotations
