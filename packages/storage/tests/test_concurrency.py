@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from atomiton.storage import FileStorage, SQLiteStorage, StorageClient
+from atomiton.storage import FileStorage, SQLiteStorage, StorageClient, StorageClosedError
 
 from ._child import make_value, parse_seq
 
@@ -93,3 +94,42 @@ def test_threads_share_one_client(kind: str, tmp_path: Path) -> None:
     assert errors == []
     assert len(storage) == 8 * 40 + 1
     storage.close()
+
+
+def _work_until_closed(
+    storage: StorageClient, started: threading.Barrier, errors: list[BaseException]
+) -> None:
+    started.wait()
+    try:
+        for i in range(100_000):
+            storage.write(f"k/{i % 20}", b"v")
+            storage.read(f"k/{i % 20}")
+            storage.list("k/")
+    except BaseException as exc:  # reported by the test
+        errors.append(exc)
+
+
+@pytest.mark.parametrize("round_", range(3))
+@pytest.mark.parametrize("kind", ["sqlite", "file"])
+def test_close_while_other_threads_work_raises_closed_and_never_crashes(
+    kind: str, round_: int, tmp_path: Path
+) -> None:
+    """close() waits for calls in flight: before, SQLite crashed the interpreter (a connection
+    closed under a running execute) and FileStorage failed with EBADF on its closed root."""
+    storage = _open(kind, tmp_path / ("kv.db" if kind == "sqlite" else "root"))
+    storage.write("k/0", b"v")
+    errors: list[BaseException] = []
+    started = threading.Barrier(4)
+    threads = [
+        threading.Thread(target=_work_until_closed, args=(storage, started, errors))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    time.sleep(0.01 * (round_ + 1))
+    storage.close()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 3
+    assert all(isinstance(error, StorageClosedError) for error in errors), errors

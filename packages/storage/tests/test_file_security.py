@@ -101,6 +101,12 @@ def test_planted_journal_naming_paths_outside_the_root_is_refused(tmp_path: Path
         with pytest.raises(UnsafePathError, match="journal"):
             FileStorage(root, fsync=False)
         assert len(os.listdir("/dev/fd")) == descriptors  # the refused client keeps none
+    (root / "~journal").unlink()
+    storage = FileStorage(root, fsync=False)
+    (root / "~journal").write_text(json.dumps({"renames": [["x", "../elsewhere/x~1-1.tmp"]]}))
+    with pytest.raises(UnsafePathError, match="journal"):
+        storage.write("x", b"v")  # a journal planted under a live client is refused too
+    storage.close()  # and the refused call did not keep the client busy
     assert (elsewhere / "x").read_bytes() == b"keep"
     assert sorted(os.listdir(elsewhere)) == ["x", "x~1-1.tmp"]
     assert sorted(os.listdir(root)) == ["~journal", "~lock"]

@@ -16,7 +16,6 @@ import fcntl
 import json
 import os
 import stat
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -43,7 +42,7 @@ from atomiton.storage._file_io import (
     stage,
     walk_dir,
 )
-from atomiton.storage._file_lock import LockFile
+from atomiton.storage._file_lock import InUse, LockFile
 from atomiton.storage._file_paths import is_own_rename, key_to_components, segment_components
 from atomiton.storage._keys import is_valid_key, validate_key, validate_keys
 
@@ -82,9 +81,9 @@ class FileStorage(StorageClient):
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         # The root itself may be a symlink: that is the caller's choice. Nothing below it may.
         self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        self._lock = threading.Lock()
         self._lock_file = LockFile(self._root_fd, _LOCK_NAME)
         self._is_closed = False
+        self._in_use = InUse(lambda: closed_error(self))
         try:
             with self._exclusive():
                 self._recover()
@@ -202,6 +201,10 @@ class FileStorage(StorageClient):
 
     def read_entry(self, key: str) -> Entry | None:
         """Return ``(value, expires_at)`` or ``None`` (see ``StorageClient.read_entry``)."""
+        with self._in_use:
+            return self._read_entry(key)
+
+    def _read_entry(self, key: str) -> Entry | None:
         opened = self._open_value(key)
         if opened is None:
             return None
@@ -222,16 +225,17 @@ class FileStorage(StorageClient):
         return None if entry is None else entry[0]
 
     def _live_size(self, key: str) -> int | None:
-        opened = self._open_value(key)
-        if opened is None:
-            return None
-        fd, expires = opened
-        try:
-            if expires and expires <= self._clock():
+        with self._in_use:
+            opened = self._open_value(key)
+            if opened is None:
                 return None
-            return os.fstat(fd).st_size - HEADER.size
-        finally:
-            os.close(fd)
+            fd, expires = opened
+            try:
+                if expires and expires <= self._clock():
+                    return None
+                return os.fstat(fd).st_size - HEADER.size
+            finally:
+                os.close(fd)
 
     def size(self, key: str) -> int | None:
         """Return the value's length in bytes, or ``None`` when absent."""
@@ -283,13 +287,14 @@ class FileStorage(StorageClient):
         start: list[str] = []
         for segment in complete:
             start.extend(segment_components(segment, is_last=False))
-        fds = self._open_dirs(start, create=False)
-        if not fds:
-            return
-        try:
-            yield from walk_dir(fds[-1], start, prefix)
-        finally:
-            self._close_dirs(fds)
+        with self._in_use:
+            fds = self._open_dirs(start, create=False)
+            if not fds:
+                return
+            try:
+                yield from walk_dir(fds[-1], start, prefix)
+            finally:
+                self._close_dirs(fds)
 
     def list(self, prefix: str = "") -> KeyList:
         """Return the live keys starting with ``prefix``, sorted."""
@@ -383,11 +388,13 @@ class FileStorage(StorageClient):
             self._sync(self._root_fd)
 
     def close(self) -> None:
-        """Release the root and lock descriptors; later calls raise ``StorageClosedError``."""
-        with self._lock:
-            if self._is_closed:
-                return
-            self._is_closed = True
+        """Release the root and lock descriptors; later calls raise ``StorageClosedError``.
+
+        Calls in flight on other threads finish first.
+        """
+        if not self._in_use.close():
+            return
+        self._is_closed = True
         self._lock_file.close()
         os.close(self._root_fd)
 
@@ -413,20 +420,31 @@ class _Flock:
 
     def __enter__(self) -> None:
         storage = self._storage
-        if storage._is_closed:
-            raise closed_error(storage)
-        fd = storage._lock_file.fd()
-        fcntl.flock(fd, self._mode)
+        storage._in_use.__enter__()
+        try:
+            fd = storage._lock_file.fd()
+            fcntl.flock(fd, self._mode)
+        except BaseException:
+            storage._in_use.__exit__()
+            raise
         self._fd = fd
         if self._mode == fcntl.LOCK_SH:
             try:
                 os.stat(_JOURNAL_NAME, dir_fd=storage._root_fd)
             except FileNotFoundError:
                 return
-            # A batch crashed after its commit: apply it before anything can overwrite its keys.
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            storage._recover()
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            try:
+                # A batch crashed after its commit: apply it before anything can overwrite its
+                # keys.
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                storage._recover()
+                fcntl.flock(fd, fcntl.LOCK_SH)
+            except BaseException:
+                self.__exit__()  # a refused journal must not leave the lock or the call held
+                raise
 
     def __exit__(self, *exc_info: object) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._storage._in_use.__exit__()

@@ -1,8 +1,12 @@
-"""LockFile: one descriptor per thread of a lock file, so flock excludes threads too.
+"""LockFile: one descriptor per thread of a lock file, so flock excludes threads too; InUse.
 
 ``flock`` locks belong to an open file description: two threads sharing one descriptor would
 share the lock. Each thread therefore opens the file itself; descriptors of finished threads are
 closed when the next thread opens one.
+
+``InUse`` counts calls in flight so that ``close()`` releases the root descriptor only after they
+end: a descriptor closed under a running call would make it fail with EBADF, or, once the number
+is reused by another ``open``, resolve its paths inside some other directory.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
+from collections.abc import Callable
 
 
 class LockFile:
@@ -52,3 +57,34 @@ class LockFile:
             fds, self._fds = self._fds, []
         for _, fd in fds:
             os.close(fd)
+
+
+class InUse:
+    """A context manager around each call; ``close()`` refuses new calls and waits for the rest."""
+
+    def __init__(self, closed_error: Callable[[], BaseException]) -> None:
+        self._condition = threading.Condition()
+        self._users = 0
+        self._is_closed = False
+        self._closed_error = closed_error
+
+    def __enter__(self) -> None:
+        with self._condition:
+            if self._is_closed:
+                raise self._closed_error()
+            self._users += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._condition:
+            self._users -= 1
+            if not self._users:
+                self._condition.notify_all()
+
+    def close(self) -> bool:
+        """Refuse new calls, wait for the calls in flight; ``False`` if already closed."""
+        with self._condition:
+            if self._is_closed:
+                return False
+            self._is_closed = True
+            self._condition.wait_for(lambda: not self._users)
+        return True
