@@ -76,3 +76,10 @@ def test_no_pickle_codec_is_offered() -> None:
     import atomiton.storage
 
     assert not any("pickle" in name.lower() for name in atomiton.storage.__all__)
+
+
+def test_bad_client_or_codec_is_refused_naming_it() -> None:
+    with pytest.raises(TypeError, match="through a StorageClient, not dict"):
+        TypedStorage({})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"codec must have encode.*not 'json'"):
+        TypedStorage(MemoryStorage(), "json")  # type: ignore[arg-type]

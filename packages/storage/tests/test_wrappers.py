@@ -325,6 +325,8 @@ def test_caller_errors_do_not_trip_the_breaker() -> None:
 def test_wrappers_refuse_something_that_is_not_a_client() -> None:
     with pytest.raises(TypeError, match="wraps a StorageClient"):
         MonitoredStorage({}, print)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="on_operation must be callable, not None"):
+        MonitoredStorage(MemoryStorage(), None)  # type: ignore[arg-type]
 
 
 def test_sqlite_busy_from_another_writer_is_waited_out(tmp_path: Path) -> None:

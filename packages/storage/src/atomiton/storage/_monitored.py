@@ -103,6 +103,8 @@ class MonitoredStorage(StorageWrapper):
         self, inner: StorageClient, on_operation: Callable[[OperationRecord], object]
     ) -> None:
         super().__init__(inner)
+        if not callable(on_operation):
+            raise TypeError(f"MonitoredStorage on_operation must be callable, not {on_operation!r}")
         self.on_operation = on_operation
 
     def _report(

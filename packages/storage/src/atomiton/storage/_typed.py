@@ -103,6 +103,17 @@ class TypedStorage(MutableMapping[str, Any]):
     """
 
     def __init__(self, client: StorageClient, codec: Codec | None = None) -> None:
+        if not isinstance(client, StorageClient):
+            raise TypeError(
+                f"TypedStorage stores through a StorageClient, not {type(client).__name__}"
+            )
+        if codec is not None and not (
+            callable(getattr(codec, "encode", None)) and callable(getattr(codec, "decode", None))
+        ):
+            raise TypeError(
+                f"TypedStorage codec must have encode(obj) -> bytes and decode(bytes), "
+                f"not {codec!r}"
+            )
         self.client = client
         self.codec: Codec = codec if codec is not None else JsonCodec()
 
