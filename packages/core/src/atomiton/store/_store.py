@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from threading import get_ident
@@ -29,6 +30,7 @@ Ts = TypeVarTuple("Ts")
 
 _NO: Any = MISSING
 _store_ids = itertools.count(1)
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,17 +443,34 @@ class Store:
                 rt.dirty = False
             rt.flush()
 
-    def get_state(self) -> dict[str, Any]:
-        """Every primitive atom written in this store, plus registered atoms, by name."""
+    def get_state(self, *, include_derived: bool = False) -> dict[str, Any]:
+        """Current values by atom name: what ``set_state`` and inspectors read.
+
+        Holds every primitive atom written in this store and every atom registered to it.
+        A registered derived atom whose read raises or is still pending (async) has no
+        value and is left out, so one failing read never hides the rest of the state.
+
+        Args:
+            include_derived: Also report every mounted (subscribed) derived atom's current
+                value, as an inspector would show it.
+        """
         rt = self._rt
         with rt.lock:
             # copy(): a dropped atom may leave the dict (Atom.__del__) while we iterate
             names = rt.names.copy()
             state = {names.get(k, f"atom-{k}"): v for k, v in rt.values.copy().items()}
-            registry = self._registry
-            if registry is not None:
-                for a in registry.get_atoms_for_store(self):
-                    state.setdefault(a.name, self.get(a))
+            extra: list[Atom[Any]] = []
+            if self._registry is not None:
+                extra.extend(self._registry.get_atoms_for_store(self))
+            if include_derived:
+                extra.extend(m.atom for m in list(rt.mounted.values()))
+            for a in extra:
+                if a.name in state:
+                    continue
+                try:
+                    state[a.name] = self.get(a)
+                except Exception:  # failing or pending derived read: it has no value to show
+                    _log.debug("get_state: %s has no value", a.name, exc_info=True)
             return state
 
     def set_state(self, state: Mapping[str, Any]) -> None:
