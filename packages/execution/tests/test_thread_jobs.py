@@ -50,6 +50,16 @@ def test_max_tasks_per_worker_replaces_the_thread() -> None:
         assert names[0] == names[1] != names[2] == names[3]
 
 
+def test_shutdown_runs_every_queued_job_while_max_tasks_per_worker_recycles_threads() -> None:
+    # Regression: a thread retired by max_tasks_per_worker during shutdown was not replaced, so
+    # the jobs queued behind it stayed pending forever.
+    workers = ThreadWorkers(max_workers=1, max_tasks_per_worker=2)
+    jobs = [workers.submit(sleep_then_return, 0.01, n) for n in range(7)]
+    workers.shutdown(wait=True)
+    assert [job.result(timeout=0) for job in jobs] == list(range(7))
+    assert workers.stats().workers == ()
+
+
 def test_thread_names_carry_the_prefix() -> None:
     with ThreadWorkers(max_workers=1, thread_name_prefix="resize") as workers:
         name = workers.submit(lambda: threading.current_thread().name).result(timeout=10)

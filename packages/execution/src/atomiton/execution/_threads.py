@@ -226,12 +226,10 @@ class ThreadWorkers(Workers):
                 del self._slots[id(slot)]
                 self._retired[0] += slot.succeeded
                 self._retired[1] += slot.failed
-                # A thread retired by max_tasks_per_worker may leave work behind: replace it.
-                if (
-                    not self._shutdown
-                    and not self._queue.empty()
-                    and len(self._slots) < self._max_workers
-                ):
+                # A thread retired by max_tasks_per_worker may leave work behind: replace it,
+                # during shutdown too (the replacement takes the stop marker this thread left,
+                # and shutdown(wait=True) joins it as well).
+                if not self._queue.empty() and len(self._slots) < self._max_workers:
                     self._add_thread()
 
     def _timer(self) -> _Deadlines:
@@ -294,15 +292,25 @@ class ThreadWorkers(Workers):
                         break
                     if job is not None:
                         dropped.append(job)
-            threads = [s.thread for s in self._slots.values() if s.thread is not None]
-            for _ in threads:
+            for _ in self._slots:
                 self._queue.put(None)
             deadlines = self._deadlines
         for job in dropped:
             job.cancel()
         if wait:
-            for thread in threads:
-                if thread is not threading.current_thread():
+            # Threads retired by max_tasks_per_worker meanwhile are replaced: join until none is
+            # left (the calling thread itself, if it is one of ours, is not waited for).
+            me = threading.current_thread()
+            while True:
+                with self._lock:
+                    threads = [
+                        t
+                        for s in self._slots.values()
+                        if (t := s.thread) is not None and t is not me
+                    ]
+                if not threads:
+                    break
+                for thread in threads:
                     thread.join()
             if deadlines is not None:
                 deadlines.stop()
