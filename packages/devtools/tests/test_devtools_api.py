@@ -323,3 +323,19 @@ def test_undo_and_redo_on_an_entity_client_use_its_write_history(dt: DevTools) -
             dt.jump_to("entities", 0)
     finally:
         client.dispose()
+
+
+def test_state_shows_mounted_derived_atoms_without_being_told_about_them() -> None:
+    from atomiton.devtools import DevTools
+    from atomiton.store import atom, computed, create_store
+
+    store = create_store()
+    count = atom(3, name="count")
+    tripled = computed(lambda get: get(count) * 3, name="tripled")
+    unsubscribe = store.subscribe(tripled, lambda value: None)
+    dt = DevTools()
+    dt.attach(store, name="ui")
+    store.set(count, 4)
+    assert dt.state("ui")["tripled"] == 12
+    unsubscribe()
+    dt.close()

@@ -4,13 +4,12 @@ Every top-level write becomes a history point (the store's own ``snapshot()`` pl
 name) and an ``"atom"`` timeline entry; undo / redo / jump restore a point with the store's
 ``restore()``, so subscribers are notified and derived atoms recompute as for any other write.
 
-Derived atoms are shown beside the primitives, read-only. A store hands out no list of the
-derived atoms it computes (``get_state()`` holds the primitives written in it plus the atoms
-registered to it, and the plugin hooks fire for primitive writes only), so devtools shows the
-derived atoms it can name through public doors: those registered to the store
-(``store.registry.get_atoms_for_store(store)``) and those passed to ``attach(..., atoms=...)``.
-Their values are read with ``store.get`` when shown; histories keep primitives only, because
-only primitives can be restored.
+Derived atoms are shown beside the primitives, read-only: every mounted (subscribed) derived
+atom, which ``store.get_state(include_derived=True)`` reports by name, plus the derived atoms
+registered to the store (``store.registry.get_atoms_for_store(store)``) and those passed to
+``attach(..., atoms=...)`` (which shows them even when nothing subscribes). Their values are read
+with ``store.get`` when shown; histories keep primitives only, because only primitives can be
+restored.
 """
 
 from __future__ import annotations
@@ -50,8 +49,8 @@ class AtomStoreLike(Protocol):
         """Add a plugin after creation; returns its remover."""
         ...
 
-    def get_state(self) -> dict[str, Any]:
-        """Current values by atom name."""
+    def get_state(self, *, include_derived: bool = False) -> dict[str, Any]:
+        """Current values by atom name (mounted derived atoms too with ``include_derived``)."""
         ...
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -171,6 +170,16 @@ class AtomStoreAttachment:
         state = jsonable({k: v for k, v in raw.items() if k not in derived_names})
         primitives = state if isinstance(state, dict) else {}
         derived: dict[str, Any] = {}
+        if derived_too:
+            # Mounted (subscribed) derived atoms, which the store reports by name even when
+            # nobody registered them or passed them to attach().
+            try:
+                everything = self.target.get_state(include_derived=True)
+            except Exception:
+                everything = {}
+            for name, value in everything.items():
+                if name not in raw and name not in derived_names:
+                    derived[name] = jsonable(value)
         for a in atoms:
             name = _atom_name(a)
             if _is_derived(a):
