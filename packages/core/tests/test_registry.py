@@ -13,6 +13,7 @@ from atomiton.store import (
     AtomRegistry,
     DuplicateAtomNameWarning,
     IsolationError,
+    StoreError,
     UnknownAtomError,
     atom,
     computed,
@@ -231,3 +232,45 @@ def test_get_state_includes_registered_atoms_by_name() -> None:
     assert store.get_state() == {"theme": "dark"}
     store.set_state({"theme": "light"})
     assert store.get(theme) == "light"
+
+
+def test_a_global_store_attached_again_in_isolated_mode_stops_sharing() -> None:
+    registry = AtomRegistry()
+    a = atom(0)
+    s1 = create_store(registry_mode="global", registry=registry)
+    s2 = create_store(registry_mode="global", registry=registry)
+    s1.set(a, 1)
+    registry.attach_store(s2, mode="isolated")
+    assert registry.mode_of(s2) == "isolated"
+    assert s2.get(a) == 1  # a private copy of the shared values
+    s1.set(a, 2)
+    assert s2.get(a) == 1
+    s2.set(a, 3)
+    assert s1.get(a) == 2
+
+
+def test_a_store_refused_global_mode_keeps_its_mode_and_values() -> None:
+    registry = AtomRegistry()
+    a = atom(0)
+    shared = create_store(registry_mode="global", registry=registry)
+    busy = create_store(registry=registry)
+    busy.set(a, 5)
+    busy.subscribe(a, lambda v: None)
+    with pytest.raises(StoreError, match="subscribers"):
+        registry.attach_store(busy, mode="global")
+    assert registry.mode_of(busy) == "isolated"
+    assert (busy.get(a), shared.get(a)) == (5, 0)
+
+
+def test_an_atom_registered_under_two_names_leaves_both_when_dropped() -> None:
+    registry = AtomRegistry()
+    first, second = atom(0, name="first"), atom(1)
+    registry.register(first)
+    registry.register(first, name="alias")
+    with pytest.warns(DuplicateAtomNameWarning, match="'alias'"):
+        registry.register(second, name="alias")
+    assert registry.get_by_name("alias") is first
+    del first
+    gc.collect()
+    assert registry.get_by_name("first") is None
+    assert registry.get_by_name("alias") is second  # the dead atom no longer shadows it

@@ -50,6 +50,7 @@ class AtomRegistry:
         self._atoms: dict[int, weakref.ref[Atom[Any]]] = {}
         self._meta: dict[int, AtomMetadata] = {}
         self._names: dict[str, list[int]] = {}  # name -> ids in registration order
+        self._atom_names: dict[int, set[str]] = {}  # atom id -> every name it is indexed by
         self._atom_store: dict[int, int] = {}  # atom id -> store id
         self._stores: dict[int, _StoreEntry] = {}
         self._warned: set[str] = set()
@@ -58,6 +59,9 @@ class AtomRegistry:
     # ---------------------------------------------------------------- stores
     def attach_store(self, store: Store, mode: Mode = "isolated") -> None:
         """Attach ``store`` (held weakly) in ``mode``.
+
+        A global-mode store attached again in isolated mode stops sharing: it keeps a private
+        copy of the shared values (like ``detach_store``).
 
         Raises:
             ValueError: ``mode`` is not ``"isolated"`` or ``"global"``.
@@ -68,6 +72,12 @@ class AtomRegistry:
         if not isinstance(store, Store):
             raise TypeError(f"attach_store() needs a Store, got {type(store).__name__}")
         with self._lock:
+            shared = self._shared() if self._shared is not None else None
+            if mode == "global" and store._rt is not shared and store._rt.mounted:
+                # Checked before anything changes: a refused store keeps its mode and values.
+                raise StoreError(
+                    f"store {store.name!r} has subscribers; attach it before subscribing"
+                )
             entry = self._stores.get(store._id)
             if entry is None:
                 sid = store._id
@@ -75,16 +85,13 @@ class AtomRegistry:
                 entry = self._stores[sid] = _StoreEntry(ref, mode)
             entry.mode = mode
             store._registry = self
-            if mode == "global":
-                shared = self._shared() if self._shared is not None else None
+            if mode == "isolated":
+                self._make_private(store)  # leaving global mode: stop sharing values
+            else:
                 if shared is None:
                     shared = Runtime()
                     self._shared = weakref.ref(shared)
                 if store._rt is not shared:
-                    if store._rt.mounted:
-                        raise StoreError(
-                            f"store {store.name!r} has subscribers; attach it before subscribing"
-                        )
                     for key, value in store._rt.values.items():
                         shared.values.setdefault(key, value)
                     shared.names.update(store._rt.names)
@@ -96,12 +103,16 @@ class AtomRegistry:
             self._drop_store(store._id)
             if store._registry is self:
                 store._registry = None
-            shared = self._shared() if self._shared is not None else None
-            if shared is not None and store._rt is shared:
-                private = Runtime()
-                private.values.update(shared.values)
-                private.names.update(shared.names)
-                store._bind(private)
+            self._make_private(store)
+
+    def _make_private(self, store: Store) -> None:
+        """Give a store that shares the global values a private copy of them."""
+        shared = self._shared() if self._shared is not None else None
+        if shared is not None and store._rt is shared:
+            private = Runtime()
+            private.values.update(shared.values)
+            private.names.update(shared.names)
+            store._bind(private)
 
     def _drop_store(self, sid: int) -> None:
         with self._lock:
@@ -145,6 +156,7 @@ class AtomRegistry:
             if atom_id not in self._atoms:
                 self._atoms[atom_id] = weakref.ref(atom, lambda _r: self._forget(atom_id))
                 self._meta[atom_id] = AtomMetadata(name, time.time(), atom.kind)
+            self._atom_names.setdefault(atom_id, set()).add(name)
             if store is None:
                 self._index(self._names, name, atom_id)
                 return
@@ -178,17 +190,19 @@ class AtomRegistry:
     def _forget(self, atom_id: int) -> None:
         with self._lock:
             self._atoms.pop(atom_id, None)
-            meta = self._meta.pop(atom_id, None)
+            self._meta.pop(atom_id, None)
             sid = self._atom_store.pop(atom_id, None)
-            if meta is None:
+            names = self._atom_names.pop(atom_id, None)
+            if names is None:
                 return
             tables = [self._names] + [e.names for e in self._stores.values()]
             for table in tables:
-                ids = table.get(meta.name)
-                if ids is not None and atom_id in ids:
-                    ids.remove(atom_id)
-                    if not ids:
-                        del table[meta.name]
+                for name in names:  # every name it was registered under, not just the first
+                    ids = table.get(name)
+                    if ids is not None and atom_id in ids:
+                        ids.remove(atom_id)
+                        if not ids:
+                            del table[name]
             if sid is not None and sid in self._stores:
                 self._stores[sid].atoms.pop(atom_id, None)
 
