@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from atomiton.store import TimeTravel, atom, computed, create_store
+from atomiton.store import Getter, TimeTravel, atom, computed, create_store
 
 
 def test_capture_undo_redo_and_jump() -> None:
@@ -130,3 +132,23 @@ def test_clear_forgets_the_history() -> None:
     assert tt.history == ()
     assert not tt.can_undo
     assert tt.index == -1
+
+
+async def test_auto_capture_skips_commits_that_moved_no_value() -> None:
+    store = create_store()
+    n = atom(1)
+
+    async def double(get: Getter) -> int:
+        value = get(n)
+        await asyncio.sleep(0)
+        return value * 2
+
+    doubled = computed(double)
+    tt = TimeTravel(store, auto_capture=True)
+    store.subscribe(doubled, lambda v: None)
+    assert await store.get_async(doubled) == 2  # settling is a commit, not a write
+    store.set(n, 2)
+    assert await store.get_async(doubled) == 4
+    assert len(tt.history) == 2  # initial + the write
+    assert tt.undo() is True
+    assert store.get(n) == 1  # one undo undoes the one write

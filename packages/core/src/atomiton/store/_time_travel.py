@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from threading import RLock
 
 from atomiton.store._store import PluginHooks, Snapshot, Store
+
+_ABSENT = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +59,19 @@ class TimeTravel:
             self._remove_plugin = store.use(lambda _s: PluginHooks(on_commit=self._auto))
 
     def _auto(self) -> None:
-        if not self._restoring:
-            self.capture()
+        # A commit that moved no primitive value (an async atom settling, a derived atom
+        # recomputing) is not a new point in time: an entry equal to the current one would
+        # make the next undo look like it did nothing.
+        if self._restoring:
+            return
+        if 0 <= self._index < len(self._entries):
+            current = self._entries[self._index].snapshot._values
+            values = self._store._rt.values
+            if len(values) == len(current) and all(
+                current.get(key, _ABSENT) is value for key, value in values.items()
+            ):
+                return
+        self.capture()
 
     def close(self) -> None:
         """Stop auto-capturing (the history stays)."""
@@ -65,15 +79,22 @@ class TimeTravel:
             self._remove_plugin()
             self._remove_plugin = None
 
+    def _lock(self) -> RLock:
+        # The store's own lock (looked up each time: a registry may rebind the store), so that
+        # moving in time from one thread and writing (hence auto-capturing) from another never
+        # interleave.
+        return self._store._rt.lock
+
     def capture(self, label: str | None = None) -> HistoryEntry:
         """Record the store's current state; drops any redo entries."""
-        entry = HistoryEntry(self._store.snapshot(), label, time.time())
-        del self._entries[self._index + 1 :]
-        self._entries.append(entry)
-        if len(self._entries) > self._max:
-            del self._entries[: len(self._entries) - self._max]
-        self._index = len(self._entries) - 1
-        return entry
+        with self._lock():
+            entry = HistoryEntry(self._store.snapshot(), label, time.time())
+            del self._entries[self._index + 1 :]
+            self._entries.append(entry)
+            if len(self._entries) > self._max:
+                del self._entries[: len(self._entries) - self._max]
+            self._index = len(self._entries) - 1
+            return entry
 
     def _go(self, index: int) -> None:
         self._index = index
@@ -85,24 +106,27 @@ class TimeTravel:
 
     def undo(self) -> bool:
         """Restore the previous entry; False when there is none."""
-        if not self.can_undo:
-            return False
-        self._go(self._index - 1)
-        return True
+        with self._lock():
+            if not self.can_undo:
+                return False
+            self._go(self._index - 1)
+            return True
 
     def redo(self) -> bool:
         """Restore the next entry; False when there is none."""
-        if not self.can_redo:
-            return False
-        self._go(self._index + 1)
-        return True
+        with self._lock():
+            if not self.can_redo:
+                return False
+            self._go(self._index + 1)
+            return True
 
     def jump_to(self, index: int) -> bool:
         """Restore entry ``index`` of ``history``; False when out of range."""
-        if not 0 <= index < len(self._entries):
-            return False
-        self._go(index)
-        return True
+        with self._lock():
+            if not 0 <= index < len(self._entries):
+                return False
+            self._go(index)
+            return True
 
     @property
     def can_undo(self) -> bool:
@@ -126,5 +150,6 @@ class TimeTravel:
 
     def clear(self) -> None:
         """Forget every entry."""
-        self._entries.clear()
-        self._index = -1
+        with self._lock():
+            self._entries.clear()
+            self._index = -1
