@@ -115,6 +115,32 @@ def test_kill_reaches_the_programs_own_children() -> None:
     assert not psutil.pid_exists(grandchild) or not no_zombie(grandchild)
 
 
+def test_kill_sends_sigkill_to_children_that_ignore_sigterm_after_the_program_quit() -> None:
+    # Regression: the program exits on SIGTERM at once, but its child ignores SIGTERM and holds
+    # the output pipe; kill() waited for that child (60 s) instead of sending it SIGKILL.
+    code = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+        'signal.signal(signal.SIGTERM, signal.SIG_IGN); print("ready", flush=True); '
+        "time.sleep(60)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    handle = spawn([PY, "-c", code])
+    lines = iter(handle)
+    first_two = {next(lines), next(lines)}  # its pid, and "ready": its SIGTERM handler is set
+    assert "ready" in first_two
+    grandchild = int((first_two - {"ready"}).pop())
+    start = time.monotonic()
+    result = handle.kill(grace=0.3)
+    assert time.monotonic() - start < 10
+    assert result.exit_code == -15
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(grandchild) and no_zombie(grandchild):
+        assert time.monotonic() < deadline, "the child that ignores SIGTERM survived kill()"
+        time.sleep(0.02)
+
+
 def test_timeout_kills_the_program_and_wait_raises() -> None:
     handle = spawn([PY, "-c", "import time; time.sleep(60)"], timeout=0.2, kill_grace=0.5)
     start = time.monotonic()

@@ -163,7 +163,9 @@ class ProcessHandle:
     def kill(self, grace: float = 5.0) -> ProcessResult:
         """Stop the program: SIGTERM first, then SIGKILL if it still runs after ``grace`` seconds.
 
-        Signals go to the program's whole process group. Returns once it is reaped.
+        Signals go to the program's whole process group, and SIGKILL follows whenever anything
+        in it still runs (or holds the output open) after ``grace``, even if the program itself
+        already quit on SIGTERM. Returns once it is reaped and its output is read.
 
         Args:
             grace: Seconds between SIGTERM and SIGKILL (0 sends SIGKILL at once).
@@ -171,12 +173,14 @@ class ProcessHandle:
         Returns:
             The :class:`ProcessResult` (exit code ``-15`` or ``-9`` when a signal ended it).
         """
-        if grace < 0:
+        if not grace >= 0:
             raise ValueError(f"grace must be >= 0 seconds, got {grace!r}")
-        if not self._exited.is_set():
+        # "Done" (not merely "exited"): a program that quits on SIGTERM can leave children in
+        # its group that ignore it and still hold the output pipes; they get the SIGKILL too.
+        if not self._done.is_set():
             if grace > 0:
                 self._signal(signal.SIGTERM)
-            if not self._exited.wait(grace):
+            if not self._done.wait(grace):
                 self._signal(signal.SIGKILL if _POSIX else signal.SIGTERM)
         self._done.wait()
         assert self._result is not None
