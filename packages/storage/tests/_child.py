@@ -3,8 +3,9 @@
 python _child.py crash <sqlite|file> <path> <round>
     writes forever, printing one line per write that returned: "w <key> <seq>" or "b <batch>"
 python _child.py concurrent <sqlite|file> <path> <worker> <count>
-    waits for a line on stdin (so all workers start together), writes its own keys and shared
-    keys, prints "span <start> <end>" (time.monotonic), exits 0 if every call succeeded
+    prints "ready", waits for a line on stdin (so all workers start together), writes its own
+    keys and shared keys, prints "span <start> <end>" (time.monotonic), exits 0 if every call
+    succeeded
 python _child.py batch-kill <path> <replaces>
     opens a FileStorage, lets <replaces> renames (os.replace) complete, then SIGKILLs itself at
     the next one; a write_many of BATCH_SIZE keys runs when no journal was pending
@@ -65,6 +66,7 @@ def crash(kind: str, path: str, round_: int) -> None:
 
 
 def concurrent(kind: str, path: str, worker: int, count: int) -> None:
+    print("ready", flush=True)  # imports done
     sys.stdin.readline()  # the start signal: every worker opens and writes at the same moment
     start = time.monotonic()
     storage = open_backend(kind, path)

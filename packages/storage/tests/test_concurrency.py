@@ -39,13 +39,16 @@ def test_four_processes_lose_no_write_and_never_see_locked(kind: str, tmp_path: 
         )
         for worker in range(WORKERS)
     ]
-    # Every child is started (interpreter up, imports done) and waits on stdin; release them
+    # Wait until every child is up (interpreter started, imports done), then release them
     # together so they create the file or root, and write, at the same time.
-    spans = []
+    for child in children:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "ready\n", child.communicate(timeout=60)
     for child in children:
         assert child.stdin is not None
         child.stdin.write("go\n")
         child.stdin.flush()
+    spans = []
     for child in children:
         out, errors = child.communicate(timeout=120)
         assert child.returncode == 0, errors
