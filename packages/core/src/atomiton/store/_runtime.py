@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +157,7 @@ class Runtime:
         "depth",
         "dirty",
         "flushing",
+        "home",
         "hooks",
         "lock",
         "mounted",
@@ -191,6 +193,9 @@ class Runtime:
         # Recompute plans by written root (or tuple of roots); cleared when the graph changes.
         self.plans: dict[Any, _Plan] = {}
         self.hooks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        # A store using this runtime (weak), given to on_mount/on_unmount of atoms that a
+        # recompute mounts or releases (no subscribe/unsubscribe call names a store then).
+        self.home: weakref.ref[Store] | None = None
         self.plugins: tuple[PluginHooks, ...] = ()
         self.runs: dict[int, _AsyncRun] = {}
         # During a recompute pass: mounted atoms still to visit -> their epoch before it. A read
@@ -405,10 +410,11 @@ class Runtime:
         """A mounted atom's dependencies changed: mount the new ones, release the old ones."""
         self.plans.clear()
         a = m.atom
+        store = None if self.home is None else self.home()
         for dep in now:
             dm = self.mounted.get(dep._id)
             if dm is None:
-                dm = self.mount(dep)
+                dm = self.mount(dep, store)
             dm.dependents[a] = None
         released = [dep for dep in old_deps if dep not in now]
         for dep in released:
@@ -416,7 +422,7 @@ class Runtime:
             if dm is not None:
                 dm.dependents.pop(a, None)
         if released:
-            self.unmount(released)
+            self.unmount(released, store)
 
     # ---------------------------------------------------------------- async reads
     def _start_async(
@@ -432,8 +438,23 @@ class Runtime:
         previous = self.runs.get(atom._id)
         if previous is not None and previous.task is not None:
             previous.task.cancel()  # the latest evaluation wins
-        coro = atom._read(get)  # type: ignore[misc]
         run = self.runs[atom._id] = _AsyncRun(seen)
+
+        def get_mounting(dep: Atom[Any]) -> Any:
+            # An observed atom's pending evaluation mounts what it reads as it reads it, so a
+            # write to it supersedes (cancels) the evaluation instead of going unseen until it
+            # settles with a stale value. Released by the rewire when an evaluation settles.
+            if cell.mounted is not None and dep not in cell.deps and self.runs.get(atom._id) is run:
+                with self.lock:
+                    dm = self.mounted.get(dep._id)
+                    if dm is None:
+                        dm = self.mount(dep, None if self.home is None else self.home())
+                    dm.dependents[atom] = None
+                    cell.deps = {**cell.deps, dep: MISSING}  # MISSING: "changed" if consulted
+                    self.plans.clear()
+            return get(dep)
+
+        coro = atom._read(get_mounting)  # type: ignore[misc]
         run.task = loop.create_task(self._settle_async(atom, cell, coro, seen))
         cell.checked = self.clock
         if cell.value is MISSING and cell.error is None:
@@ -730,6 +751,9 @@ class Runtime:
         self.flushing = True
         errors: list[Exception] = []
         values = self.values
+        # What listeners were given once earlier listeners had queued another round: a later
+        # round skips an atom whose value is that very object (no second call, same value).
+        delivered: dict[int, Any] | None = None
         try:
             rounds = 0
             while self.pending or self.hooks or self.dirty:
@@ -761,6 +785,12 @@ class Runtime:
                             if cell is None or cell.error is not None:
                                 continue  # a read in error (or pending) has no value to report
                             value = cell.value
+                        if delivered is not None and delivered.get(key, MISSING) is value:
+                            continue  # this flush already gave its listeners this very value
+                        if self.pending:  # listeners queued another round: remember this one
+                            if delivered is None:
+                                delivered = {}
+                            delivered[key] = value
                         for listener in listeners:
                             try:
                                 listener(value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from threading import get_ident
@@ -18,7 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, cast, overload
 
 from atomiton.store._atom import Atom, Computed, PrimitiveAtom, WritableComputed
-from atomiton.store._errors import UnknownAtomError
+from atomiton.store._errors import PendingError, UnknownAtomError
 from atomiton.store._runtime import MISSING, Runtime, equal
 
 if TYPE_CHECKING:
@@ -132,6 +133,8 @@ class Store:
         self._registry: AtomRegistry | None = None
 
     def _bind(self, runtime: Runtime) -> None:
+        if runtime.home is None or runtime.home() is None:
+            runtime.home = weakref.ref(self)
         self._rt = runtime
         self._values = runtime.values
         self._batch = _Batch(runtime)
@@ -193,12 +196,15 @@ class Store:
                 rt.settle()
                 cell = rt.fresh(atom)
                 run = rt.runs.get(atom._id)
-                task = None if run is None else run.task
-                if task is None:
+                tasks = [] if run is None or run.task is None else [run.task]
+                if not tasks and isinstance(cell.error, PendingError):
+                    # A sync atom that read a pending async one: wait for what is running.
+                    tasks = [r.task for r in rt.runs.values() if r.task is not None]
+                if not tasks:
                     if cell.error is not None:
                         raise cell.error
                     return cell.value  # type: ignore[no-any-return]
-            await asyncio.wait([task])
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
 
     # ---------------------------------------------------------------- write
     @overload
