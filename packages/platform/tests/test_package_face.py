@@ -41,6 +41,7 @@ def test_public_api_is_pinned() -> None:
         "data_dir",
         "detect",
         "env",
+        "lazy_exports",
         "parse_duration",
         "provide",
         "read_cgroup_limits",
@@ -60,7 +61,7 @@ def test_importing_the_package_loads_no_other_module() -> None:
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout
-    assert set(json.loads(out)) <= {"atomiton", "atomiton.platform"}
+    assert set(json.loads(out)) <= {"atomiton", "atomiton.platform", "atomiton.platform._lazy"}
 
 
 def test_errors_share_the_package_base() -> None:

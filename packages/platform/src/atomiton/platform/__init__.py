@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from atomiton.platform._errors import ResolutionError as ResolutionError
     from atomiton.platform._errors import ScopeError as ScopeError
     from atomiton.platform._errors import SettingsError as SettingsError
+    from atomiton.platform._lazy import lazy_exports as lazy_exports
     from atomiton.platform._provider import provide as provide
     from atomiton.platform._retry import RetryPolicy as RetryPolicy
     from atomiton.platform._scope import Scope as Scope
@@ -56,6 +57,7 @@ __all__ = [
     "data_dir",
     "detect",
     "env",
+    "lazy_exports",
     "parse_duration",
     "provide",
     "read_cgroup_limits",
@@ -85,6 +87,7 @@ _HOME = {
     "data_dir": "_dirs",
     "detect": "_detect",
     "env": "_settings",
+    "lazy_exports": "_lazy",
     "parse_duration": "_settings",
     "provide": "_provider",
     "read_cgroup_limits": "_cgroup",
@@ -93,16 +96,6 @@ _HOME = {
 
 # Hidden from type checkers so a misspelt name is still a type error for users.
 if not TYPE_CHECKING:
+    from atomiton.platform._lazy import lazy_exports
 
-    def __getattr__(name: str) -> object:
-        module_name = _HOME.get(name)
-        if module_name is None:
-            raise AttributeError(f"module 'atomiton.platform' has no attribute {name!r}")
-        from importlib import import_module
-
-        value = getattr(import_module(f"atomiton.platform.{module_name}"), name)
-        globals()[name] = value  # later lookups skip __getattr__
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted(set(globals()) | set(__all__))
+    __getattr__, __dir__ = lazy_exports(__name__, _HOME, __all__)
