@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import math
 import threading
 import time
 import traceback
@@ -301,10 +302,30 @@ def test_a_job_within_its_timeout_succeeds(make_workers: WorkersFactory) -> None
     assert job.result(timeout=10) == "ok"
 
 
-@pytest.mark.parametrize("timeout", [0, -1, "soon"])
+@pytest.mark.parametrize("timeout", [0, -1, math.nan, "soon"])
 def test_schedule_rejects_a_bad_timeout(make_workers: WorkersFactory, timeout: object) -> None:
     with pytest.raises((ValueError, TypeError), match="timeout"):
         make_workers().schedule(noop, timeout=timeout)  # type: ignore[arg-type]
+
+
+def test_an_infinite_timeout_or_idle_timeout_means_no_limit(make_workers: WorkersFactory) -> None:
+    # Regression: math.inf reached the pools' waits, which cannot take it: the process pool's
+    # reader failed in a loop (results never arrived), thread workers died as they started.
+    workers = make_workers(idle_timeout=math.inf)
+    job = workers.schedule(sleep_then_return, args=(0.01, "ok"), timeout=math.inf)
+    assert job.result(timeout=10) == "ok"
+    assert job.timeout is None
+    late = workers.schedule(sleep_then_return, args=(0.6,), timeout=0.1)
+    assert isinstance(late.exception(timeout=10), JobTimeoutError)
+    assert workers.submit(square, 3).result(timeout=10) == 9
+
+
+@pytest.mark.parametrize("idle_timeout", [0, math.nan, "long"])
+def test_a_bad_idle_timeout_is_refused_naming_it(
+    make_workers: WorkersFactory, idle_timeout: object
+) -> None:
+    with pytest.raises((ValueError, TypeError), match="idle_timeout"):
+        make_workers(idle_timeout=idle_timeout)
 
 
 def test_submit_rejects_what_is_not_callable(make_workers: WorkersFactory) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -58,6 +59,18 @@ def test_shutdown_runs_every_queued_job_while_max_tasks_per_worker_recycles_thre
     workers.shutdown(wait=True)
     assert [job.result(timeout=0) for job in jobs] == list(range(7))
     assert workers.stats().workers == ()
+
+
+def test_shutdown_stops_every_thread_promptly() -> None:
+    # Each thread takes one stop marker; a thread that took one must not start a replacement,
+    # or the replacement takes a marker meant for another thread, which then waits forever.
+    for _ in range(5):
+        workers = ThreadWorkers(max_workers=4, min_workers=4, idle_timeout=math.inf)
+        stopper = threading.Thread(target=workers.shutdown, daemon=True)
+        stopper.start()
+        stopper.join(timeout=10)
+        assert not stopper.is_alive(), "shutdown(wait=True) hung"
+        assert workers.stats().workers == ()
 
 
 def test_thread_names_carry_the_prefix() -> None:

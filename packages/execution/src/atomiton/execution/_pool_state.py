@@ -44,6 +44,9 @@ _FAILED = JobStatus.FAILED
 BATCH_MAX = 64
 #: A busy worker is topped up when it has at most this many jobs left.
 LOW_WATER = 8
+#: Longest single wait of the reader (it recomputes its deadlines after each): poll() cannot
+#: take more than ~24 days, and a far-off deadline must not make it fail.
+MAX_WAIT = 3600.0
 
 
 class _RemoteTraceback(Exception):
@@ -121,7 +124,7 @@ class PoolState(Workers):
     _context: Any
     _max_workers: int
     _min_workers: int
-    _idle_timeout: float
+    _idle_timeout: float | None  # None: idle workers are never retired
     _max_tasks: int | None
     _lock: threading.Lock
     _wake: threading.Condition

@@ -29,6 +29,7 @@ from atomiton.execution._workers import (
     WorkersStats,
     WorkerStats,
     check_pool_size,
+    check_timeout,
     job_name,
 )
 
@@ -44,7 +45,8 @@ class ProcessWorkers(Dispatcher, Reader):
         max_workers: Most processes at once (default: the effective CPU count from
             ``atomiton.platform.capabilities()``).
         min_workers: Processes started at once and kept alive when idle.
-        idle_timeout: Seconds an idle process above ``min_workers`` lives before it is retired.
+        idle_timeout: Seconds an idle process above ``min_workers`` lives before it is retired
+            (None or ``math.inf``: never).
         max_tasks_per_worker: Jobs a process runs before it is replaced (None: no limit).
         start_method: "fork", "forkserver" or "spawn" (default: from ``capabilities()``; on
             CPython 3.12+ "fork" is replaced by "forkserver", see the README).
@@ -57,7 +59,7 @@ class ProcessWorkers(Dispatcher, Reader):
         max_workers: int | None = None,
         *,
         min_workers: int = 0,
-        idle_timeout: float = 30.0,
+        idle_timeout: float | None = 30.0,
         max_tasks_per_worker: int | None = None,
         start_method: str | None = None,
         events: EventSink | None = None,
@@ -73,8 +75,6 @@ class ProcessWorkers(Dispatcher, Reader):
             raise ValueError(
                 f"max_tasks_per_worker must be an int >= 1 or None, got {max_tasks_per_worker!r}"
             )
-        if not idle_timeout > 0:
-            raise ValueError(f"idle_timeout must be > 0 seconds, got {idle_timeout!r}")
         method = start_method or default_start_method()
         if method not in multiprocessing.get_all_start_methods():
             raise ValueError(
@@ -85,7 +85,7 @@ class ProcessWorkers(Dispatcher, Reader):
         self._context = multiprocessing.get_context(method)
         self._max_workers = max_workers
         self._min_workers = min_workers
-        self._idle_timeout = float(idle_timeout)
+        self._idle_timeout = check_timeout(idle_timeout, "idle_timeout")  # None: never
         self._max_tasks = max_tasks_per_worker
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)

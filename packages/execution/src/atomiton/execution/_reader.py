@@ -13,6 +13,7 @@ from atomiton.execution._pool_state import (
     _PENDING_STATE,
     _SUCCEEDED,
     LOW_WATER,
+    MAX_WAIT,
     PoolState,
     _describe_exit,
     _loads,
@@ -67,15 +68,21 @@ class Reader(PoolState):
     def _next_wakeup(self) -> float | None:
         """Under the lock: seconds until the next deadline or idle retirement, or None."""
         soonest: float | None = None
+        idle_timeout = self._idle_timeout
         live = sum(1 for w in self._workers.values() if w.exit_reason is None)
         for worker in self._workers.values():
             when = worker.deadline
-            if not worker.outstanding and worker.exit_reason is None and live > self._min_workers:
-                idle_end = worker.idle_since + self._idle_timeout
+            if (
+                idle_timeout is not None
+                and not worker.outstanding
+                and worker.exit_reason is None
+                and live > self._min_workers
+            ):
+                idle_end = worker.idle_since + idle_timeout
                 when = idle_end if when is None else min(when, idle_end)
             if when is not None and (soonest is None or when < soonest):
                 soonest = when
-        return None if soonest is None else max(0.0, soonest - time.monotonic())
+        return None if soonest is None else min(MAX_WAIT, max(0.0, soonest - time.monotonic()))
 
     def _drain(self, worker: _Worker) -> None:
         conn = worker.conn
@@ -193,7 +200,8 @@ class Reader(PoolState):
                     expired.append(worker.outstanding[0])
                     self._kill(worker, "timeout")
                 elif (
-                    not worker.outstanding
+                    self._idle_timeout is not None
+                    and not worker.outstanding
                     and live > self._min_workers
                     and now - worker.idle_since >= self._idle_timeout
                 ):

@@ -180,7 +180,7 @@ class ProcessHandle:
         if not self._done.is_set():
             if grace > 0:
                 self._signal(signal.SIGTERM)
-            if not self._done.wait(grace):
+            if not self._done.wait(None if grace > threading.TIMEOUT_MAX else grace):
                 self._signal(signal.SIGKILL if _POSIX else signal.SIGTERM)
         self._done.wait()
         assert self._result is not None
@@ -281,6 +281,8 @@ def spawn(
         raise ValueError("spawn() needs at least the program to run in args")
     if timeout is not None and not timeout > 0:
         raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
+    if timeout is not None and timeout > threading.TIMEOUT_MAX:
+        timeout = None  # math.inf: no limit (Event.wait cannot take it)
     if not kill_grace >= 0:
         raise ValueError(f"kill_grace must be >= 0 seconds, got {kill_grace!r}")
     try:

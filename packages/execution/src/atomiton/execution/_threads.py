@@ -24,6 +24,7 @@ from atomiton.execution._workers import (
     WorkersStats,
     WorkerStats,
     check_pool_size,
+    check_timeout,
     job_name,
 )
 
@@ -88,7 +89,8 @@ class ThreadWorkers(Workers):
         max_workers: Most threads at once (default: ``min(32, cpu_count + 4)`` as the stdlib,
             with the effective CPU count from ``atomiton.platform.capabilities()``).
         min_workers: Threads kept alive even when idle (started at once).
-        idle_timeout: Seconds an idle thread above ``min_workers`` waits before it exits.
+        idle_timeout: Seconds an idle thread above ``min_workers`` waits before it exits
+            (None or ``math.inf``: never).
         max_tasks_per_worker: Jobs a thread runs before it is replaced (None: no limit).
         thread_name_prefix: Prefix of the worker threads' names.
         events: Optional event bus; receives ``execution.job.*`` events.
@@ -100,7 +102,7 @@ class ThreadWorkers(Workers):
         max_workers: int | None = None,
         *,
         min_workers: int = 0,
-        idle_timeout: float = 60.0,
+        idle_timeout: float | None = 60.0,
         max_tasks_per_worker: int | None = None,
         thread_name_prefix: str = "atomiton-thread",
         events: EventSink | None = None,
@@ -116,11 +118,9 @@ class ThreadWorkers(Workers):
             raise ValueError(
                 f"max_tasks_per_worker must be an int >= 1 or None, got {max_tasks_per_worker!r}"
             )
-        if not idle_timeout > 0:
-            raise ValueError(f"idle_timeout must be > 0 seconds, got {idle_timeout!r}")
         self._max_workers = max_workers
         self._min_workers = min_workers
-        self._idle_timeout = float(idle_timeout)
+        self._idle_timeout = check_timeout(idle_timeout, "idle_timeout")  # None: never
         self._max_tasks = max_tasks_per_worker
         self._prefix = thread_name_prefix
         self._queue: queue.SimpleQueue[Job[Any] | None] = queue.SimpleQueue()
@@ -181,6 +181,7 @@ class ThreadWorkers(Workers):
         max_tasks = self._max_tasks
         observers = self._observers
         succeeded, failed = JobStatus.SUCCEEDED, JobStatus.FAILED
+        told_to_stop = False
         try:
             while True:
                 try:
@@ -194,6 +195,7 @@ class ThreadWorkers(Workers):
                             return
                     continue
                 if job is None:
+                    told_to_stop = True
                     return
                 # Read the call before starting: cancel() drops it from the job.
                 payload = job._payload
@@ -226,10 +228,15 @@ class ThreadWorkers(Workers):
                 del self._slots[id(slot)]
                 self._retired[0] += slot.succeeded
                 self._retired[1] += slot.failed
-                # A thread retired by max_tasks_per_worker may leave work behind: replace it,
-                # during shutdown too (the replacement takes the stop marker this thread left,
-                # and shutdown(wait=True) joins it as well).
-                if not self._queue.empty() and len(self._slots) < self._max_workers:
+                # A thread retired by max_tasks_per_worker (or idle) may leave work behind:
+                # replace it, during shutdown too (the replacement takes the stop marker meant
+                # for this thread, and shutdown(wait=True) joins it as well). A thread that took
+                # a stop marker is not replaced: the markers left are meant for the others.
+                if (
+                    not told_to_stop
+                    and not self._queue.empty()
+                    and len(self._slots) < self._max_workers
+                ):
                     self._add_thread()
 
     def _timer(self) -> _Deadlines:

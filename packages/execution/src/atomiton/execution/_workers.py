@@ -76,15 +76,19 @@ def job_name(fn: Callable[..., Any]) -> str:
     return name if isinstance(name, str) else type(fn).__name__
 
 
-def check_timeout(timeout: float | None) -> float | None:
-    """Validate a job timeout, naming the bad value."""
+def check_timeout(timeout: float | None, what: str = "timeout") -> float | None:
+    """Validate a number of seconds, naming the bad value; None or ``math.inf`` mean no limit.
+
+    Longer than ``threading.TIMEOUT_MAX`` (about 292 years; ``math.inf`` included) is no limit
+    too: the waits below cannot take such a number, and used to fail in a loop on it.
+    """
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise TypeError(f"timeout must be a number of seconds or None, got {timeout!r}")
-    if timeout <= 0:
-        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
-    return float(timeout)
+        raise TypeError(f"{what} must be a number of seconds or None, got {timeout!r}")
+    if not timeout > 0:  # NaN too
+        raise ValueError(f"{what} must be > 0 seconds, got {timeout!r}")
+    return None if timeout > threading.TIMEOUT_MAX else float(timeout)
 
 
 def check_pool_size(max_workers: int, min_workers: int) -> None:
@@ -139,7 +143,8 @@ class Workers(Executor, abc.ABC):
             args: Positional arguments for ``fn``.
             kwargs: Keyword arguments for ``fn``.
             timeout: Seconds the job may run; then it fails with ``JobTimeoutError`` (a process
-                job's worker is killed and replaced; a thread job is marked timed out).
+                job's worker is killed and replaced; a thread job is marked timed out). None or
+                ``math.inf``: no limit.
             name: The job's name in status, events and stats (default: ``fn``'s qualified name).
 
         Returns:
