@@ -113,3 +113,13 @@ class RecordingBus:
 def touch(path: str) -> None:
     with open(path, "a"):
         pass
+
+
+def report_one_then_rest(go: threading.Event, steps: int) -> int:
+    """A thread job: reports step 1, waits for ``go``, then reports the rest at once."""
+    job = current_job()
+    job.report_progress(1, steps)
+    assert go.wait(10)
+    for step in range(2, steps + 1):
+        job.report_progress(step, steps)
+    return steps

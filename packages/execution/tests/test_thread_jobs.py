@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from atomiton.execution import JobStatus, JobTimeoutError, ThreadWorkers
+from atomiton.execution import JobStatus, JobTimeoutError, Progress, ThreadWorkers
 
-from .execution_jobs import sleep_then_return, spin_until_cancelled
+from .execution_jobs import report_one_then_rest, sleep_then_return, spin_until_cancelled
 
 
 def test_cancelling_a_running_thread_job_sets_its_cooperative_flag() -> None:
@@ -71,6 +71,30 @@ def test_shutdown_stops_every_thread_promptly() -> None:
         stopper.join(timeout=10)
         assert not stopper.is_alive(), "shutdown(wait=True) hung"
         assert workers.stats().workers == ()
+
+
+def test_a_progress_callback_added_mid_run_ends_on_the_latest_report() -> None:
+    # The callback is called at once with the report so far (step 1) while the job goes on
+    # reporting on its own thread; that stale call must not be the last one the callback sees.
+    with ThreadWorkers(max_workers=1) as workers:
+        go = threading.Event()
+        job = workers.submit(report_one_then_rest, go, 5)
+        deadline = time.monotonic() + 10
+        while job.progress.current is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        caller = threading.current_thread()
+        seen: list[float | None] = []
+
+        def slow_on_the_caller(progress: Progress) -> None:
+            if threading.current_thread() is caller:
+                go.set()  # the job reports steps 2..5 while this call is still busy
+                time.sleep(0.1)
+            seen.append(progress.current)
+
+        job.add_progress_callback(slow_on_the_caller)
+        assert job.result(timeout=10) == 5
+        assert seen[-1] == 5
 
 
 def test_thread_names_carry_the_prefix() -> None:

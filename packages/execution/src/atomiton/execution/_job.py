@@ -150,11 +150,17 @@ class Job(Future[T]):
             self._progress_callbacks = []
         self._progress_callbacks.append(callback)
         progress = self._progress
-        if progress.current is not None:
+        # A report may land while this runs (the reporting thread calls the callback too): call
+        # again until the latest report was passed last, so a stale one is never the final word.
+        while progress.current is not None:
             try:
                 callback(progress)
             except Exception:
                 logger.exception("progress callback %r of %r failed", callback, self)
+            latest = self._progress
+            if latest is progress:
+                break
+            progress = latest
 
     def cancel(self) -> bool:
         """Cancel the job; unlike a plain Future this also works while it runs.
