@@ -93,16 +93,6 @@ _HOME = {
 
 # Hidden from type checkers so a misspelt name is still a type error for users.
 if not TYPE_CHECKING:
+    from atomiton.platform import lazy_exports
 
-    def __getattr__(name: str) -> object:
-        module_name = _HOME.get(name)
-        if module_name is None:
-            raise AttributeError(f"module 'atomiton.execution' has no attribute {name!r}")
-        from importlib import import_module
-
-        value = getattr(import_module(f"atomiton.execution.{module_name}"), name)
-        globals()[name] = value  # later lookups skip __getattr__
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted(set(globals()) | set(__all__))
+    __getattr__, __dir__ = lazy_exports(__name__, _HOME, __all__)
