@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from abc import abstractmethod
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -82,8 +83,9 @@ def _attempt(keep: Callable[[BaseException], bool], fn: Callable[..., Any], args
 class _GuardedStorage(StorageWrapper):
     """Run every operation through ``self._run``; subclasses say how."""
 
+    @abstractmethod
     def _run(self, fn: Callable[..., R], *args: Any) -> R:
-        raise NotImplementedError  # pragma: no cover - every subclass overrides it
+        """Call ``fn(*args)`` under this wrapper's guard (retry policy or breaker)."""
 
     def read(self, key: str) -> bytes | None:
         """Run ``read`` through the guard."""
