@@ -111,6 +111,7 @@ class Workers(Executor, abc.ABC):
         self._recent: deque[Job[Any]] = deque(maxlen=history)
         self._shutdown = False
         self._count_lock = threading.Lock()
+        self._job_lock = threading.Lock()  # guards every job's state changes (see _job.py)
         self._cancelled = 0
         self._timed_out = 0
 
