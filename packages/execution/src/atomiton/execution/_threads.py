@@ -149,17 +149,6 @@ class ThreadWorkers(Workers):
         """The most threads this pool runs at once."""
         return self._max_workers
 
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Job[T]:
-        """Run ``fn(*args, **kwargs)`` on a thread, exactly as ``Executor.submit`` does.
-
-        Returns:
-            The :class:`Job` (a Future) that will hold the result.
-
-        Raises:
-            WorkersShutdownError: The pool was shut down (a RuntimeError, as Executor says).
-        """
-        return self._submit(fn, args, kwargs, None, None)
-
     def _submit(
         self,
         fn: Callable[..., T],
