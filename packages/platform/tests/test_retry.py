@@ -1,31 +1,13 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from atomiton.platform import RetryPolicy
 
-
-class FakeClock:
-    """A monotonic clock the test advances by hand; its sleep advances it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+if TYPE_CHECKING:
+    from packages.platform.tests.conftest import FakeClock  # shared with the `clock` fixture
 
 
 class Flaky:
