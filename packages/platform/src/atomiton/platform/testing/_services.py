@@ -154,6 +154,8 @@ def probe(service: Service, url: str | None = None, timeout: float = PROBE_TIMEO
             else:
                 answer = _read_some(sock)
                 ok = answer.startswith(b"INFO ")
+                if ok and b'"jetstream":true' not in answer.replace(b" ", b""):
+                    return "NATS answers but without JetStream (start nats-server with -js)"
     except OSError as exc:
         return f"{type(exc).__name__}: {exc}"
     return None if ok else f"something else answers there ({answer[:20]!r})"
