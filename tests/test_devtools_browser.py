@@ -150,3 +150,34 @@ def test_entities_events_with_filter_and_jobs_are_shown(app: App, page: Page) ->
     bar: Any = row.locator("progress")
     expect(bar).to_have_attribute("value", "5")
     expect(bar).to_have_attribute("max", "5")
+
+
+HOSTILE_PAGE = """<!doctype html><title>cute cats</title>
+<form id="attack" method="post" enctype="text/plain" action="{action}">
+<input name='{{"action":"undo","store":"app","x":"' value='"}}'></form>
+<script>document.getElementById("attack").submit()</script>"""
+
+
+def test_a_hostile_pages_text_plain_form_post_is_refused(browser: Browser, app: App) -> None:
+    # A page on another origin auto-submits the issue's CSRF form at the inspector; Chromium sends
+    # it with its real Origin and Sec-Fetch-Site headers and the server must refuse it.
+    server = app.devtools.serve(port=0)
+    app.store.set(app.count, 7)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        action = f"http://127.0.0.1:{server.port}/api/command"
+        page.route(
+            "http://cats.example/**",
+            lambda route: route.fulfill(
+                content_type="text/html", body=HOSTILE_PAGE.format(action=action)
+            ),
+        )
+        with page.expect_navigation(url=action):
+            page.goto("http://cats.example/")
+        expect(page.locator("body")).to_contain_text("cross-site request refused")
+    finally:
+        context.close()
+    assert app.store.get(app.count) == 7
+    assert len(app.devtools.history("app")) == 2  # nothing undone, nothing restored

@@ -13,6 +13,7 @@ from typing import Any
 
 from atomiton.devtools._atom_history import HistoryPoint
 from atomiton.devtools._errors import AttachError, ImportDataError, TimeTravelError
+from atomiton.devtools._http_guard import DEFAULT_MAX_BODY_BYTES
 from atomiton.devtools._profile import OperationStats
 from atomiton.devtools._recorder import Recorder
 from atomiton.devtools._server import InspectorServer
@@ -304,7 +305,13 @@ class DevTools:
         }
 
     def serve(
-        self, port: int = 0, host: str = "127.0.0.1", token: str | None = None
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        token: str | None = None,
+        *,
+        allowed_hosts: Iterable[str] = (),
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> InspectorServer:
         """Serve the live web inspector in a background thread and return the running server.
 
@@ -312,11 +319,18 @@ class DevTools:
             port: TCP port; 0 picks a free one (read it back from ``server.port`` / ``server.url``).
             host: address to bind; anything but loopback requires ``token``.
             token: when given, every request must carry it (``?token=`` or a Bearer header).
+            allowed_hosts: more names the ``Host`` header may carry (a reverse proxy's name, a
+                LAN host name; ``"*"`` for any). Loopback addresses, ``localhost`` and ``host``
+                are always allowed; any other ``Host`` gets 403 (DNS rebinding protection).
+            max_body_bytes: the largest command body read (larger ones get 413).
 
         Raises:
-            InspectorError: a non-loopback host without a token, or the port cannot be bound.
+            InspectorError: a non-loopback host without a token, the port cannot be bound, or a
+                bad ``allowed_hosts`` / ``max_body_bytes``.
         """
-        server = InspectorServer(self, host, port, token)
+        server = InspectorServer(
+            self, host, port, token, allowed_hosts=allowed_hosts, max_body_bytes=max_body_bytes
+        )
         self._servers.append(server)
         return server
 

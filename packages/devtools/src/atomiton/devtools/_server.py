@@ -7,6 +7,8 @@ well-kept ASGI stack the issue asks for; SSE needs nothing beyond a streaming re
 
 Safety: the server binds 127.0.0.1 unless told otherwise, and refuses any other host unless a token
 is given; with a token every request must carry it (``?token=`` or ``Authorization: Bearer``).
+Every request's ``Host`` must name this server (DNS rebinding), and ``/api/command`` accepts only a
+bounded JSON POST from the page's own origin (CSRF): see ``_http_guard``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from importlib import resources
 from typing import Any, Protocol
 
@@ -28,8 +30,18 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from atomiton.devtools._errors import DevToolsError, InspectorError
+from atomiton.devtools._http_guard import (
+    DEFAULT_MAX_BODY_BYTES,
+    HostGuard,
+    Refused,
+    parse_command,
+    read_body,
+    refuse_cross_site,
+    require_json,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,16 +109,46 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _host_names(allowed_hosts: Iterable[str]) -> tuple[str, ...]:
+    names = None if isinstance(allowed_hosts, (str, bytes)) else _tuple(allowed_hosts)
+    if names is None or not all(isinstance(name, str) and name.strip() for name in names):
+        raise InspectorError(
+            "allowed_hosts must be a list of host names (or '*' for any), "
+            f"got {allowed_hosts!r:.80}"
+        )
+    return tuple(name.strip() for name in names)
+
+
+def _tuple(values: Any) -> tuple[Any, ...] | None:
+    try:
+        return tuple(values)
+    except TypeError:
+        return None
+
+
 def _page() -> str:
     return (
         resources.files("atomiton.devtools").joinpath("_static/inspector.html").read_text("utf-8")
     )
 
 
-def create_app(model: InspectorModel, token: str | None = None) -> Starlette:
-    """Build the inspector's ASGI app over ``model``; with ``token`` every request must carry it."""
+def create_app(
+    model: InspectorModel,
+    token: str | None = None,
+    *,
+    host: str = "127.0.0.1",
+    allowed_hosts: Iterable[str] = (),
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    stopping: threading.Event | None = None,
+) -> ASGIApp:
+    """Build the inspector's ASGI app over ``model``; with ``token`` every request must carry it.
+
+    ``host`` is the address the server binds: requests whose ``Host`` header names neither it, a
+    loopback address, ``localhost`` nor one of ``allowed_hosts`` are refused (403). Setting
+    ``stopping`` ends the live streams.
+    """
     page = _page()
-    stopping = threading.Event()
+    stopping = stopping if stopping is not None else threading.Event()
 
     def authorised(request: Request) -> bool:
         if token is None:
@@ -153,18 +195,19 @@ def create_app(model: InspectorModel, token: str | None = None) -> Starlette:
         if not authorised(request):
             return denied()
         try:
-            body = await request.json()
-            action = body["action"]
-            name = str(body["store"])
-            if action == "undo":
-                changed = model.undo(name)
-            elif action == "redo":
-                changed = model.redo(name)
-            elif action == "jump":
-                changed = model.jump_to(name, int(body["index"]))
+            refuse_cross_site(request)
+            require_json(request)
+            command = parse_command(await read_body(request, max_body_bytes))
+            if command.action == "undo":
+                changed = model.undo(command.store)
+            elif command.action == "redo":
+                changed = model.redo(command.store)
             else:
-                raise ValueError(f"unknown action {action!r}; use undo, redo or jump")
-        except (KeyError, TypeError, ValueError, DevToolsError) as error:
+                assert command.index is not None
+                changed = model.jump_to(command.store, command.index)
+        except Refused as refused:
+            return refused.response()
+        except DevToolsError as error:
             return JSONResponse({"error": str(error)}, status_code=400)
         return JSONResponse({"ok": True, "changed": changed})
 
@@ -176,22 +219,45 @@ def create_app(model: InspectorModel, token: str | None = None) -> Starlette:
             Route("/api/command", command, methods=["POST"]),
         ]
     )
-    app.state.stopping = stopping
-    return app
+    return HostGuard(app, host, allowed_hosts)
 
 
 class InspectorServer:
     """A running inspector; ``url`` to open it, ``stop()`` (or ``with``) to shut it down."""
 
-    def __init__(self, model: InspectorModel, host: str, port: int, token: str | None) -> None:
+    def __init__(
+        self,
+        model: InspectorModel,
+        host: str,
+        port: int,
+        token: str | None,
+        *,
+        allowed_hosts: Iterable[str] = (),
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
         if not is_loopback(host) and not token:
             raise InspectorError(
                 f"refusing to serve the inspector on {host!r} without a token: anyone on the "
                 "network could read and change your app's state; pass token=... or use 127.0.0.1"
             )
+        names = _host_names(allowed_hosts)
+        if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int):
+            raise InspectorError(f"max_body_bytes must be an integer, got {max_body_bytes!r:.40}")
+        if max_body_bytes < 1:
+            raise InspectorError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         self.host = host
         self.token = token
-        self._app = create_app(model, token)
+        self.allowed_hosts: tuple[str, ...] = names
+        self.max_body_bytes = max_body_bytes
+        self._stopping = threading.Event()
+        self._app = create_app(
+            model,
+            token,
+            host=host,
+            allowed_hosts=self.allowed_hosts,
+            max_body_bytes=max_body_bytes,
+            stopping=self._stopping,
+        )
         config = uvicorn.Config(
             self._app,
             host=host,
@@ -237,7 +303,7 @@ class InspectorServer:
 
     def stop(self) -> None:
         """Stop serving and wait for the thread to finish; idempotent."""
-        self._app.state.stopping.set()
+        self._stopping.set()
         self._server.should_exit = True
         self._thread.join(timeout=10.0)
         self._socket.close()
