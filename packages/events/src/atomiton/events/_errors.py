@@ -10,7 +10,11 @@
     ├── EventLogError         a log line cannot be read back while replaying
     ├── EventDataError        an event's data does not fit the typed system event asked for
     ├── StreamOverflowError   a stream with overflow="raise" fell behind its bounded buffer
-    └── NoEventLoopError      an async handler was emitted to with no event loop to run it on
+    ├── NoEventLoopError      an async handler was emitted to with no event loop to run it on
+    └── BridgeError           the bridge between processes (connect_bus) has a problem
+        ├── TransportError        a transport cannot reach or use its server (retried, reported)
+        ├── BridgeOverflowError   the bridge's bounded outbox was full: events were not sent
+        └── BridgeEncodingError   event data cannot be encoded for the wire (also TypeError)
 """
 
 from __future__ import annotations
@@ -50,3 +54,19 @@ class StreamOverflowError(EventsError):
 
 class NoEventLoopError(EventsError):
     """An async handler was due to run but it is bound to no loop and none is running."""
+
+
+class BridgeError(EventsError):
+    """A problem of the bridge between processes; reported through the bus's ``on_error``."""
+
+
+class TransportError(BridgeError):
+    """A transport cannot reach or use its server; the message names it and what happens next."""
+
+
+class BridgeOverflowError(BridgeError):
+    """The bridge's bounded outbox was full, so events were dropped instead of sent."""
+
+
+class BridgeEncodingError(BridgeError, TypeError):
+    """Event data cannot be encoded for the wire; delivered locally, not sent. Names the type."""
