@@ -17,9 +17,11 @@ from atomiton.store import create_client
 pytestmark = pytest.mark.slow
 
 
-def _serve(data_dir: Path, *args: str) -> subprocess.Popen[str]:
-    env = dict(os.environ)
+def _serve(data_dir: Path, *args: str, token_env: str | None = None) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "ATOMITON_DEVTOOLS_TOKEN"}
     env.update({"ATOMITON_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+    if token_env is not None:
+        env["ATOMITON_DEVTOOLS_TOKEN"] = token_env
     return subprocess.Popen(
         [sys.executable, "-m", "atomiton.devtools._cli", "devtools", "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
@@ -96,4 +98,28 @@ def test_serve_refuses_a_public_host_without_a_token(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error: refusing to serve the inspector on '0.0.0.0'")
+    assert "--token-file PATH" in result.stderr
+    assert "ATOMITON_DEVTOOLS_TOKEN" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("source", ["file", "env"])
+def test_serve_takes_its_token_from_a_file_or_the_environment(tmp_path: Path, source: str) -> None:
+    # Neither puts the token on the command line, where every user sees it in /proc/PID/cmdline.
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret-token\n")
+    args = ("--token-file", str(token_file)) if source == "file" else ()
+    with _serve(
+        tmp_path, "--for", "30", *args, token_env="s3cret-token" if source == "env" else None
+    ) as proc:
+        try:
+            url = _url(proc)
+            assert url.endswith("/?token=s3cret-token")
+            base = url.split("/?")[0]
+            assert "s3cret-token" not in Path(f"/proc/{proc.pid}/cmdline").read_text()
+            assert httpx.get(base + "/api/state", timeout=10).status_code == 401
+            bearer = {"Authorization": "Bearer s3cret-token"}
+            assert httpx.get(base + "/api/state", headers=bearer, timeout=10).status_code == 200
+        finally:
+            proc.kill()
+            proc.wait()

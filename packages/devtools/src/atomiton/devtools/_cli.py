@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from atomiton.devtools._errors import DevToolsError
+from atomiton.devtools._serve_options import add_serve_options
 from atomiton.devtools._version import __version__
 
 # command -> (module, function) run with the parsed arguments; each returns an exit status.
@@ -50,12 +51,6 @@ def _at_least_zero(kind: type[int] | type[float]) -> Callable[[str], float]:
     return parse
 
 
-def _add_serve_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
-    parser.add_argument("--token", help="required on every request; mandatory off loopback")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for the ``atomiton`` command."""
     parser = _Parser(
@@ -83,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--inspect", action="store_true", help="keep the web inspector open on the running demo"
     )
-    _add_serve_options(demo)
+    add_serve_options(demo)
 
     devtools = commands.add_parser("devtools", parents=[common], help="developer tools")
     tools = devtools.add_subparsers(dest="tool", metavar="TOOL", required=True)
@@ -92,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="serve the web inspector over the installed app's data (Ctrl-C stops)",
     )
-    _add_serve_options(serve)
+    add_serve_options(serve)
     serve.add_argument("--import", dest="import_path", help="load a DevTools export (JSON) first")
     serve.add_argument(
         "--for", dest="duration", type=_at_least_zero(float), help="stop after this many seconds"

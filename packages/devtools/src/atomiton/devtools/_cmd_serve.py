@@ -10,6 +10,7 @@ from pathlib import Path
 from atomiton.devtools._console import console
 from atomiton.devtools._devtools import DevTools
 from atomiton.devtools._errors import CommandError
+from atomiton.devtools._serve_options import serve_settings
 from atomiton.platform import Container
 
 
@@ -20,6 +21,7 @@ def run_serve(args: argparse.Namespace) -> int:
     ``--import`` loads a DevTools export (stores from it are shown read-only); ``--for`` stops
     after that many seconds.
     """
+    settings = serve_settings(args)
     export = None
     if args.import_path:
         path = Path(args.import_path)
@@ -40,8 +42,13 @@ def run_serve(args: argparse.Namespace) -> int:
             devtools.attach(container.resolve("store.client"), name="entities")
         if export is not None:
             devtools.import_(export)
-        server = devtools.serve(port=args.port, host=args.host, token=args.token)
-        out.print(f"inspector: {server.url} — press Ctrl-C to stop")
+        server = devtools.serve(
+            port=settings.port,
+            host=settings.host,
+            token=settings.token,
+            allowed_hosts=settings.allowed_hosts,
+        )
+        out.print(f"inspector: {server.url} — press Ctrl-C to stop", markup=False)
         deadline = None if args.duration is None else time.monotonic() + args.duration
         try:
             while server.is_running and (deadline is None or time.monotonic() < deadline):

@@ -34,12 +34,14 @@ from atomiton.devtools._demo_app import (
 from atomiton.devtools._demo_jobs import count_primes
 from atomiton.devtools._devtools import DevTools
 from atomiton.devtools._errors import CommandError
+from atomiton.devtools._serve_options import serve_settings
 from atomiton.execution import WorkerCrashedError
 from atomiton.platform import Container, capabilities, data_dir
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; see the module docstring."""
+    settings = serve_settings(args) if args.inspect else None  # before any work: a bad token
     out = console()
     started = time.monotonic()
     with Container.from_installed() as container:
@@ -51,15 +53,22 @@ def run_demo(args: argparse.Namespace) -> int:
             devtools.attach(client, name="entities")
             devtools.attach(workers, name="workers")
             server = None
-            if args.inspect:
-                server = devtools.serve(port=args.port, host=args.host, token=args.token)
-                out.print(f"inspector: {server.url}")
+            if settings is not None:
+                server = devtools.serve(
+                    port=settings.port,
+                    host=settings.host,
+                    token=settings.token,
+                    allowed_hosts=settings.allowed_hosts,
+                )
+                out.print(f"inspector: {server.url}", markup=False)
             _header(out, workers)
             if args.reset:
                 out.print(f"reset: removed {reset(client)} saved demo entities")
             _run(out, client, bus, workers, devtools, started)
             if server is not None:
-                out.print(f"inspector still open at {server.url} — press Ctrl-C to stop")
+                out.print(
+                    f"inspector still open at {server.url} — press Ctrl-C to stop", markup=False
+                )
                 try:
                     while server.is_running:
                         server.wait(0.5)
