@@ -40,7 +40,7 @@ def test_scoped_service_is_one_per_scope() -> None:
         assert first[Handler].session is first[Session]
         with container.scope() as second:
             assert second[Session] is not first[Session]
-        assert first[Session].config is second[Session].config is container[Config]
+            assert first[Session].config is second[Session].config is container[Config]
 
 
 def test_scope_closes_its_services_on_exit() -> None:
@@ -94,3 +94,24 @@ def test_singletons_resolved_in_a_scope_stay_with_the_container() -> None:
     with container.scope() as scope:
         config = scope[Config]
     assert container[Config] is config
+
+
+@pytest.mark.parametrize("key", [Session, Handler, Config])
+def test_a_closed_scope_resolves_nothing(key: type) -> None:
+    container = make_container()
+    with container.scope() as scope:
+        session = scope[Session]
+    assert session.closed
+    with pytest.raises(ScopeError, match="this scope is closed"):
+        scope.resolve(key)
+    with pytest.raises(ScopeError, match="this scope is closed"):
+        scope[key]
+    scope.close()  # closing again is harmless and cleans nothing twice
+
+
+async def test_a_closed_scope_resolves_nothing_async() -> None:
+    container = make_container()
+    async with container.scope() as scope:
+        await scope.aresolve(Session)
+    with pytest.raises(ScopeError, match="this scope is closed"):
+        await scope.aresolve(Session)

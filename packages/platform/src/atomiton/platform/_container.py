@@ -10,9 +10,10 @@ import functools
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from atomiton.platform._building import MISSING, cycle_from_recursion
 from atomiton.platform._errors import ContainerError
 from atomiton.platform._lifecycle import arun_cleanups, raise_failures, run_cleanups
-from atomiton.platform._resolution import MISSING, Resolver
+from atomiton.platform._resolution import Resolver
 from atomiton.platform._scope import Scope
 from atomiton.platform._starting import astart_services, start_services
 from atomiton.platform._wiring import (
@@ -131,10 +132,16 @@ class Container(Resolver):
         """
         instance = self._instances.get(key, MISSING)
         if instance is MISSING:
-            direct = self._direct.get(key)
-            if direct is not None:
-                return direct()
-            return self._resolve_slow(key, None)
+            try:
+                direct = self._direct.get(key)
+                if direct is not None:
+                    return direct()
+                return self._resolve_slow(key, None)
+            except RecursionError as error:
+                cycle = cycle_from_recursion(error, key)
+                if cycle is None:
+                    raise
+                raise cycle from None
         return instance
 
     __getitem__ = resolve
@@ -231,7 +238,6 @@ class Container(Resolver):
                     self._instances.pop(key, None)
             self._created.clear()
             self._started.clear()
-            self._async_locks.clear()  # asyncio locks belong to one event loop
             self._invalidate()
 
     def close(self) -> None:

@@ -7,8 +7,10 @@ do no signature analysis and no registry walks. Created singletons live in one d
 promoted to a zero-argument ``functools.partial`` holding them. Any registration change (or
 override) drops the compiled builders; they are rebuilt on the next resolve.
 
-Thread safety: compiling and creating singletons happen under one re-entrant lock, with the
-cache checked again inside it, so racing threads build a singleton exactly once.
+Thread safety: compiling happens under the container's lock; creating a singleton does not hold
+it. ``_building.SingletonBuilds`` builds each singleton once, makes a thread that needs a key
+being built wait for that key only, and raises ``CircularDependencyError`` where waiting would
+close a cycle (see its docstring).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import functools
 import threading
 from typing import TYPE_CHECKING, Any
 
+from atomiton.platform._building import MISSING, SingletonBuilds
 from atomiton.platform._errors import CircularDependencyError, ResolutionError, ScopeError
 from atomiton.platform._lifecycle import Cleanup, acreate, create
 from atomiton.platform._wiring import (
@@ -34,14 +37,11 @@ from atomiton.platform._wiring import (
 )
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Callable
 
     from atomiton.platform._scope import Scope
 
     Builder = Callable[[Scope | None], Any]
-
-MISSING: Any = object()
 
 
 class Resolver:
@@ -49,7 +49,6 @@ class Resolver:
 
     __slots__ = (
         "__weakref__",
-        "_async_locks",
         "_builders",
         "_cleanups",
         "_created",
@@ -57,6 +56,7 @@ class Resolver:
         "_instances",
         "_lock",
         "_registrations",
+        "_singletons",
         "_started",
     )
 
@@ -68,11 +68,12 @@ class Resolver:
         # a key already found not to qualify.
         self._direct: dict[Key, Callable[[], Any] | None] = {}
         self._builders: dict[Key, Builder] = {}
+        # Guards the registry and the build table; never held while a factory runs.
         self._lock = threading.RLock()
+        self._singletons = SingletonBuilds(self._lock)
         self._cleanups: list[Cleanup] = []
         self._created: list[Any] = []  # singletons in creation (= dependency) order
         self._started: dict[int, Any] = {}
-        self._async_locks: dict[Key, asyncio.Lock] = {}
 
     def _resolve_slow(self, key: Key, scope: Scope | None) -> Any:
         builder = self._builders.get(key)
@@ -203,22 +204,17 @@ class Resolver:
         return built
 
     def _singleton_builder(self, key: Key, make: Callable[..., Any]) -> Builder:
-        instances, lock, created, cleanups = (
+        instances, created, cleanups, build = (
             self._instances,
-            self._lock,
             self._created,
             self._cleanups,
+            self._singletons.build,
         )
 
         def singleton(scope: Scope | None) -> Any:
             service = instances.get(key, MISSING)
             if service is MISSING:
-                with lock:
-                    service = instances.get(key, MISSING)
-                    if service is MISSING:
-                        service = make(None, cleanups)
-                        instances[key] = service
-                        created.append(service)
+                service = build(key, lambda: make(None, cleanups), instances, created)
             return service
 
         return singleton
@@ -270,16 +266,12 @@ class Resolver:
         count, names = call_shape(arguments, registration)
         args, kwargs = tuple(values[:count]), dict(zip(names, values[count:], strict=True))
         if lifetime == SINGLETON:
-            import asyncio
-
-            async with self._async_locks.setdefault(key, asyncio.Lock()):
-                service = self._instances.get(key, MISSING)
-                if service is MISSING:
-                    service = await acreate(registration, args, kwargs, self._cleanups, self._owns)
-                    with self._lock:
-                        self._instances[key] = service
-                        self._created.append(service)
-            return service
+            return await self._singletons.abuild(
+                key,
+                lambda: acreate(registration, args, kwargs, self._cleanups, self._owns),
+                self._instances,
+                self._created,
+            )
         owner = self._cleanups if scope is None else scope._cleanups
         service = await acreate(registration, args, kwargs, owner, self._owns)
         if lifetime == SCOPED and scope is not None:

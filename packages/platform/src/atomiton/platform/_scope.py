@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from atomiton.platform._building import cycle_from_recursion
+from atomiton.platform._errors import ScopeError
 from atomiton.platform._lifecycle import Cleanup, arun_cleanups, raise_failures, run_cleanups
+from atomiton.platform._wiring import describe
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -32,10 +35,11 @@ class Scope:
     cleaned up with the scope.
     """
 
-    __slots__ = ("_cache", "_cleanups", "_container")
+    __slots__ = ("_cache", "_cleanups", "_closed", "_container")
 
     def __init__(self, container: Container) -> None:
         self._container = container
+        self._closed = False
         self._cache: dict[Key, Any] = {}
         self._cleanups: list[Cleanup] = []
 
@@ -45,7 +49,13 @@ class Scope:
     def resolve(self, key: str) -> Any: ...
 
     def resolve(self, key: Key) -> Any:
-        """The service for ``key`` in this scope (see ``Container.resolve`` for the errors)."""
+        """The service for ``key`` in this scope (see ``Container.resolve`` for the errors).
+
+        Raises:
+            ScopeError: The scope is closed (its services were cleaned up).
+        """
+        if self._closed:
+            raise _closed_error(key)
         container = self._container
         service = container._instances.get(key, _MISSING)
         if service is not _MISSING:
@@ -53,27 +63,40 @@ class Scope:
         service = self._cache.get(key, _MISSING)
         if service is not _MISSING:
             return service
-        direct = container._direct.get(key)
-        if direct is not None:
-            return direct()
-        return container._resolve_slow(key, self)
+        try:
+            direct = container._direct.get(key)
+            if direct is not None:
+                return direct()
+            return container._resolve_slow(key, self)
+        except RecursionError as error:
+            cycle = cycle_from_recursion(error, key)
+            if cycle is None:
+                raise
+            raise cycle from None
 
     __getitem__ = resolve
 
     async def aresolve(self, key: Key) -> Any:
         """Like ``resolve``, also building async factories (see ``Container.aresolve``)."""
+        if self._closed:
+            raise _closed_error(key)
         service = self._cache.get(key, _MISSING)
         if service is not _MISSING:
             return service
         return await self._container._aresolve(key, self, [])
 
     def close(self) -> None:
-        """Clean up what this scope built; all failures are raised together (ExceptionGroup)."""
+        """Clean up what this scope built; all failures are raised together (ExceptionGroup).
+
+        A closed scope resolves nothing more (``ScopeError``); closing it again does nothing.
+        """
+        self._closed = True
         self._cache.clear()
         raise_failures(run_cleanups(self._cleanups), "the scope")
 
     async def aclose(self) -> None:
         """Async twin of ``close``."""
+        self._closed = True
         self._cache.clear()
         raise_failures(await arun_cleanups(self._cleanups), "the scope")
 
@@ -92,3 +115,10 @@ class Scope:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def _closed_error(key: Key) -> ScopeError:
+    return ScopeError(
+        f"cannot resolve {describe(key)}: this scope is closed and its services were cleaned "
+        "up; open a new one with `with container.scope() as scope:`"
+    )
