@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from atomiton.storage import InvalidKeyError, StorageClient, StorageClosedError
+from atomiton.storage import InvalidKeyError, InvalidTTLError, StorageClient, StorageClosedError
 
 from ._support import STACKS, FakeClock
 
@@ -225,10 +225,13 @@ def test_rewrite_without_ttl_makes_key_permanent(storage: StorageClient, clock: 
     assert storage.read("k") == b"2"
 
 
-@pytest.mark.parametrize("ttl", [0, -1, float("nan"), float("inf"), "5", True])
+@pytest.mark.parametrize("ttl", [0, -1, float("nan"), float("inf"), "5", True, 10**400])
 def test_bad_ttl_is_rejected(storage: StorageClient, ttl: object) -> None:
-    with pytest.raises(ValueError, match="ttl"):
+    with pytest.raises(InvalidTTLError, match="ttl must be") as raised:
         storage.write("k", b"v", ttl=ttl)  # type: ignore[arg-type]
+    assert raised.value.ttl is ttl
+    with pytest.raises(InvalidTTLError, match="ttl must be"):
+        storage.write_many({"k": b"v"}, ttl=ttl)  # type: ignore[arg-type]
     assert not storage.exists("k")
 
 

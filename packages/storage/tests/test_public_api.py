@@ -17,12 +17,14 @@ EXPECTED = [
     "EventEmitter",
     "FileStorage",
     "InvalidKeyError",
+    "InvalidTTLError",
     "Items",
     "JsonCodec",
     "MemoryStorage",
     "MonitoredStorage",
     "MsgpackCodec",
     "OperationRecord",
+    "ReadOnlyStorageError",
     "RetryingStorage",
     "SQLiteStorage",
     "StorageClient",
@@ -59,9 +61,12 @@ def test_errors_share_one_base() -> None:
         "StorageURLError",
         "CodecError",
         "UnsafePathError",
+        "InvalidTTLError",
+        "ReadOnlyStorageError",
     ]:
         assert issubclass(getattr(atomiton.storage, name), atomiton.storage.StorageError)
     assert issubclass(atomiton.storage.InvalidKeyError, ValueError)
+    assert issubclass(atomiton.storage.InvalidTTLError, ValueError)
 
 
 def test_every_backend_and_wrapper_is_a_mutable_mapping() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from types import TracebackType
 from typing import Self, TypeAlias
 
-from atomiton.storage._errors import StorageClosedError
+from atomiton.storage._errors import InvalidTTLError, ReadOnlyStorageError, StorageClosedError
 from atomiton.storage._keys import validate_keys
 
 #: What ``read_many`` returns and ``write_many`` accepts.
@@ -52,7 +52,8 @@ class StorageClient(MutableMapping[str, bytes]):
         Raises:
             InvalidKeyError: The key breaks a key rule.
             TypeError: ``data`` is not bytes-like.
-            ValueError: ``ttl`` is not a positive finite number.
+            InvalidTTLError: ``ttl`` is not a positive finite number (a ``ValueError``).
+            ReadOnlyStorageError: The storage was opened read-only.
         """
 
     @abstractmethod
@@ -173,18 +174,30 @@ def check_ttl(ttl: object) -> float:
     """Return ``ttl`` as seconds if it is a positive finite number.
 
     Raises:
-        ValueError: ``ttl`` is not a positive finite number of seconds.
+        InvalidTTLError: ``ttl`` is not a positive finite number of seconds (a ``ValueError``;
+            an int too large for a float, such as ``10**400``, included).
     """
     if isinstance(ttl, int | float) and not isinstance(ttl, bool):
-        seconds = float(ttl)
+        try:
+            seconds = float(ttl)
+        except OverflowError:
+            raise InvalidTTLError(ttl) from None
         if seconds > 0 and math.isfinite(seconds):
             return seconds
-    raise ValueError(f"ttl must be a positive finite number of seconds, not {ttl!r}")
+    raise InvalidTTLError(ttl)
 
 
 def closed_error(client: object) -> StorageClosedError:
     """Build the error raised when ``client`` is used after ``close()``."""
     return StorageClosedError(f"{type(client).__name__} is closed; open a new one to continue")
+
+
+def read_only_error(client: object, operation: str) -> ReadOnlyStorageError:
+    """Build the error raised when ``operation`` would change a storage opened read-only."""
+    return ReadOnlyStorageError(
+        f"{client!r} was opened read-only (readonly=True or ?mode=ro): {operation} refused, "
+        "nothing changed; open it without readonly to write"
+    )
 
 
 def checked_batch(items: Items) -> dict[str, bytes]:

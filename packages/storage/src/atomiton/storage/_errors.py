@@ -7,6 +7,8 @@
     ├── StorageClosedError                        the client was used after close()
     ├── StorageURLError        (also ValueError)  open_storage() got a URL it cannot open
     ├── CodecError             (also ValueError)  TypedStorage could not encode or decode a value
+    ├── InvalidTTLError        (also ValueError)  a ttl is not a positive finite number of seconds
+    ├── ReadOnlyStorageError                      a write was asked of a storage opened read-only
     └── UnsafePathError                           FileStorage met a symlink or foreign entry it
                                                   refuses to follow (it never leaves its root)
 
@@ -46,6 +48,25 @@ class StorageURLError(StorageError, ValueError):
 
 class CodecError(StorageError, ValueError):
     """A ``TypedStorage`` codec could not encode or decode a value."""
+
+
+class InvalidTTLError(StorageError, ValueError):
+    """A ``ttl`` is not a positive finite number of seconds; the message names it.
+
+    Attributes:
+        ttl: The rejected value.
+    """
+
+    def __init__(self, ttl: object) -> None:
+        self.ttl = ttl
+        super().__init__(f"ttl must be a positive finite number of seconds, not {ttl!r}")
+
+
+class ReadOnlyStorageError(StorageError):
+    """A write (``write``, ``delete``, ``clear``, ...) was asked of a storage opened read-only.
+
+    The message names the storage and the refused operation; nothing was changed.
+    """
 
 
 class UnsafePathError(StorageError):

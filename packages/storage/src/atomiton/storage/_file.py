@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import stat
 import time
@@ -29,16 +30,19 @@ from atomiton.storage._client import (
     check_value,
     checked_batch,
     closed_error,
+    read_only_error,
 )
 from atomiton.storage._errors import StorageError, UnsafePathError
 from atomiton.storage._file_io import (
     HEADER,
     READ_FLAGS,
     UNSAFE_ERRNOS,
-    VERSION,
+    CorruptValueFile,
     clear_dir,
     close_dirs,
     open_dirs,
+    pack_header,
+    parse_header,
     stage,
     walk_dir,
 )
@@ -50,6 +54,7 @@ _LOCK_NAME = "~lock"
 _JOURNAL_NAME = "~journal"
 # [directory components..., file name, staged temporary name] per key of a batch.
 _Renames = list[list[str]]
+_LOG = logging.getLogger("atomiton.storage")
 
 
 class FileStorage(StorageClient):
@@ -60,10 +65,14 @@ class FileStorage(StorageClient):
         fsync: ``True`` fsyncs every file and directory so a returned write survives power loss;
             ``False`` keeps writes atomic against process crashes only (much faster).
         clock: Seconds since the epoch for TTLs.
+        readonly: Open an existing root without ever writing to it: no ``~lock`` is created, a
+            pending batch is not rolled forward, nothing is removed; every write raises
+            ``ReadOnlyStorageError``.
 
     Raises:
         UnsafePathError: Only when a key's path meets a symlink or a foreign entry planted in the
             root; it is refused, never followed.
+        StorageError: ``readonly`` and ``root`` is not an existing directory.
     """
 
     def __init__(
@@ -72,21 +81,32 @@ class FileStorage(StorageClient):
         fsync: bool = True,
         *,
         clock: Callable[[], float] = time.time,
+        readonly: bool = False,
     ) -> None:
         if not hasattr(os, "O_NOFOLLOW") or os.open not in os.supports_dir_fd:
             raise StorageError("FileStorage needs a POSIX system (openat and O_NOFOLLOW)")
         self.root = Path(root).absolute()
         self.fsync = fsync
+        self.readonly = readonly
         self._clock = clock
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not readonly:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         # The root itself may be a symlink: that is the caller's choice. Nothing below it may.
-        self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        self._lock_file = LockFile(self._root_fd, _LOCK_NAME)
+        try:
+            self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise StorageError(
+                f"{str(self.root)!r} is not a directory (a read-only FileStorage never creates one)"
+            ) from exc
+        self._lock_file = LockFile(self._root_fd, _LOCK_NAME, where=self.root, create=not readonly)
         self._is_closed = False
         self._in_use = InUse(lambda: closed_error(self))
         try:
-            with self._exclusive():
-                self._recover()
+            if readonly:
+                self._warn_if_batch_pending()
+            else:
+                with self._exclusive():
+                    self._recover()
         except BaseException:
             self.close()  # a client that failed to open keeps no descriptors
             raise
@@ -117,6 +137,21 @@ class FileStorage(StorageClient):
         os.unlink(_JOURNAL_NAME, dir_fd=self._root_fd)
         self._sync(self._root_fd)
 
+    def _warn_if_batch_pending(self) -> None:
+        try:
+            os.stat(_JOURNAL_NAME, dir_fd=self._root_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        _LOG.warning(
+            "%s: a write_many was committed but not applied (a writer crashed); this read-only "
+            "FileStorage shows the keys as the crash left them until a writer opens the root",
+            self.root,
+        )
+
+    def _refuse_if_read_only(self, operation: str) -> None:
+        if self.readonly:
+            raise read_only_error(self, operation)
+
     def _apply(self, renames: _Renames) -> None:
         for path in renames:
             *dirs, name, temp = path
@@ -144,8 +179,12 @@ class FileStorage(StorageClient):
     def _close_dirs(self, fds: list[int]) -> None:
         close_dirs(fds)
 
-    def _open_value(self, key: str) -> tuple[int, float] | None:
-        """Open ``key``'s file; return (fd positioned after the header, expiry) or ``None``."""
+    def _open_value(self, key: str) -> tuple[int, float | None] | None:
+        """Open ``key``'s file; return (fd after the header, expiry or None), or ``None``.
+
+        A corrupt file (no valid header) is ``None`` like a missing one: every operation agrees
+        that such a key is absent, and ``delete`` removes it.
+        """
         *dirs, name = key_to_components(validate_key(key))
         fds = self._open_dirs(dirs, create=False)
         if not fds:
@@ -163,10 +202,10 @@ class FileStorage(StorageClient):
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise UnsafePathError(f"{self.root}: the file of key {key!r} is not a regular file")
-            header = os.read(fd, HEADER.size)
-            if len(header) != HEADER.size or header[0] != VERSION:
-                raise StorageError(f"{self.root}: the file of key {key!r} has no valid header")
-            expires = HEADER.unpack(header)[1]
+            expires = parse_header(os.read(fd, HEADER.size), f"{self.root}: the file of {key!r}")
+        except CorruptValueFile:
+            os.close(fd)
+            return None
         except BaseException:
             os.close(fd)
             raise
@@ -178,7 +217,8 @@ class FileStorage(StorageClient):
         *dirs, name = key_to_components(validate_key(key))
         if data.__class__ is not bytes:
             data = check_value(data)
-        header = HEADER.pack(VERSION, 0.0 if ttl is None else self._clock() + check_ttl(ttl))
+        header = pack_header(None if ttl is None else self._clock() + check_ttl(ttl))
+        self._refuse_if_read_only("write")
         with self._shared():
             for _attempt in range(16):
                 fds = self._open_dirs(dirs, create=True)
@@ -210,14 +250,14 @@ class FileStorage(StorageClient):
             return None
         fd, expires = opened
         try:
-            if expires and expires <= self._clock():
+            if expires is not None and expires <= self._clock():
                 return None
             parts = []
             while chunk := os.read(fd, 1 << 20):
                 parts.append(chunk)
         finally:
             os.close(fd)
-        return b"".join(parts), (expires or None)
+        return b"".join(parts), expires
 
     def read(self, key: str) -> bytes | None:
         """Return the value at ``key`` or ``None``."""
@@ -231,7 +271,7 @@ class FileStorage(StorageClient):
                 return None
             fd, expires = opened
             try:
-                if expires and expires <= self._clock():
+                if expires is not None and expires <= self._clock():
                     return None
                 return os.fstat(fd).st_size - HEADER.size
             finally:
@@ -246,7 +286,8 @@ class FileStorage(StorageClient):
         return self._live_size(key) is not None
 
     def delete(self, key: str) -> bool:
-        """Remove ``key``; return whether it was live."""
+        """Remove ``key``; return whether it was live (a corrupt file is removed too)."""
+        self._refuse_if_read_only("delete")
         with self._shared():
             return self._delete(key)
 
@@ -276,10 +317,10 @@ class FileStorage(StorageClient):
         """Yield (key, value size) for every live key under ``prefix``, unsorted."""
         now = self._clock()
         for key, size, expires, _dir_fd, _name in self._walk_all(prefix):
-            if not expires or expires > now:
+            if expires is None or expires > now:
                 yield key, size
 
-    def _walk_all(self, prefix: str) -> Iterator[tuple[str, int, float, int, str]]:
+    def _walk_all(self, prefix: str) -> Iterator[tuple[str, int, float | None, int, str]]:
         """Yield (key, size, expiry, directory fd, file name) for every key under ``prefix``."""
         *complete, _partial = prefix.split("/")
         if not all(is_valid_key(segment) for segment in complete):
@@ -320,8 +361,9 @@ class FileStorage(StorageClient):
 
     def write_many(self, items: Items, *, ttl: float | None = None) -> None:
         """Store every pair atomically, also across a crash (staged files plus a journal)."""
-        header = HEADER.pack(VERSION, 0.0 if ttl is None else self._clock() + check_ttl(ttl))
+        header = pack_header(None if ttl is None else self._clock() + check_ttl(ttl))
         checked = checked_batch(items)
+        self._refuse_if_read_only("write_many")
         if self._is_closed:
             raise closed_error(self)
         if not checked:
@@ -362,6 +404,7 @@ class FileStorage(StorageClient):
     def delete_many(self, keys: Iterable[str]) -> int:
         """Remove every key in ``keys`` (one by one, while no other batch runs)."""
         wanted = list(dict.fromkeys(validate_keys(list(keys))))
+        self._refuse_if_read_only("delete_many")
         with self._exclusive():
             return sum(1 for key in wanted if self._delete(key))
 
@@ -370,12 +413,13 @@ class FileStorage(StorageClient):
 
         Runs under the exclusive lock, so no write can land between the check and the unlink.
         """
+        self._refuse_if_read_only("purge_expired")
         with self._exclusive():
             now = self._clock()
             purged = 0
             # The walk lists each directory before yielding from it, so unlinking is safe here.
             for _key, _size, expires, dir_fd, name in self._walk_all(""):
-                if expires and expires <= now:
+                if expires is not None and expires <= now:
                     os.unlink(name, dir_fd=dir_fd)
                     self._sync(dir_fd)
                     purged += 1
@@ -383,6 +427,7 @@ class FileStorage(StorageClient):
 
     def clear(self) -> None:
         """Remove every key (and any stray temporary file)."""
+        self._refuse_if_read_only("clear")
         with self._exclusive():
             clear_dir(self._root_fd, keep=(_LOCK_NAME, _JOURNAL_NAME))
             self._sync(self._root_fd)
@@ -404,7 +449,7 @@ class FileStorage(StorageClient):
         return self._is_closed
 
     def __repr__(self) -> str:
-        state = " closed" if self._is_closed else ""
+        state = (" read-only" if self.readonly else "") + (" closed" if self._is_closed else "")
         return f"<FileStorage {str(self.root)!r} fsync={self.fsync}{state}>"
 
 
@@ -423,12 +468,13 @@ class _Flock:
         storage._in_use.__enter__()
         try:
             fd = storage._lock_file.fd()
-            fcntl.flock(fd, self._mode)
+            if fd is not None:  # None: read-only and no writer ever made the lock file
+                fcntl.flock(fd, self._mode)
         except BaseException:
             storage._in_use.__exit__()
             raise
-        self._fd = fd
-        if self._mode == fcntl.LOCK_SH:
+        self._fd = -1 if fd is None else fd
+        if self._mode == fcntl.LOCK_SH and not storage.readonly:
             try:
                 os.stat(_JOURNAL_NAME, dir_fd=storage._root_fd)
             except FileNotFoundError:
@@ -436,15 +482,16 @@ class _Flock:
             try:
                 # A batch crashed after its commit: apply it before anything can overwrite its
                 # keys.
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
                 storage._recover()
-                fcntl.flock(fd, fcntl.LOCK_SH)
+                fcntl.flock(self._fd, fcntl.LOCK_SH)
             except BaseException:
                 self.__exit__()  # a refused journal must not leave the lock or the call held
                 raise
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if self._fd != -1:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._storage._in_use.__exit__()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import itertools
+import logging
 import os
 import stat
 import struct
@@ -15,15 +16,48 @@ from collections.abc import Iterator
 from atomiton.storage._errors import UnsafePathError
 from atomiton.storage._file_paths import components_to_key
 
-# Each file: a version byte and the expiry time (0.0: never) as a big-endian double, then the value.
+# Each file: a version byte and the expiry time (+0.0: never) as a big-endian double, then the
+# value.
 HEADER = struct.Struct(">Bd")
 VERSION = 1
+_NO_EXPIRY = HEADER.pack(VERSION, 0.0)
+_LOG = logging.getLogger("atomiton.storage")
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 #: errno values meaning "a symlink or a non-directory sits where a directory or file should be".
 UNSAFE_ERRNOS = (errno.ELOOP, errno.ENOTDIR, errno.EISDIR)
 _TEMP_COUNTER = itertools.count()
+
+
+def pack_header(expires_at: float | None) -> bytes:
+    """The header of a value file that expires at ``expires_at`` (``None``: never)."""
+    if expires_at is None:
+        return _NO_EXPIRY
+    # +0.0 means "never" on disk, so an expiry of exactly 0.0 is stored as -0.0: it compares
+    # equal to 0.0 (it expires at the same instant) but its bits differ from "never".
+    return HEADER.pack(VERSION, expires_at if expires_at != 0.0 else -0.0)
+
+
+class CorruptValueFile(Exception):
+    """A value file whose header FileStorage did not write (internal: the key reads as absent)."""
+
+
+def parse_header(header: bytes, where: object) -> float | None:
+    """Return the expiry a value file's header holds: a time, or ``None`` for never.
+
+    Raises:
+        CorruptValueFile: The header is not one FileStorage writes (too short, or another
+            version byte), for instance a write that an OS crash cut short with ``fsync=False``.
+            Every operation treats such a key as absent; a warning names the file.
+    """
+    if len(header) != HEADER.size or header[0] != VERSION:
+        _LOG.warning("%s has no valid FileStorage header; it reads as absent", where)
+        raise CorruptValueFile(where)
+    if header == _NO_EXPIRY:
+        return None
+    expires_at: float = HEADER.unpack(header)[1]
+    return expires_at
 
 
 def open_dirs(
@@ -101,8 +135,11 @@ def stage(dir_fd: int, name: str, blob: list[bytes], *, fsync: bool) -> str:
 
 def walk_dir(
     dir_fd: int, path: list[str], prefix: str
-) -> Iterator[tuple[str, int, float, int, str]]:
-    """Yield (key, value size, expiry, directory fd, file name) for each key file below."""
+) -> Iterator[tuple[str, int, float | None, int, str]]:
+    """Yield (key, value size, expiry or None, directory fd, file name) for each key file below.
+
+    A corrupt file (see ``parse_header``) is left out, as every other operation leaves it out.
+    """
     with os.scandir(dir_fd) as entries:
         names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
     for name, is_dir in names:
@@ -130,9 +167,13 @@ def walk_dir(
             header = os.read(fd, HEADER.size)
         finally:
             os.close(fd)
-        if not stat.S_ISREG(info.st_mode) or len(header) != HEADER.size:
+        if not stat.S_ISREG(info.st_mode):
             continue
-        yield key, info.st_size - HEADER.size, HEADER.unpack(header)[1], dir_fd, name
+        try:
+            expires_at = parse_header(header, f"the file of key {key!r}")
+        except CorruptValueFile:
+            continue
+        yield key, info.st_size - HEADER.size, expires_at, dir_fd, name
 
 
 def clear_dir(dir_fd: int, *, keep: tuple[str, ...] = ()) -> None:

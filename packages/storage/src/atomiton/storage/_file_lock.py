@@ -12,32 +12,58 @@ is reused by another ``open``, resolve its paths inside some other directory.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import weakref
 from collections.abc import Callable
 
+from atomiton.storage._errors import UnsafePathError
+from atomiton.storage._file_io import UNSAFE_ERRNOS
+
 
 class LockFile:
-    """Hand each thread its own descriptor of ``name`` inside ``dir_fd``."""
+    """Hand each thread its own descriptor of ``name`` inside ``dir_fd``.
 
-    def __init__(self, dir_fd: int, name: str) -> None:
+    With ``create=False`` (read-only storage) the file is opened read-only and never created:
+    ``fd()`` returns ``None`` while it does not exist (``flock`` works on read-only descriptors).
+    """
+
+    def __init__(self, dir_fd: int, name: str, *, where: object, create: bool = True) -> None:
         self._dir_fd = dir_fd
         self._name = name
+        self._where = where
+        self._create = create
         self._local = threading.local()
         self._lock = threading.Lock()
         self._fds: list[tuple[weakref.ref[threading.Thread], int]] = []
 
-    def fd(self) -> int:
-        """Return this thread's descriptor, opening the file (mode 0600) on first use."""
+    def fd(self) -> int | None:
+        """Return this thread's descriptor, opening the file (mode 0600) on first use.
+
+        Raises:
+            UnsafePathError: The lock file is a symlink or not a regular file.
+        """
         fd: int | None = getattr(self._local, "fd", None)
         if fd is not None:
             return fd
-        fd = os.open(
-            self._name,
-            os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
-            0o600,
-            dir_fd=self._dir_fd,
-        )
+        flags = os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+        flags |= os.O_RDWR | os.O_CREAT if self._create else os.O_RDONLY
+        try:
+            fd = os.open(self._name, flags, 0o600, dir_fd=self._dir_fd)
+        except FileNotFoundError:
+            if self._create:
+                raise
+            return None
+        except OSError as exc:
+            if exc.errno in UNSAFE_ERRNOS:
+                raise UnsafePathError(
+                    f"{self._where}: {self._name} is a symlink or not a file; FileStorage never "
+                    "follows links out of its root (remove it to continue)"
+                ) from exc
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UnsafePathError(f"{self._where}: {self._name} is not a regular file")
         with self._lock:
             kept = []
             for owner, other in self._fds:

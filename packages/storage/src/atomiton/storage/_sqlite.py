@@ -10,6 +10,7 @@ takes each connection's lock before closing it.
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 from atomiton.storage._client import (
     Entry,
@@ -29,7 +31,9 @@ from atomiton.storage._client import (
     check_value,
     checked_batch,
     closed_error,
+    read_only_error,
 )
+from atomiton.storage._errors import StorageError
 from atomiton.storage._keys import (
     MAX_KEY_LENGTH,
     is_valid_shape,
@@ -66,6 +70,7 @@ _CLEAR = "DELETE FROM atomiton_kv"
 _CHECKED_KEYS_MAX = 65_536
 _BATCH = 500  # stays below SQLite's bound-parameter limit on old builds (999)
 _MAX_CHAR = chr(0x10FFFF)
+_HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'atomiton_kv'"
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -92,10 +97,18 @@ class SQLiteStorage(StorageClient):
     returned write across a power loss, at the cost of an fsync per commit.
 
     Args:
-        path: The database file (created with its parent directory when missing).
+        path: The database file (created with its parent directory when missing; a new file
+            is private, mode 0600, and SQLite gives its ``-wal`` and ``-shm`` the same mode).
         durability: ``"normal"`` or ``"full"``.
         busy_timeout: Seconds a call waits for another writer before giving up.
         clock: Seconds since the epoch for TTLs (shared by every process using the file).
+        readonly: Open an existing database without ever writing to it or beside it (see
+            ``_open_read_only``); every write raises ``ReadOnlyStorageError``.
+
+    Raises:
+        StorageError: ``path`` is a directory, cannot be opened, is not a SQLite database, or
+            (read-only) does not exist or holds no atomiton table.
+        ValueError: A bad ``durability`` or ``busy_timeout``.
     """
 
     def __init__(
@@ -105,6 +118,7 @@ class SQLiteStorage(StorageClient):
         *,
         busy_timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
+        readonly: bool = False,
     ) -> None:
         if durability not in ("normal", "full"):
             raise ValueError(f"durability must be 'normal' or 'full', not {durability!r}")
@@ -113,9 +127,17 @@ class SQLiteStorage(StorageClient):
                 "SQLiteStorage needs a file path (each thread has its own connection, so "
                 "':memory:' would give each thread its own database); use MemoryStorage instead"
             )
-        if busy_timeout < 0:
-            raise ValueError(f"busy_timeout must be >= 0 seconds, not {busy_timeout!r}")
+        if (
+            not isinstance(busy_timeout, int | float)
+            or isinstance(busy_timeout, bool)
+            or not busy_timeout >= 0  # NaN compares false to everything
+            or not math.isfinite(busy_timeout)
+        ):
+            raise ValueError(
+                f"busy_timeout must be a finite number of seconds >= 0, not {busy_timeout!r}"
+            )
         self.path = Path(path)
+        self.readonly = readonly
         self.durability: Durability = durability
         self.busy_timeout = float(busy_timeout)
         self._clock = clock
@@ -130,8 +152,31 @@ class SQLiteStorage(StorageClient):
         # Keys that already passed the key check: a set lookup is ~5x cheaper than the check,
         # which is most of what a read costs beyond SQLite itself. Bounded, never shrinks.
         self._checked_keys: set[object] = set()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._execute(_PURGE, (self._clock(),), _rowcount)
+        if self.path.is_dir():
+            raise StorageError(f"{str(self.path)!r} is a directory, not a SQLite database file")
+        try:
+            if readonly:
+                if not self.path.is_file():
+                    raise StorageError(
+                        f"{str(self.path)!r}: no such SQLite database (a read-only storage "
+                        "never creates one)"
+                    )
+                if self._execute(_HAS_TABLE, (), _fetchone) is None:
+                    raise StorageError(
+                        f"{str(self.path)!r} holds no atomiton storage (no atomiton_kv table)"
+                    )
+            else:
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                _create_private(self.path)
+                self._execute(_PURGE, (self._clock(),), _rowcount)
+        except sqlite3.Error as exc:
+            self.close()
+            if is_busy(exc):
+                raise
+            raise StorageError(f"cannot open SQLite database {str(self.path)!r}: {exc}") from exc
+        except BaseException:
+            self.close()
+            raise
         # A forked child must never reuse the parent's connections (SQLite forbids it).
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _forget_connections(ref))
@@ -145,18 +190,22 @@ class SQLiteStorage(StorageClient):
         if cursor is not None:
             return cursor
         connection = sqlite3.connect(
-            self.path,
+            self._read_only_uri() if self.readonly else self.path,
             timeout=self.busy_timeout,
             isolation_level=None,  # autocommit: one transaction per write, BEGIN for batches
             check_same_thread=False,  # close() may run on another thread
             cached_statements=64,
+            uri=self.readonly,
         )
         cursor = connection.cursor()
         try:
-            self._retrying(cursor, "PRAGMA journal_mode = WAL", ())
-            self._retrying(cursor, f"PRAGMA synchronous = {self.durability.upper()}", ())
-            for statement in _SCHEMA:
-                self._retrying(cursor, statement, ())
+            if self.readonly:
+                self._retrying(cursor, "PRAGMA query_only = 1", ())
+            else:
+                self._retrying(cursor, "PRAGMA journal_mode = WAL", ())
+                self._retrying(cursor, f"PRAGMA synchronous = {self.durability.upper()}", ())
+                for statement in _SCHEMA:
+                    self._retrying(cursor, statement, ())
         except BaseException:
             connection.close()
             raise
@@ -177,6 +226,26 @@ class SQLiteStorage(StorageClient):
         self._local.lock = lock  # set before the cursor: the hot paths read the lock first
         self._local.cursor = cursor
         return cursor
+
+    def _read_only_uri(self) -> str:
+        """The URI a read-only connection opens: ``mode=ro``, or ``immutable=1`` (no new files).
+
+        In WAL mode even a ``mode=ro`` connection creates the ``-wal`` and ``-shm`` files when
+        they are missing (and leaves them behind). They exist while any writer has the database
+        open (or after a writer crashed): then ``mode=ro`` creates nothing, takes part in
+        SQLite's locking and sees every commit. When they are missing nobody has the database
+        open and every committed write is in the main file, which ``immutable=1`` reads without
+        creating or locking anything; it works on a read-only file system too.
+        """
+        target = quote(os.path.abspath(self.path))
+        wal, shm = (Path(f"{self.path}-{suffix}") for suffix in ("wal", "shm"))
+        if wal.exists() and shm.exists():
+            return f"file:{target}?mode=ro"
+        return f"file:{target}?mode=ro&immutable=1"
+
+    def _refuse_if_read_only(self, operation: str) -> None:
+        if self.readonly:
+            raise read_only_error(self, operation)
 
     @contextmanager
     def _using(self) -> Iterator[sqlite3.Cursor]:
@@ -244,6 +313,9 @@ class SQLiteStorage(StorageClient):
             with local.lock:
                 local.cursor.execute(_WRITE, params)
         except (AttributeError, sqlite3.Error):
+            # A read-only connection refuses the write (query_only), so the check costs the
+            # hot path nothing.
+            self._refuse_if_read_only("write")
             self._execute(_WRITE, params, _rowcount)
 
     def read_entry(self, key: str) -> Entry | None:
@@ -282,6 +354,7 @@ class SQLiteStorage(StorageClient):
 
     def delete(self, key: str) -> bool:
         """Remove ``key``; return whether it was live."""
+        self._refuse_if_read_only("delete")
         rows = self._execute(_DELETE, (validate_key(key),), _fetchall)
         return bool(rows) and self._live(rows[0][0])
 
@@ -347,6 +420,7 @@ class SQLiteStorage(StorageClient):
 
     def write_many(self, items: Items, *, ttl: float | None = None) -> None:
         """Store every pair in one transaction: all or nothing."""
+        self._refuse_if_read_only("write_many")
         expires = None if ttl is None else self._clock() + check_ttl(ttl)
         batch = checked_batch(items)
         if not batch:
@@ -364,6 +438,7 @@ class SQLiteStorage(StorageClient):
 
     def delete_many(self, keys: Iterable[str]) -> int:
         """Remove every key in ``keys`` in one transaction; return how many were live."""
+        self._refuse_if_read_only("delete_many")
         wanted = list(dict.fromkeys(validate_keys(list(keys))))
         now = self._clock()
 
@@ -391,10 +466,12 @@ class SQLiteStorage(StorageClient):
 
     def clear(self) -> None:
         """Remove every key."""
+        self._refuse_if_read_only("clear")
         self._execute(_CLEAR, (), _rowcount)
 
     def purge_expired(self) -> int:
         """Delete the rows whose TTL has passed (they are already invisible); return how many."""
+        self._refuse_if_read_only("purge_expired")
         return self._execute(_PURGE, (self._clock(),), _rowcount)
 
     def close(self) -> None:
@@ -419,8 +496,21 @@ class SQLiteStorage(StorageClient):
         return int(self._execute(_COUNT, (self._clock(),), _fetchone)[0])
 
     def __repr__(self) -> str:
-        state = " closed" if self._is_closed else ""
+        state = (" read-only" if self.readonly else "") + (" closed" if self._is_closed else "")
         return f"<SQLiteStorage {str(self.path)!r} durability={self.durability!r}{state}>"
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite's own default is 0644).
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the database file's mode, so they are
+    private too. An existing file keeps the mode its owner gave it.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _fetchone(cursor: sqlite3.Cursor) -> Any:

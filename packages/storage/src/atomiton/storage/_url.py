@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -37,15 +38,44 @@ def _flag(url: str, name: str, value: str) -> bool:
     raise StorageURLError(f"{url!r}: {name}={value!r} is not a boolean (use true or false)")
 
 
+def _query(url: str, query: str) -> dict[str, str]:
+    """The query's options; one given twice is refused (which one was meant is unknowable)."""
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name in params:
+            raise StorageURLError(f"{url!r}: option {name!r} is given more than once")
+        params[name] = value
+    return params
+
+
+def _read_only(url: str, value: str) -> bool:
+    """``mode=ro`` (read-only) or ``mode=rw`` (the default), as SQLite's own URIs spell it."""
+    if value not in ("ro", "rw"):
+        raise StorageURLError(f"{url!r}: mode={value!r} is not a mode (use ro or rw)")
+    return value == "ro"
+
+
+def _seconds(url: str, name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds >= 0 and math.isfinite(seconds)):
+        raise StorageURLError(f"{url!r}: {name}={value!r} is not a finite number of seconds >= 0")
+    return seconds
+
+
 def open_storage(url: str, **options: Any) -> StorageClient:
     """Open the backend a URL names.
 
     - ``memory://``
-    - ``sqlite:///absolute/app.db`` or ``sqlite:relative/app.db``; query ``durability=normal|full``
-      and ``busy_timeout=<seconds>``
-    - ``file:///absolute/dir`` or ``file:relative/dir``; query ``fsync=true|false``
+    - ``sqlite:///absolute/app.db`` or ``sqlite:relative/app.db``; query ``durability=normal|full``,
+      ``busy_timeout=<seconds>`` and ``mode=ro|rw``
+    - ``file:///absolute/dir`` or ``file:relative/dir``; query ``fsync=true|false`` and
+      ``mode=ro|rw``
 
-    Keyword ``options`` are passed to the backend and win over the query string.
+    Keyword ``options`` are passed to the backend and win over the query string. ``mode=ro`` is
+    the same as ``readonly=True``: the storage never writes (see the backends' ``readonly``).
 
     Example::
 
@@ -53,37 +83,42 @@ def open_storage(url: str, **options: Any) -> StorageClient:
             storage.write("todos/1", b"{}")
 
     Raises:
-        StorageURLError: Unknown scheme, a host part, a missing path or a bad query value.
+        StorageURLError: Unknown scheme, a host part, a missing path, a bad or repeated query
+            option, or ``readonly`` for ``memory://``.
     """
     scheme, colon, rest = url.partition(":")
     if not colon:
         raise StorageURLError(f"{url!r} is not a storage URL (sqlite:///, file:/// or memory://)")
     rest, _, query = rest.partition("?")
-    params = dict(parse_qsl(query, keep_blank_values=True))
+    params = _query(url, query)
     scheme = scheme.lower()
     kwargs: dict[str, Any] = {}
     if scheme == "memory":
         if rest not in ("", "//") or params:
             raise StorageURLError(f"{url!r}: memory:// takes no path or options")
+        if options.pop("readonly", False):
+            raise StorageURLError(
+                f"{url!r} cannot be opened read-only: it starts empty and nothing else can fill it"
+            )
         return MemoryStorage(**options)
     if scheme == "sqlite":
         for name, value in params.items():
             if name == "durability":
                 kwargs[name] = value
             elif name == "busy_timeout":
-                try:
-                    kwargs[name] = float(value)
-                except ValueError:
-                    raise StorageURLError(
-                        f"{url!r}: busy_timeout={value!r} is not seconds"
-                    ) from None
+                kwargs[name] = _seconds(url, name, value)
+            elif name == "mode":
+                kwargs["readonly"] = _read_only(url, value)
             else:
                 raise StorageURLError(f"{url!r}: unknown sqlite option {name!r}")
         return SQLiteStorage(_path(url, rest), **{**kwargs, **options})
     if scheme == "file":
         for name, value in params.items():
-            if name != "fsync":
+            if name == "mode":
+                kwargs["readonly"] = _read_only(url, value)
+            elif name == "fsync":
+                kwargs[name] = _flag(url, name, value)
+            else:
                 raise StorageURLError(f"{url!r}: unknown file option {name!r}")
-            kwargs[name] = _flag(url, name, value)
         return FileStorage(_path(url, rest), **{**kwargs, **options})
     raise StorageURLError(f"{url!r}: unknown scheme {scheme!r} (use sqlite, file or memory)")
