@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -42,3 +44,19 @@ def test_relative_xdg_values_are_ignored_as_the_spec_says(tmp_path: Path) -> Non
 
 def test_conftest_points_os_environ_at_tmp(tmp_path: Path) -> None:
     assert data_dir() == tmp_path / "data"
+
+
+def test_created_directories_and_their_missing_parents_are_private(tmp_path: Path) -> None:
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    existing.chmod(0o755)
+    old_umask = os.umask(0o022)  # the usual umask, under which mkdir -p made 0755 directories
+    try:
+        data = data_dir(environ={"ATOMITON_DATA_DIR": str(existing / "a" / "b" / "atomiton")})
+        cache = cache_dir(environ={"ATOMITON_CACHE_DIR": str(tmp_path / "cache")})
+    finally:
+        os.umask(old_umask)
+    for path in (existing / "a", existing / "a" / "b", data, cache):
+        assert path.is_dir()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o755  # an existing directory keeps its mode

@@ -225,6 +225,23 @@ def test_rewrite_without_ttl_makes_key_permanent(storage: StorageClient, clock: 
     assert storage.read("k") == b"2"
 
 
+@pytest.mark.parametrize("start", [-5.0, -2.5])
+def test_a_key_expiring_at_clock_zero_expires(
+    storage: StorageClient, clock: FakeClock, start: float
+) -> None:
+    clock.now = start  # the expiry lands on exactly 0.0, which FileStorage once read as "never"
+    storage.write("single", b"1", ttl=-start)
+    storage.write_many({"batch": b"2"}, ttl=-start)
+    assert storage.read_entry("single") == (b"1", 0.0)
+    clock.now = -1e-9
+    assert storage.list() == ["batch", "single"]
+    clock.now = 0.0
+    assert storage.read("single") is None
+    assert storage.read_many(["single", "batch"]) == {}
+    assert storage.list() == []
+    assert storage.purge_expired() == 2
+
+
 @pytest.mark.parametrize("ttl", [0, -1, float("nan"), float("inf"), "5", True, 10**400])
 def test_bad_ttl_is_rejected(storage: StorageClient, ttl: object) -> None:
     with pytest.raises(InvalidTTLError, match="ttl must be") as raised:

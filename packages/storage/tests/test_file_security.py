@@ -194,3 +194,56 @@ def test_every_valid_key_maps_to_safe_names_and_back(key: str) -> None:
 def test_distinct_keys_map_to_distinct_paths(keys: list[str]) -> None:
     first, second = (key_to_components(key) for key in keys)
     assert first != second
+
+
+@pytest.mark.parametrize("planted", ["symlink", "fifo", "directory"])
+def test_a_planted_lock_file_is_refused_as_unsafe(tmp_path: Path, planted: str) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    target = tmp_path / "target"
+    target.write_bytes(b"keep")
+    if planted == "symlink":
+        (root / "~lock").symlink_to(target)
+    elif planted == "fifo":
+        os.mkfifo(root / "~lock")
+    else:
+        (root / "~lock").mkdir()
+    with pytest.raises(UnsafePathError, match="~lock"):
+        FileStorage(root, fsync=False)
+    with (
+        FileStorage(root, fsync=False, readonly=True) as reader,
+        pytest.raises(UnsafePathError, match="~lock"),
+    ):
+        reader.read_many(["k"])
+    assert target.read_bytes() == b"keep"
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"\x01\x00", b"\x02" + bytes(8) + b"value", b"garbage that is long"]
+)
+def test_a_corrupt_value_file_is_absent_everywhere_and_delete_removes_it(
+    storage: FileStorage, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage.write("docs/bad", b"fine")
+    storage.write("docs/good", b"fine")
+    (storage.root / "docs@" / "bad").write_bytes(content)  # as an OS crash with fsync=False can
+    assert storage.read("docs/bad") is None
+    assert storage.read_entry("docs/bad") is None
+    assert not storage.exists("docs/bad")
+    assert "docs/bad" not in storage
+    assert storage.size("docs/bad") is None
+    assert storage.read_many(["docs/bad", "docs/good"]) == {"docs/good": b"fine"}
+    assert storage.list() == ["docs/good"]
+    assert (len(storage), storage.total_size()) == (1, 4)
+    assert "docs/bad" in caplog.text
+    assert "no valid FileStorage header" in caplog.text
+    assert storage.purge_expired() == 0
+    assert (storage.root / "docs@" / "bad").exists()  # only delete, clear or a write remove it
+    assert storage.delete("docs/bad") is False  # no live value was there, but the file is gone
+    assert not (storage.root / "docs@" / "bad").exists()
+    (storage.root / "docs@" / "bad").write_bytes(content)
+    assert storage.delete_many(["docs/bad", "docs/good"]) == 1
+    assert sorted(os.listdir(storage.root)) == ["~lock"]
+    (storage.root / "x").write_bytes(content)
+    storage.write("x", b"new")  # a write replaces it
+    assert storage.read("x") == b"new"

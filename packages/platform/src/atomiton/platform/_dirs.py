@@ -8,6 +8,11 @@ Precedence, first match wins:
 3. the platform's convention (``~/.local/share/atomiton``, ``~/Library/Application Support/
    atomiton``, ``%LOCALAPPDATA%\atomiton``, ...).
 
+Every directory created here, missing parents included, gets mode 0700 (what the XDG spec asks
+for, and what FileStorage gives its own directories): the data directory holds the default
+SQLite database, and nobody else on the machine should read it. A directory that already exists
+keeps its mode.
+
 Hand-written instead of depending on platformdirs: the issue keeps this package stdlib-only, and
 the three conventions fit in the table below (platformdirs' own layout is followed).
 """
@@ -55,8 +60,26 @@ def _resolve(kind: str, environ: Mapping[str, str] | None, create: bool) -> Path
         base = Path(base_text) if base_text and os.path.isabs(base_text) else _home(env) / default
         path = base / APP
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        _make_private_dirs(path)
     return path
+
+
+def _make_private_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents with mode 0700 (``mkdir -p`` would use 0777).
+
+    ``Path.mkdir(mode=..., parents=True)`` applies the mode to the last directory only.
+    """
+    missing: list[Path] = []
+    for directory in (path, *path.parents):
+        if directory.is_dir():
+            break
+        missing.append(directory)
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
 
 
 def data_dir(*, create: bool = True, environ: Mapping[str, str] | None = None) -> Path:
