@@ -1,0 +1,378 @@
+"""The Redis Streams transport (``redis://``, extra ``atomiton-events[redis]``).
+
+One Redis stream key per bridge ``stream`` name: ``<prefix><stream>``, the prefix being
+``atomiton:events:`` unless the URL says ``?prefix=...``. Each event is one entry with the fields
+``i`` (id), ``t`` (type, as is: a stream has no subjects to escape), ``d`` (data bytes), ``s``
+(source, absent for None), ``ts`` (timestamp), ``o`` (origin) and ``e`` (encoding). ``seq`` is
+the entry id ``<ms>-<n>`` as ``ms << 20 | n`` (an id with ``n >= 2**20``, a million entries in one
+millisecond, is reported and skipped).
+
+- **publish**: the batch's ``XADD``s go in one pipeline, in order, each with ``MAXLEN ~ maxlen``
+  (approximate trimming: Redis cuts whole internal nodes, so the stream may hold up to about a
+  hundred entries more than ``maxlen`` — cheaper than exact trimming, never fewer entries).
+- **consume**: a reader thread of its own replays with ``XRANGE`` from the start position, then
+  follows with ``XREAD BLOCK`` from the last id it delivered; after a connection loss it reconnects
+  with backoff (capped at 1 s) and continues from that same id, so nothing is skipped. ``deliver``
+  runs on that thread: a slow subscriber just reads the stream more slowly.
+- **history**: ``XRANGE`` forward, or ``XREVRANGE`` from the newest when only a ``limit`` is given.
+
+Durability is the server's: with persistence off (the Redis default without ``appendonly``), a
+restarted server has lost the stream; the reader notices that the newest id went backwards,
+reports it through ``on_error`` and reads the new stream from its start.
+
+URL options (query): ``prefix`` (key prefix), ``maxlen`` (default 1,000,000), ``timeout``
+(seconds per server call, default 5).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from atomiton.events._errors import TransportError
+from atomiton.events._patterns import matches
+from atomiton.events._server_url import (
+    missing_extra,
+    parse_server_url,
+    positive_float,
+    positive_int,
+    redact,
+)
+from atomiton.events._transport import Deliver, ReplayFrom, WireEvent
+
+__all__ = ["KEY_PREFIX", "RedisTransport", "create", "id_of", "seq_of"]
+
+_log = logging.getLogger("atomiton.events")
+
+KEY_PREFIX = "atomiton:events:"
+"""Default prefix of the stream key: stream ``s`` lives at ``atomiton:events:s``."""
+
+_N_BITS = 20
+_N_MASK = (1 << _N_BITS) - 1
+_BLOCK_MS = 1000
+_CHUNK = 500
+_BACKOFF_CAP = 1.0
+_TIME_SKEW = 5.0  # seconds: seek by server time this much earlier, then drop by emit time
+
+_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "prefix": str,
+    "maxlen": positive_int,
+    "timeout": positive_float,
+}
+
+
+def create(url: str, *, stream: str, on_error: Callable[[Exception], None]) -> RedisTransport:
+    """The ``redis`` entry point: a transport on ``url``'s server for ``stream`` (connects now).
+
+    Raises:
+        BusConfigError: redis-py is missing (install ``atomiton-events[redis]``), or a bad option.
+        TransportError: The server cannot be reached within ``timeout``.
+    """
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        raise missing_extra("redis", "redis-py", "redis") from None
+    return RedisTransport(url, stream=stream, on_error=on_error)
+
+
+def seq_of(entry_id: bytes | str) -> int:
+    """``"<ms>-<n>"`` as ``ms << 20 | n``.
+
+    Raises:
+        ValueError: ``n`` does not fit in 20 bits.
+    """
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, n = text.partition("-")
+    number = int(n)
+    if number > _N_MASK:
+        raise ValueError(f"stream id {text} has more than 2**20 entries in one millisecond")
+    return int(ms) << _N_BITS | number
+
+
+def id_of(seq: int) -> str:
+    """The stream id of ``seq``: the inverse of :func:`seq_of`."""
+    return f"{seq >> _N_BITS}-{seq & _N_MASK}"
+
+
+def _fields(event: WireEvent) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "i": event.id,
+        "t": event.type,
+        "d": event.data,
+        "ts": repr(event.timestamp),
+        "o": event.origin,
+        "e": event.encoding,
+    }
+    if event.source is not None:
+        fields["s"] = event.source
+    return fields
+
+
+def _event(fields: dict[bytes, bytes], seq: int) -> WireEvent:
+    source = fields.get(b"s")
+    return WireEvent(
+        fields[b"i"].decode(),
+        fields[b"t"].decode(),
+        fields[b"d"],
+        None if source is None else source.decode(),
+        float(fields[b"ts"]),
+        fields[b"o"].decode(),
+        fields[b"e"].decode(),
+        seq,
+    )
+
+
+class RedisTransport:
+    """A bridge transport over one Redis stream key (see the module docstring)."""
+
+    def __init__(self, url: str, *, stream: str, on_error: Callable[[Exception], None]) -> None:
+        self._url, options = parse_server_url(url, _OPTIONS)
+        self._server = redact(url)
+        self._key = options.get("prefix", KEY_PREFIX) + stream
+        self._maxlen: int = options.get("maxlen", 1_000_000)
+        self._timeout: float = options.get("timeout", 5.0)
+        self._on_error = on_error
+        self._closed = threading.Event()
+        self._reader_thread: threading.Thread | None = None
+        self._client = self._connect(self._timeout)
+        self._reader = self._connect(self._timeout + _BLOCK_MS / 1000)
+        try:
+            self._client.ping()
+        except Exception as error:
+            self._client.close()
+            raise TransportError(
+                f"{self._server}: cannot connect within {self._timeout:g} s ({error!r}); "
+                "is redis-server running?"
+            ) from None
+
+    def _connect(self, socket_timeout: float) -> Any:  # redis.Redis; its stubs type replies loosely
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # No hidden retries inside the driver: the bridge retries publish, the reader its reads.
+        return redis.Redis.from_url(
+            self._url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=self._timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+
+    def _report(self, message: str) -> None:
+        if not self._closed.is_set():
+            self._on_error(TransportError(f"{self._server}: {message}"))
+
+    def _failed(self, action: str, error: Exception) -> TransportError:
+        return TransportError(f"{self._server}: {action} failed: {error!r}")
+
+    # -- publishing -------------------------------------------------------------------------
+
+    def publish(self, events: Sequence[WireEvent]) -> None:
+        """Append ``events`` in order (one pipeline); return once Redis stored them all.
+
+        Raises:
+            TransportError: The transport is closed, or Redis cannot be reached or refused.
+        """
+        if self._closed.is_set():
+            raise TransportError(f"{self._server}: the transport is closed, cannot publish")
+        key, maxlen = self._key, self._maxlen
+        try:
+            with self._client.pipeline(transaction=False) as pipe:
+                for event in events:
+                    pipe.xadd(key, _fields(event), maxlen=maxlen, approximate=True)
+                pipe.execute()
+        except Exception as error:
+            raise self._failed(f"publish {len(events)} event(s)", error) from error
+
+    # -- consuming --------------------------------------------------------------------------
+
+    def start(
+        self, deliver: Deliver, *, patterns: Sequence[str], replay_from: ReplayFrom | None
+    ) -> None:
+        """Deliver stored events from ``replay_from`` on (XRANGE), then live (XREAD BLOCK).
+
+        Redis cannot filter a stream by type, so every event is delivered (the bridge matches).
+
+        Raises:
+            TransportError: Redis cannot be read now.
+        """
+        start_id: str | None = None  # inclusive, replayed with XRANGE first
+        floor: float | None = None
+        try:
+            if replay_from is None or replay_from.last == 0:
+                newest = self._client.xrevrange(self._key, count=1)
+                after = newest[0][0].decode() if newest else "0-0"
+            elif replay_from.last is not None:
+                # The newest id first: a match stored after the history read is then not missed.
+                newest = self._client.xrevrange(self._key, count=1)
+                after = newest[0][0].decode() if newest else "0-0"
+                found = self.history(patterns, limit=replay_from.last)
+                if found and found[0].seq is not None:
+                    start_id = id_of(found[0].seq)
+            elif replay_from.seq is not None:
+                start_id = id_of(max(replay_from.seq, 1))
+            else:
+                assert replay_from.time is not None
+                floor = replay_from.time
+                start_id = f"{max(int((floor - _TIME_SKEW) * 1000), 0)}-0"
+        except TransportError:
+            raise
+        except Exception as error:
+            raise self._failed("subscribe", error) from error
+        if start_id is not None:
+            after = "0-0"
+        self._reader_thread = threading.Thread(
+            target=self._read_loop,
+            args=(deliver, start_id, after, floor),
+            name=f"atomiton-redis-{self._key}",
+            daemon=True,
+        )
+        self._reader_thread.start()
+
+    def _read_loop(
+        self, deliver: Deliver, start_id: str | None, after: str, floor: float | None
+    ) -> None:
+        delay = 0.05
+        is_replaying = start_id is not None
+        lower = start_id or after  # XRANGE's inclusive lower bound while replaying
+        key = self._key
+        while not self._closed.is_set():
+            try:
+                if is_replaying:
+                    chunk = self._reader.xrange(key, min=lower, count=_CHUNK)
+                    is_replaying = len(chunk) == _CHUNK
+                    entries = chunk
+                else:
+                    reply = self._reader.xread({key: after}, count=_CHUNK, block=_BLOCK_MS)
+                    entries = reply[0][1] if reply else []
+                delay = 0.05
+            except Exception as error:
+                if self._closed.is_set():
+                    return
+                self._report(f"reading the stream failed ({error!r}); retrying in {delay:g} s")
+                if self._closed.wait(delay):
+                    return
+                delay = min(delay * 2, _BACKOFF_CAP)
+                after = self._check_restart(after)
+                continue
+            for entry_id, fields in entries:
+                if self._closed.is_set():
+                    return
+                after = entry_id.decode()
+                lower = "(" + after
+                try:
+                    event = _event(fields, seq_of(after))
+                except (KeyError, ValueError, UnicodeDecodeError) as error:
+                    self._report(f"entry {after} of {key!r} is not an event ({error!r}); skipped")
+                    continue
+                if floor is not None:
+                    if event.timestamp < floor:
+                        continue
+                    floor = None
+                deliver(event)
+
+    def _check_restart(self, after: str) -> str:
+        """After an error: if the stream's newest id is older than ``after``, it was recreated."""
+        try:
+            newest = self._reader.xrevrange(self._key, count=1)
+        except Exception:  # still down: the next read reports it
+            return after
+        newest_id = newest[0][0].decode() if newest else "0-0"
+        if seq_of(newest_id) < seq_of(after):
+            self._report(
+                f"stream {self._key!r} restarted older than the last delivered id {after} "
+                "(persistence off?): events were lost; reading it from its start"
+            )
+            return "0-0"
+        return after
+
+    # -- reading history --------------------------------------------------------------------
+
+    def history(
+        self,
+        patterns: Sequence[str],
+        *,
+        since_seq: int | None = None,
+        since_time: float | None = None,
+        limit: int | None = None,
+    ) -> list[WireEvent]:
+        """Stored events matching ``patterns`` exactly, oldest first (see ``Transport``).
+
+        Raises:
+            TransportError: Redis cannot be read now.
+        """
+        lower = "-"
+        if since_seq is not None:
+            lower = id_of(max(since_seq, 1))
+        elif since_time is not None:
+            lower = f"{max(int((since_time - _TIME_SKEW) * 1000), 0)}-0"
+        try:
+            if limit is not None and since_time is None:
+                return self._newest(patterns, lower, limit)
+            return self._oldest_first(patterns, lower, since_time, limit)
+        except TransportError:
+            raise
+        except Exception as error:
+            raise self._failed("read history", error) from error
+
+    def _oldest_first(
+        self, patterns: Sequence[str], lower: str, since_time: float | None, limit: int | None
+    ) -> list[WireEvent]:
+        kept: deque[WireEvent] = deque(maxlen=limit)
+        while True:
+            chunk = self._client.xrange(self._key, min=lower, count=_CHUNK)
+            for entry_id, fields in chunk:
+                lower = "(" + entry_id.decode()
+                event = _event(fields, seq_of(entry_id))
+                if since_time is not None:
+                    if event.timestamp < since_time:
+                        continue
+                    since_time = None
+                if any(matches(pattern, event.type) for pattern in patterns):
+                    kept.append(event)
+            if len(chunk) < _CHUNK:
+                return list(kept)
+
+    def _newest(self, patterns: Sequence[str], lower: str, limit: int) -> list[WireEvent]:
+        found: list[WireEvent] = []
+        upper = "+"
+        while len(found) < limit:
+            chunk = self._client.xrevrange(self._key, max=upper, min=lower, count=_CHUNK)
+            for entry_id, fields in chunk:
+                upper = "(" + entry_id.decode()
+                event = _event(fields, seq_of(entry_id))
+                if any(matches(pattern, event.type) for pattern in patterns):
+                    found.append(event)
+                    if len(found) == limit:
+                        break
+            if len(chunk) < _CHUNK:
+                break
+        found.reverse()
+        return found
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the reader and close both connections; idempotent, never raises."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        # Closing the reader's socket wakes its XREAD BLOCK at once instead of after 1 s.
+        try:
+            self._reader.connection_pool.disconnect(inuse_connections=True)
+        except Exception as error:
+            _log.debug("closing %s: %r", self._server, error)
+        thread = self._reader_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(self._timeout + _BLOCK_MS / 1000)
+        for client in (self._reader, self._client):
+            try:
+                client.close()
+            except Exception as error:
+                _log.debug("closing %s: %r", self._server, error)
+
+    def __repr__(self) -> str:
+        return f"<RedisTransport {self._server} key={self._key!r}>"
