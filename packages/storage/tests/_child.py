@@ -9,6 +9,9 @@ python _child.py concurrent <sqlite|file> <path> <worker> <count>
 python _child.py batch-kill <path> <replaces>
     opens a FileStorage, lets <replaces> renames (os.replace) complete, then SIGKILLs itself at
     the next one; a write_many of BATCH_SIZE keys runs when no journal was pending
+python _child.py stage-and-wait <path> <keys> <replaces>
+    opens a FileStorage (fsync off), starts a write_many of <keys> keys, lets <replaces> renames
+    complete, then prints "staged" and blocks until the parent SIGKILLs it
 """
 
 from __future__ import annotations
@@ -107,10 +110,33 @@ def batch_kill(path: str, replaces: int) -> None:
     raise SystemExit(3)  # the kill point was never reached
 
 
+def stage_and_wait(path: str, keys: int, replaces: int) -> None:
+    """Stop inside a write_many with its files staged, and wait for the parent's SIGKILL."""
+    real_replace = os.replace
+    done = 0
+
+    def replace_or_wait(
+        src: Any, dst: Any, *, src_dir_fd: int | None = None, dst_dir_fd: int | None = None
+    ) -> None:
+        nonlocal done
+        if done == replaces:
+            print("staged", flush=True)
+            sys.stdin.readline()  # the parent kills this process while it waits here
+        real_replace(src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd)
+        done += 1
+
+    storage = FileStorage(path, fsync=False)
+    os.replace = replace_or_wait
+    storage.write_many({f"batch/{i}": make_value(f"batch/{i}", 1) for i in range(keys)})
+    raise SystemExit(3)  # the parent never let it get here
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "crash":
         crash(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif sys.argv[1] == "batch-kill":
         batch_kill(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1] == "stage-and-wait":
+        stage_and_wait(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
         concurrent(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))

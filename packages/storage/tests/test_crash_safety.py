@@ -126,3 +126,4 @@ def test_file_write_many_killed_at_each_rename_is_all_or_nothing(
         stored = {key: parse_seq(key, value) for key, value in storage.items()}
     assert stored == dict.fromkeys(keys, 2 if is_committed else 1)
     assert not (root / "~journal").exists()
+    assert not list(root.rglob("*.tmp"))  # the dead writers' staged files are gone too

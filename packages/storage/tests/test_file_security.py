@@ -77,7 +77,7 @@ def test_no_operation_follows_a_planted_directory_link(
                 operation(key)
     assert (len(storage), storage.total_size(), storage.purge_expired()) == (0, 0, 0)
     storage.clear()  # removes the links themselves, never what they point at
-    assert sorted(os.listdir(storage.root)) == ["~lock"]
+    assert sorted(os.listdir(storage.root)) == ["~lock", "~writers"]
     assert (outside / "victim").read_bytes() == b"keep"
     assert (outside / "sub" / "victim").read_bytes() == b"keep too"
     assert sorted(p.name for p in outside.rglob("*")) == ["sub", "victim", "victim"]
@@ -243,7 +243,7 @@ def test_a_corrupt_value_file_is_absent_everywhere_and_delete_removes_it(
     assert not (storage.root / "docs@" / "bad").exists()
     (storage.root / "docs@" / "bad").write_bytes(content)
     assert storage.delete_many(["docs/bad", "docs/good"]) == 1
-    assert sorted(os.listdir(storage.root)) == ["~lock"]
+    assert sorted(os.listdir(storage.root)) == ["~lock", "~writers"]
     (storage.root / "x").write_bytes(content)
     storage.write("x", b"new")  # a write replaces it
     assert storage.read("x") == b"new"

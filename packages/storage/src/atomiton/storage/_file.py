@@ -48,6 +48,13 @@ from atomiton.storage._file_io import (
 )
 from atomiton.storage._file_lock import InUse, LockFile
 from atomiton.storage._file_paths import is_own_rename, key_to_components, segment_components
+from atomiton.storage._file_sweep import (
+    WRITERS_DIR,
+    WriterMarker,
+    dead_markers,
+    remove_dead_markers,
+    remove_temp_files,
+)
 from atomiton.storage._keys import is_valid_key, validate_key, validate_keys
 
 _LOCK_NAME = "~lock"
@@ -99,6 +106,7 @@ class FileStorage(StorageClient):
                 f"{str(self.root)!r} is not a directory (a read-only FileStorage never creates one)"
             ) from exc
         self._lock_file = LockFile(self._root_fd, _LOCK_NAME, where=self.root, create=not readonly)
+        self._marker = WriterMarker(self._root_fd)
         self._is_closed = False
         self._in_use = InUse(lambda: closed_error(self))
         try:
@@ -107,6 +115,7 @@ class FileStorage(StorageClient):
             else:
                 with self._exclusive():
                     self._recover()
+                    self._sweep_if_a_writer_died()
         except BaseException:
             self.close()  # a client that failed to open keeps no descriptors
             raise
@@ -136,6 +145,17 @@ class FileStorage(StorageClient):
         self._apply(renames)
         os.unlink(_JOURNAL_NAME, dir_fd=self._root_fd)
         self._sync(self._root_fd)
+
+    def _sweep_if_a_writer_died(self) -> None:
+        """Remove the temporary files of writers that died (exclusive lock held, journal applied).
+
+        See ``_file_sweep``: with the lock held exclusively no live writer has a temporary file,
+        and the tree is walked only when a writer's marker shows it ended without ``close()``.
+        """
+        dead = dead_markers(self._root_fd)
+        if dead:
+            remove_temp_files(self._root_fd, where=self.root)
+            remove_dead_markers(self._root_fd, dead)
 
     def _warn_if_batch_pending(self) -> None:
         try:
@@ -220,6 +240,7 @@ class FileStorage(StorageClient):
         header = pack_header(None if ttl is None else self._clock() + check_ttl(ttl))
         self._refuse_if_read_only("write")
         with self._shared():
+            self._marker.ensure(fsync=self.fsync)
             for _attempt in range(16):
                 fds = self._open_dirs(dirs, create=True)
                 try:
@@ -370,6 +391,7 @@ class FileStorage(StorageClient):
             return
         renames: _Renames = []
         with self._exclusive():
+            self._marker.ensure(fsync=self.fsync)
             try:
                 for key, value in checked.items():
                     *dirs, name = key_to_components(key)
@@ -412,6 +434,7 @@ class FileStorage(StorageClient):
         """Delete the files of expired keys; return how many.
 
         Runs under the exclusive lock, so no write can land between the check and the unlink.
+        Also removes every temporary file a killed writer left (not counted in the result).
         """
         self._refuse_if_read_only("purge_expired")
         with self._exclusive():
@@ -423,13 +446,14 @@ class FileStorage(StorageClient):
                     os.unlink(name, dir_fd=dir_fd)
                     self._sync(dir_fd)
                     purged += 1
+            remove_temp_files(self._root_fd, where=self.root)
             return purged
 
     def clear(self) -> None:
         """Remove every key (and any stray temporary file)."""
         self._refuse_if_read_only("clear")
         with self._exclusive():
-            clear_dir(self._root_fd, keep=(_LOCK_NAME, _JOURNAL_NAME))
+            clear_dir(self._root_fd, keep=(_LOCK_NAME, _JOURNAL_NAME, WRITERS_DIR))
             self._sync(self._root_fd)
 
     def close(self) -> None:
@@ -440,6 +464,7 @@ class FileStorage(StorageClient):
         if not self._in_use.close():
             return
         self._is_closed = True
+        self._marker.remove()
         self._lock_file.close()
         os.close(self._root_fd)
 
