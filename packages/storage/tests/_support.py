@@ -13,6 +13,8 @@ from atomiton.storage import (
     MemoryStorage,
     MonitoredStorage,
     OperationRecord,
+    PostgresStorage,
+    RedisStorage,
     RetryingStorage,
     SQLiteStorage,
     StorageClient,
@@ -81,5 +83,45 @@ STACKS: dict[str, Factory] = {
         _retrying(
             CachedStorage(MonitoredStorage(MemoryStorage(clock=clock), _records()), clock=clock)
         )
+    ),
+}
+
+# Stacks on a real server: name -> (fixture of the server's URL, fixture of the test's own table
+# or prefix, factory(url, namespace, clock)). Their clock is the FakeClock like every stack's.
+ServerFactory = Callable[[str, str, FakeClock], StorageClient]
+SERVER_STACKS: dict[str, tuple[str, str, ServerFactory]] = {
+    "postgres": (
+        "postgres_url",
+        "pg_table",
+        lambda url, table, clock: PostgresStorage(url, table, clock=clock),
+    ),
+    "redis": (
+        "redis_url",
+        "redis_prefix",
+        lambda url, prefix, clock: RedisStorage(url, prefix, clock=clock),
+    ),
+    "all(postgres)": (
+        "postgres_url",
+        "pg_table",
+        lambda url, table, clock: MonitoredStorage(
+            CachedStorage(
+                _retrying(_breaker(PostgresStorage(url, table, clock=clock))),
+                max_items=8,
+                clock=clock,
+            ),
+            _records(),
+        ),
+    ),
+    "all(redis)": (
+        "redis_url",
+        "redis_prefix",
+        lambda url, prefix, clock: MonitoredStorage(
+            CachedStorage(
+                _retrying(_breaker(RedisStorage(url, prefix, clock=clock))),
+                max_items=8,
+                clock=clock,
+            ),
+            _records(),
+        ),
     ),
 }

@@ -1,4 +1,5 @@
-"""One conformance suite for every backend and wrapper stack: add a stack in _support.STACKS."""
+"""One conformance suite for every backend and wrapper stack: add a stack in _support.STACKS
+(or SERVER_STACKS for a backend on a real server, with the test's own table or prefix)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from atomiton.storage import InvalidKeyError, InvalidTTLError, StorageClient, StorageClosedError
 
-from ._support import STACKS, FakeClock
+from ._support import SERVER_STACKS, STACKS, FakeClock
 
 
 @pytest.fixture
@@ -20,11 +21,15 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=sorted(STACKS))
+@pytest.fixture(params=sorted(STACKS) + sorted(SERVER_STACKS))
 def storage(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> Iterator[StorageClient]:
-    client = STACKS[request.param](tmp_path, clock)
+    if request.param in SERVER_STACKS:
+        url, namespace, factory = SERVER_STACKS[request.param]
+        client = factory(request.getfixturevalue(url), request.getfixturevalue(namespace), clock)
+    else:
+        client = STACKS[request.param](tmp_path, clock)
     yield client
     client.close()
 

@@ -55,7 +55,7 @@ def test_relative_paths_and_keyword_options_win(
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("redis://localhost", "unknown scheme 'redis'"),
+        ("s3://bucket/data", "unknown scheme 's3'"),
         ("no-scheme", "not a storage URL"),
         ("sqlite://server/app.db", "host 'server'"),
         ("sqlite://", "names no path"),

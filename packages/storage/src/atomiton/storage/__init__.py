@@ -24,7 +24,9 @@ from atomiton.storage._monitored import (
     OperationRecord,
     report_to_events,
 )
+from atomiton.storage._postgres import PostgresStorage
 from atomiton.storage._provider import provide
+from atomiton.storage._redis import RedisStorage
 from atomiton.storage._resilient import (
     TRANSIENT_ERRNOS,
     CircuitBreakerStorage,
@@ -58,7 +60,9 @@ __all__ = [
     "MonitoredStorage",
     "MsgpackCodec",
     "OperationRecord",
+    "PostgresStorage",
     "ReadOnlyStorageError",
+    "RedisStorage",
     "RetryingStorage",
     "SQLiteStorage",
     "StorageClient",

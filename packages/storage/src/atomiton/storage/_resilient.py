@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from atomiton.platform import CircuitBreaker, RetryPolicy
 from atomiton.storage._client import Entry, Items, KeyList, StorageClient, pairs
 from atomiton.storage._errors import StorageError
+from atomiton.storage._server_errors import is_server_transient
 from atomiton.storage._sqlite import is_busy
 from atomiton.storage._wrapper import StorageWrapper
 
@@ -43,13 +44,17 @@ def is_transient(exc: BaseException) -> bool:
     """Tell whether retrying the operation that raised ``exc`` may succeed.
 
     Transient: SQLite "database is locked" / "busy" (``sqlite3.OperationalError``), ``OSError``
-    with an errno in ``TRANSIENT_ERRNOS``, and ``TimeoutError``. Never transient: ``KeyError``,
+    with an errno in ``TRANSIENT_ERRNOS``, ``TimeoutError``, and the PostgreSQL and Redis
+    drivers' lost connections, timeouts, serialization failures, deadlocks and ``BUSY`` (see
+    ``_server_errors``). Never transient: ``KeyError``,
     ``TypeError``, ``ValueError`` (``InvalidKeyError`` included) and every ``StorageError``.
     """
     if isinstance(exc, KeyError | TypeError | ValueError | StorageError):
         return False
     if isinstance(exc, sqlite3.Error):
         return is_busy(exc)
+    if is_server_transient(exc):
+        return True
     if isinstance(exc, TimeoutError):
         return True
     if isinstance(exc, OSError):

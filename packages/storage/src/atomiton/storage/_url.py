@@ -6,6 +6,7 @@ import math
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from atomiton.storage._backends import open_registered
 from atomiton.storage._client import StorageClient
 from atomiton.storage._errors import StorageURLError
 from atomiton.storage._file import FileStorage
@@ -89,6 +90,9 @@ def open_storage(url: str, **options: Any) -> StorageClient:
     scheme, colon, rest = url.partition(":")
     if not colon:
         raise StorageURLError(f"{url!r} is not a storage URL (sqlite:///, file:/// or memory://)")
+    if scheme.lower() not in ("memory", "sqlite", "file"):
+        # postgres://, redis://... and any scheme another package registers (entry points).
+        return open_registered(url, scheme.lower(), options)
     rest, _, query = rest.partition("?")
     params = _query(url, query)
     scheme = scheme.lower()
