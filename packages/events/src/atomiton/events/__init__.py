@@ -7,11 +7,17 @@ README for the whole public API, with examples.
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from atomiton.events._bridge import Bridge as Bridge
+    from atomiton.events._bridge import BridgeStats as BridgeStats
     from atomiton.events._bus import EventBus as EventBus
     from atomiton.events._bus import Unsubscribe as Unsubscribe
+    from atomiton.events._connect import connect_bus as connect_bus
     from atomiton.events._dispatch import ErrorHandler as ErrorHandler
     from atomiton.events._dispatch import Handler as Handler
     from atomiton.events._domain import EventDomain as EventDomain
+    from atomiton.events._errors import BridgeEncodingError as BridgeEncodingError
+    from atomiton.events._errors import BridgeError as BridgeError
+    from atomiton.events._errors import BridgeOverflowError as BridgeOverflowError
     from atomiton.events._errors import BusConfigError as BusConfigError
     from atomiton.events._errors import EventDataError as EventDataError
     from atomiton.events._errors import EventEncodingError as EventEncodingError
@@ -21,6 +27,7 @@ if TYPE_CHECKING:
     from atomiton.events._errors import PatternError as PatternError
     from atomiton.events._errors import StreamOverflowError as StreamOverflowError
     from atomiton.events._errors import SubscriptionError as SubscriptionError
+    from atomiton.events._errors import TransportError as TransportError
     from atomiton.events._event import Event as Event
     from atomiton.events._log import EventLog as EventLog
     from atomiton.events._log import EventSink as EventSink
@@ -35,10 +42,19 @@ if TYPE_CHECKING:
     from atomiton.events._system import StoreChanged as StoreChanged
     from atomiton.events._system import SystemEvent as SystemEvent
     from atomiton.events._system import system_event as system_event
+    from atomiton.events._transport import ReplayFrom as ReplayFrom
+    from atomiton.events._transport import Transport as Transport
+    from atomiton.events._transport import TransportFactory as TransportFactory
+    from atomiton.events._transport import WireEvent as WireEvent
     from atomiton.events._version import __version__ as __version__
 
 __all__ = [
     "JOB_STATUSES",
+    "Bridge",
+    "BridgeEncodingError",
+    "BridgeError",
+    "BridgeOverflowError",
+    "BridgeStats",
     "BusConfigError",
     "ErrorHandler",
     "Event",
@@ -57,13 +73,19 @@ __all__ = [
     "JsonLinesFile",
     "NoEventLoopError",
     "PatternError",
+    "ReplayFrom",
     "StorageOperation",
     "StoreChanged",
     "StreamOverflowError",
     "SubscriptionError",
     "SystemEvent",
+    "Transport",
+    "TransportError",
+    "TransportFactory",
     "Unsubscribe",
+    "WireEvent",
     "__version__",
+    "connect_bus",
     "matches",
     "provide",
     "system_event",
@@ -72,6 +94,11 @@ __all__ = [
 # Public name -> private module that defines it.
 _HOME = {
     "JOB_STATUSES": "_system",
+    "Bridge": "_bridge",
+    "BridgeEncodingError": "_errors",
+    "BridgeError": "_errors",
+    "BridgeOverflowError": "_errors",
+    "BridgeStats": "_bridge",
     "BusConfigError": "_errors",
     "ErrorHandler": "_dispatch",
     "Event": "_event",
@@ -90,13 +117,19 @@ _HOME = {
     "JsonLinesFile": "_log",
     "NoEventLoopError": "_errors",
     "PatternError": "_errors",
+    "ReplayFrom": "_transport",
     "StorageOperation": "_system",
     "StoreChanged": "_system",
     "StreamOverflowError": "_errors",
     "SubscriptionError": "_errors",
     "SystemEvent": "_system",
+    "Transport": "_transport",
+    "TransportError": "_errors",
+    "TransportFactory": "_transport",
     "Unsubscribe": "_bus",
+    "WireEvent": "_transport",
     "__version__": "_version",
+    "connect_bus": "_connect",
     "matches": "_patterns",
     "provide": "_provider",
     "system_event": "_system",

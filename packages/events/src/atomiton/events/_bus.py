@@ -24,11 +24,12 @@ from atomiton.events._dispatch import (
     OnceCall,
     ReplayGate,
     make_call,
+    replay_key,
     report_error,
     start_async,
 )
 from atomiton.events._domain import EventDomain
-from atomiton.events._errors import SubscriptionError
+from atomiton.events._errors import BusConfigError, SubscriptionError
 from atomiton.events._event import Event, _MutableEvent, make_event
 from atomiton.events._history import evict_older_than, select
 from atomiton.events._patterns import check_event_type, compile_pattern
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 
 Unsubscribe = Callable[[], bool]
 """Removes the subscription it came from; returns whether it was still subscribed."""
+
+Replayer = Callable[[str], tuple[list[Event], int | None]]
+"""A bridge's replay for ``on(replay=True)``: (events to replay, durable seq they reach)."""
 
 _new = object.__new__
 
@@ -80,6 +84,7 @@ class EventBus:
         "_on_error",
         "_plain_history",
         "_recording",
+        "_replayer",
         "_seq",
         "_subscriptions",
     )
@@ -107,6 +112,7 @@ class EventBus:
         self._lock = threading.Lock()
         self._subscriptions: tuple[Subscription, ...] = ()
         self._cache: dict[str, tuple[Handler, ...]] = {}
+        self._replayer: Replayer | None = None
 
     # -- emitting ---------------------------------------------------------------------------
 
@@ -140,6 +146,8 @@ class EventBus:
         event.data = data
         event.source = source
         event.timestamp = self._clock()
+        event.origin = None
+        event.seq = None
         event.__class__ = Event
         if self._recording:
             plain_history = self._plain_history
@@ -201,6 +209,61 @@ class EventBus:
             if self._cache is not cache:  # see emit: a subscriber registered meanwhile
                 calls = self._resolve(event_type, self._cache)
         return event, calls
+
+    def _receive(
+        self,
+        event_type: str,
+        data: Any,
+        source: str | None,
+        timestamp: float,
+        origin: str,
+        seq: int,
+    ) -> Event:
+        """Record and deliver an event that another process emitted (called by a bridge).
+
+        Like ``emit``, with the emitter's timestamp, origin and stream position kept; the bus
+        gives it a fresh local id.
+
+        Raises:
+            PatternError: ``event_type`` is not a valid concrete type.
+        """
+        cache = self._cache
+        calls = cache.get(event_type)
+        if calls is None:
+            calls = self._resolve(event_type, cache)
+        event = make_event(next(self._ids), event_type, data, source, timestamp, origin, seq)
+        if self._recording:
+            self._record(event)
+            if self._cache is not cache:  # see emit: a subscriber registered meanwhile
+                calls = self._resolve(event_type, self._cache)
+        for call in calls:
+            try:
+                call(event)
+            except Exception as error:
+                self._report(error, event, call)
+        return event
+
+    def _attach_replayer(self, replayer: Replayer) -> None:
+        """Let a bridge answer ``on(replay=True)`` from its durable stream (one per bus).
+
+        Raises:
+            BusConfigError: Another bridge is attached already.
+        """
+        with self._lock:
+            if self._replayer is not None:
+                raise BusConfigError(
+                    "this bus is already bridged; close that bridge first (one bridge per bus)"
+                )
+            self._replayer = replayer
+
+    def _history_bounds(self) -> tuple[int | None, float | None]:
+        """(count, age) this bus keeps in history: how far a bridged replay reaches back."""
+        return self._history_size, self._history_age
+
+    def _detach_replayer(self, replayer: Replayer) -> None:
+        with self._lock:
+            if self._replayer == replayer:
+                self._replayer = None
 
     def _resolve(
         self, event_type: str, cache: dict[str, tuple[Handler, ...]]
@@ -276,8 +339,13 @@ class EventBus:
         gate = ReplayGate(call)
         unsubscribe = self._subscribe(pattern, handler, gate, priority)
         # Registered first, history read second: any event emitted from now on reaches the gate.
-        replayed = self.history(pattern)
-        gate.replayed = frozenset(event.id for event in replayed)
+        replayer = self._replayer
+        if replayer is None:
+            replayed = self.history(pattern)
+            gate.replayed = frozenset(event.id for event in replayed)
+        else:  # bridged: the durable stream, merged with this process's unsent events
+            replayed, gate.through_seq = replayer(pattern)
+            gate.replayed = frozenset(replay_key(event) for event in replayed)
         for event in replayed:
             self._deliver(call, event)
         gate.open(self._deliver)

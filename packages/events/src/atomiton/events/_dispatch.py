@@ -205,26 +205,43 @@ class OnceCall:
         return _start(self.inner, event)
 
 
+def replay_key(event: Event) -> object:
+    """What identifies an event across history, a bridge's durable stream and live delivery.
+
+    A local event is known by its bus id; one from another process by (origin, seq), since it
+    gets a fresh bus id each time it is read from the durable stream.
+    """
+    origin = event.origin
+    return event.id if origin is None else (origin, event.seq)
+
+
 class ReplayGate:
     """Orders a ``replay=True`` subscription: history first, then live, no gap, no duplicate.
 
     The gate is registered *before* history is read, so every event emitted afterwards reaches
     it. Until the replay is over, live events are parked; then the parked ones are delivered in
     arrival order and the gate lets events straight through. Events that were replayed are
-    recognised by id and never delivered a second time.
+    recognised by :func:`replay_key` and never delivered a second time. On a bridged bus the
+    replay comes from the durable stream up to ``through_seq``: an event from another process
+    at or before that position was replayed already (or is older than the replay), so it is
+    dropped even after the gate opened (the bridge may still be delivering it).
     """
 
-    __slots__ = ("_lock", "_parked", "inner", "is_open", "replayed")
+    __slots__ = ("_lock", "_parked", "inner", "is_open", "replayed", "through_seq")
 
     def __init__(self, inner: Callable[[Event], Any]) -> None:
         self.inner = inner
         self.is_open = False
-        self.replayed: frozenset[int] = frozenset()
+        self.replayed: frozenset[object] = frozenset()
+        self.through_seq: int | None = None
         self._parked: list[Event] = []
         self._lock = threading.Lock()
 
     def _admit(self, event: Event) -> bool:
-        if event.id in self.replayed:
+        if event.origin is None:
+            if event.id in self.replayed:
+                return False
+        elif self._was_replayed(event):
             return False
         if self.is_open:
             return True
@@ -233,6 +250,13 @@ class ReplayGate:
             if not is_open:
                 self._parked.append(event)
         return is_open
+
+    def _was_replayed(self, event: Event) -> bool:
+        through = self.through_seq
+        seq = event.seq
+        if through is not None and seq is not None and seq <= through:
+            return True
+        return replay_key(event) in self.replayed
 
     def __call__(self, event: Event) -> None:
         if self._admit(event):
@@ -245,7 +269,7 @@ class ReplayGate:
         return _start(self.inner, event)
 
     def open(self, deliver: Callable[[Callable[[Event], Any], Event], None]) -> None:
-        """Deliver the parked events (skipping replayed ids), then let live events through."""
+        """Deliver the parked events (skipping replayed ones), then let live events through."""
         while True:
             with self._lock:
                 parked, self._parked = self._parked, []
@@ -253,8 +277,12 @@ class ReplayGate:
                     self.is_open = True
                     return
             for event in parked:
-                if event.id not in self.replayed:
-                    deliver(self.inner, event)
+                if event.origin is None:
+                    if event.id in self.replayed:
+                        continue
+                elif self._was_replayed(event):
+                    continue
+                deliver(self.inner, event)
 
 
 def _start(call: Callable[[Event], Any], event: Event) -> Awaitable[Any] | None:

@@ -15,7 +15,13 @@ class Event:
         type: The dot-separated event type, e.g. ``"execution.job.started"``.
         data: The payload, whatever the emitter passed (a dict for the system events).
         source: Who emitted it (e.g. ``"execution"``), or None.
-        timestamp: Wall-clock time of the emit, seconds since the epoch.
+        timestamp: Wall-clock time of the emit, seconds since the epoch (for an event from
+            another process: the emitter's clock).
+        origin: None for an event emitted in this process; for one that arrived through a
+            bridge (``connect_bus``), the stable id of the emitting process, e.g.
+            ``"web-1/4242/9f3ac1"``.
+        seq: Position in the bridge's durable stream, when known (events that arrived through
+            a bridge, and replayed ones); None for a plain local event.
     """
 
     id: int
@@ -23,6 +29,8 @@ class Event:
     data: Any
     source: str | None
     timestamp: float
+    origin: str | None = None
+    seq: int | None = None
 
 
 class _MutableEvent:
@@ -33,18 +41,37 @@ class _MutableEvent:
     re-labelling its class as Event costs ~0.25 µs and yields an ordinary frozen Event.
     """
 
-    __slots__ = ("data", "id", "source", "timestamp", "type")
+    __slots__ = ("data", "id", "origin", "seq", "source", "timestamp", "type")
 
-    def __init__(self, id: int, type: str, data: Any, source: str | None, timestamp: float) -> None:
+    def __init__(
+        self,
+        id: int,
+        type: str,
+        data: Any,
+        source: str | None,
+        timestamp: float,
+        origin: str | None,
+        seq: int | None,
+    ) -> None:
         self.id = id
         self.type = type
         self.data = data
         self.source = source
         self.timestamp = timestamp
+        self.origin = origin
+        self.seq = seq
 
 
-def make_event(id: int, type: str, data: Any, source: str | None, timestamp: float) -> Event:
+def make_event(
+    id: int,
+    type: str,
+    data: Any,
+    source: str | None,
+    timestamp: float,
+    origin: str | None = None,
+    seq: int | None = None,
+) -> Event:
     """Build an Event without the frozen dataclass's slow ``__init__`` (used on the emit path)."""
-    event: Any = _MutableEvent(id, type, data, source, timestamp)
+    event: Any = _MutableEvent(id, type, data, source, timestamp, origin, seq)
     event.__class__ = Event
     return event  # type: ignore[no-any-return]
