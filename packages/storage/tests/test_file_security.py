@@ -247,3 +247,25 @@ def test_a_corrupt_value_file_is_absent_everywhere_and_delete_removes_it(
     (storage.root / "x").write_bytes(content)
     storage.write("x", b"new")  # a write replaces it
     assert storage.read("x") == b"new"
+
+
+@pytest.mark.parametrize("planted", ["symlink", "file"])
+def test_a_planted_writers_directory_is_refused_as_unsafe(tmp_path: Path, planted: str) -> None:
+    root = tmp_path / "root"
+    FileStorage(root, fsync=False).close()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "1-0123456789abcdef").write_bytes(b"keep")
+    if planted == "symlink":
+        (root / "~writers").symlink_to(outside, target_is_directory=True)
+    else:
+        (root / "~writers").write_bytes(b"")
+    with pytest.raises(UnsafePathError, match="~writers"):
+        FileStorage(root, fsync=False)
+    (root / "~writers").unlink()
+    with FileStorage(root, fsync=False) as storage:
+        storage.write("k", b"v")
+        (root / "~writers").rename(tmp_path / "moved")
+        (root / "~writers").symlink_to(outside, target_is_directory=True)
+    assert sorted(os.listdir(outside)) == ["1-0123456789abcdef"]  # close() followed no link
+    assert (outside / "1-0123456789abcdef").read_bytes() == b"keep"

@@ -106,7 +106,7 @@ class FileStorage(StorageClient):
                 f"{str(self.root)!r} is not a directory (a read-only FileStorage never creates one)"
             ) from exc
         self._lock_file = LockFile(self._root_fd, _LOCK_NAME, where=self.root, create=not readonly)
-        self._marker = WriterMarker(self._root_fd)
+        self._marker = WriterMarker(self._root_fd, self.root)
         self._is_closed = False
         self._in_use = InUse(lambda: closed_error(self))
         try:
@@ -152,7 +152,7 @@ class FileStorage(StorageClient):
         See ``_file_sweep``: with the lock held exclusively no live writer has a temporary file,
         and the tree is walked only when a writer's marker shows it ended without ``close()``.
         """
-        dead = dead_markers(self._root_fd)
+        dead = dead_markers(self._root_fd, self.root)
         if dead:
             remove_temp_files(self._root_fd, where=self.root)
             remove_dead_markers(self._root_fd, dead)

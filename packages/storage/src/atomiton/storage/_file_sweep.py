@@ -26,13 +26,32 @@ import os
 import re
 import stat
 
-from atomiton.storage._file_io import DIR_FLAGS, READ_FLAGS
+from atomiton.storage._errors import UnsafePathError
+from atomiton.storage._file_io import DIR_FLAGS, READ_FLAGS, UNSAFE_ERRNOS
 
 WRITERS_DIR = "~writers"
 # What stage() names a temporary file: "<name>~<pid>-<counter>.tmp".
 _TEMP_NAME = re.compile(r".+~[0-9]+-[0-9]+\.tmp")
 _MARKER_NAME = re.compile(r"[0-9]+-[0-9a-f]{16}")
 _LOG = logging.getLogger("atomiton.storage")
+
+
+def _open_writers_dir(root_fd: int, where: object) -> int:
+    """Open ``~writers`` without following a link planted in its place.
+
+    Raises:
+        FileNotFoundError: It does not exist.
+        UnsafePathError: It is a symlink or not a directory.
+    """
+    try:
+        return os.open(WRITERS_DIR, DIR_FLAGS, dir_fd=root_fd)
+    except OSError as exc:
+        if exc.errno in UNSAFE_ERRNOS:
+            raise UnsafePathError(
+                f"{where}: {WRITERS_DIR} is a symlink or not a directory; FileStorage never "
+                "follows links out of its root (remove it to continue)"
+            ) from exc
+        raise
 
 
 class WriterMarker:
@@ -42,10 +61,11 @@ class WriterMarker:
     child that writes makes its own, because its parent may close while it still writes.
     """
 
-    __slots__ = ("_fd", "_name", "_pid", "_root_fd")
+    __slots__ = ("_fd", "_name", "_pid", "_root_fd", "_where")
 
-    def __init__(self, root_fd: int) -> None:
+    def __init__(self, root_fd: int, where: object) -> None:
         self._root_fd = root_fd
+        self._where = where
         self._pid = -1
         self._fd = -1
         self._name = ""
@@ -57,7 +77,7 @@ class WriterMarker:
             return
         with contextlib.suppress(FileExistsError):
             os.mkdir(WRITERS_DIR, 0o700, dir_fd=self._root_fd)
-        writers_fd = os.open(WRITERS_DIR, DIR_FLAGS, dir_fd=self._root_fd)
+        writers_fd = _open_writers_dir(self._root_fd, self._where)
         try:
             name = f"{pid}-{os.urandom(8).hex()}"
             fd = os.open(
@@ -84,8 +104,8 @@ class WriterMarker:
         """Remove the marker (on ``close()``): this client leaves nothing in flight behind."""
         if self._pid == os.getpid():
             try:
-                writers_fd = os.open(WRITERS_DIR, DIR_FLAGS, dir_fd=self._root_fd)
-            except OSError:
+                writers_fd = _open_writers_dir(self._root_fd, self._where)
+            except (OSError, UnsafePathError):
                 pass  # clear() or a person removed it: nothing to remove
             else:
                 try:
@@ -99,10 +119,14 @@ class WriterMarker:
         self._pid, self._fd = -1, -1
 
 
-def dead_markers(root_fd: int) -> list[str]:
-    """Return the markers whose writer has ended without ``close()`` (their lock is free)."""
+def dead_markers(root_fd: int, where: object) -> list[str]:
+    """Return the markers whose writer has ended without ``close()`` (their lock is free).
+
+    Raises:
+        UnsafePathError: ``~writers`` is a symlink or not a directory.
+    """
     try:
-        writers_fd = os.open(WRITERS_DIR, DIR_FLAGS, dir_fd=root_fd)
+        writers_fd = _open_writers_dir(root_fd, where)
     except FileNotFoundError:
         return []
     dead = []
