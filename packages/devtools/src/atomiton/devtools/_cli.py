@@ -122,8 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(error: BaseException) -> str:
+    from atomiton.devtools._safe_text import printable  # an error may quote hostile data
+
     text = str(error).strip().splitlines()
-    message = text[0] if text else ""
+    message = printable(text[0]) if text else ""
     if isinstance(error, DevToolsError) and message:
         return message
     return f"{type(error).__name__}: {message}" if message else type(error).__name__

@@ -1,4 +1,10 @@
-"""``atomiton inspect <storage-url> [--prefix P]``: keys, sizes and decoded values of a storage."""
+"""``atomiton inspect <storage-url> [--prefix P]``: keys, sizes and decoded values of a storage.
+
+Inspecting never writes: the storage is opened read-only (``open_storage(url, readonly=True)``,
+which creates no ``~lock``, no SQLite ``-wal``/``-shm`` and purges nothing), and a missing store
+is an error, not a new empty one. Keys and values are printed as data: control characters are
+escaped and nothing is parsed as markup (``_safe_text``).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,10 @@ from rich.table import Table
 
 from atomiton.devtools._console import DelayedProgress, console
 from atomiton.devtools._errors import CommandError
+from atomiton.devtools._safe_text import plain
 
 _PREVIEW = 120
+_MAX_DEPTH = 100
 _CHUNK = 500
 
 
@@ -36,25 +44,44 @@ def storage_url(text: str) -> str:
         text = f"sqlite:{rest}"
     if scheme == "memory":
         raise CommandError("memory:// storage lives inside one process: nothing to inspect")
-    where = rest.split("?", 1)[0]
+    where, question, query = rest.partition("?")
     path = Path(where[2:] if where.startswith("//") else where)
     if scheme == "sqlite" and not path.is_file():
         raise CommandError(f"no SQLite database at {path}: check the path (nothing was created)")
     if scheme == "file" and not path.is_dir():
         raise CommandError(f"no storage folder at {path}: check the path (nothing was created)")
-    return text
+    # One absolute spelling (sqlite:////tmp/x.db names //tmp/x.db, which is /tmp/x.db).
+    return f"{scheme}://{path.resolve()}{question}{query}"
+
+
+def _depth_at_most(value: Any, limit: int) -> bool:
+    """Tell, without recursion, whether ``value`` nests at most ``limit`` containers deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return False
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return True
 
 
 def decode(data: bytes) -> tuple[str, Any]:
-    """Return ``(encoding, value)``: JSON when it parses, else UTF-8 text, else a hex preview."""
+    """Return ``(encoding, value)``: JSON when it parses, else UTF-8 text, else a hex preview.
+
+    JSON nested deeper than ``_MAX_DEPTH`` containers is shown as its text: the parser (and
+    every later ``json.dumps``) would otherwise run out of recursion on it.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return "bytes", data[:48].hex() + ("…" if len(data) > 48 else "")
     try:
-        return "json", json.loads(text)
-    except ValueError:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
         return "text", text
+    return ("json", value) if _depth_at_most(value, _MAX_DEPTH) else ("text", text)
 
 
 def _preview(value: Any) -> str:
@@ -67,7 +94,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     url = storage_url(args.url)
     from atomiton.storage import open_storage  # after the path check: a typo costs no import
 
-    with open_storage(url) as storage:
+    with open_storage(url, readonly=True) as storage:
         keys = storage.list(args.prefix)
         shown = keys[: max(0, args.limit)]
         rows = []
@@ -88,14 +115,16 @@ def run_inspect(args: argparse.Namespace) -> int:
         return 0
     out = console()
     title = f"{url} — {len(keys)} key(s)" + (f" under {args.prefix!r}" if args.prefix else "")
-    table = Table(title=title, title_justify="left")
+    table = Table(title=plain(title), title_justify="left")
     table.add_column("key", overflow="fold")
     table.add_column("size", justify="right")
     table.add_column("type")
     table.add_column("value", overflow="fold")
     for row in rows:
-        table.add_row(row["key"], str(row["size"]), row["encoding"], _preview(row["value"]))
+        table.add_row(
+            plain(row["key"]), str(row["size"]), row["encoding"], plain(_preview(row["value"]))
+        )
     out.print(table)
     if len(keys) > len(shown):
-        out.print(f"… {len(keys) - len(shown)} more (use --limit or --prefix)")
+        out.print(f"… {len(keys) - len(shown)} more (use --limit or --prefix)", markup=False)
     return 0
