@@ -136,6 +136,8 @@ class RedisTransport:
         self._timeout: float = options.get("timeout", 5.0)
         self._on_error = on_error
         self._closed = threading.Event()
+        # Held around each deliver: once close() has it, deliver is never called again.
+        self._delivering = threading.RLock()
         self._reader_thread: threading.Thread | None = None
         self._client = self._connect(self._timeout)
         self._reader = self._connect(self._timeout + _BLOCK_MS / 1000)
@@ -239,8 +241,12 @@ class RedisTransport:
         is_replaying = start_id is not None
         lower = start_id or after  # XRANGE's inclusive lower bound while replaying
         key = self._key
+        is_checking = False  # after an error: did the stream restart older than ``after``?
         while not self._closed.is_set():
             try:
+                if is_checking:
+                    after = self._check_restart(after)
+                    is_checking = False
                 if is_replaying:
                     chunk = self._reader.xrange(key, min=lower, count=_CHUNK)
                     is_replaying = len(chunk) == _CHUNK
@@ -256,7 +262,7 @@ class RedisTransport:
                 if self._closed.wait(delay):
                     return
                 delay = min(delay * 2, _BACKOFF_CAP)
-                after = self._check_restart(after)
+                is_checking = True
                 continue
             for entry_id, fields in entries:
                 if self._closed.is_set():
@@ -272,14 +278,14 @@ class RedisTransport:
                     if event.timestamp < floor:
                         continue
                     floor = None
-                deliver(event)
+                with self._delivering:
+                    if self._closed.is_set():
+                        return
+                    deliver(event)
 
     def _check_restart(self, after: str) -> str:
         """After an error: if the stream's newest id is older than ``after``, it was recreated."""
-        try:
-            newest = self._reader.xrevrange(self._key, count=1)
-        except Exception:  # still down: the next read reports it
-            return after
+        newest = self._reader.xrevrange(self._key, count=1)
         newest_id = newest[0][0].decode() if newest else "0-0"
         if seq_of(newest_id) < seq_of(after):
             self._report(
@@ -359,15 +365,18 @@ class RedisTransport:
         """Stop the reader and close both connections; idempotent, never raises."""
         if self._closed.is_set():
             return
-        self._closed.set()
-        # Closing the reader's socket wakes its XREAD BLOCK at once instead of after 1 s.
+        with self._delivering:  # waits for a deliver in progress (unless called from it)
+            self._closed.set()
+        # Closing the reader's socket wakes its XREAD BLOCK at once. If the reader was just
+        # opening a new connection, it may block up to 1 s more and then end, as a daemon
+        # thread that calls nothing: so the join below is short.
         try:
             self._reader.connection_pool.disconnect(inuse_connections=True)
         except Exception as error:
             _log.debug("closing %s: %r", self._server, error)
         thread = self._reader_thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(self._timeout + _BLOCK_MS / 1000)
+            thread.join(0.2)
         for client in (self._reader, self._client):
             try:
                 client.close()
