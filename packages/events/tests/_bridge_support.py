@@ -35,8 +35,19 @@ def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
     return Target(f"sqlite://{tmp_path}/events.db", "atomiton")
 
 
+def _nats(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
+    return Target(request.getfixturevalue("nats_url"), request.getfixturevalue("nats_stream"))
+
+
+def _redis(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
+    url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+    return Target(f"{url}?prefix={prefix}", "events")  # the key is <prefix>events
+
+
 TRANSPORTS: dict[str, Callable[[pytest.FixtureRequest, Path], Target]] = {
     "sqlite": _sqlite,
+    "nats": _nats,
+    "redis": _redis,
 }
 
 
