@@ -258,9 +258,10 @@ class DevTools:
 
         if not isinstance(data, Mapping) or data.get("format") != EXPORT_FORMAT:
             raise ImportDataError("not a DevTools export (expected format 'atomiton-devtools')")
-        if data.get("version") != EXPORT_VERSION:
+        version = data.get("version")
+        if isinstance(version, bool) or version != EXPORT_VERSION:
             raise ImportDataError(
-                f"DevTools export version {data.get('version')!r} is not supported "
+                f"DevTools export version {version!r} is not supported "
                 f"(this is version {EXPORT_VERSION})"
             )
         import_data(data, self._recorder, self._attached, self._imported)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from atomiton.devtools import _import_checks as checks
 from atomiton.devtools._atom_history import HistoryPoint, StoreHistory
-from atomiton.devtools._errors import ImportDataError
 from atomiton.devtools._recorder import Recorder
-from atomiton.devtools._timeline import TimelineEntry
 from atomiton.devtools._track_atoms import AtomStoreAttachment
 from atomiton.devtools._track_entities import EntityClientAttachment
 
@@ -49,19 +48,7 @@ def _history_data(history: StoreHistory) -> dict[str, Any]:
     return {"position": history.position, "history": [p.to_dict() for p in history.points()]}
 
 
-def _history(name: str, data: Any, max_points: int) -> StoreHistory:
-    try:
-        points = [
-            HistoryPoint(
-                int(p["position"]), str(p["label"]), float(p["timestamp"]), dict(p["state"])
-            )
-            for p in data["history"]
-        ]
-        position = int(data["position"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ImportDataError(f"the history of store {name!r} is malformed: {error}") from error
-    if points and not points[0].position <= position <= points[-1].position:
-        raise ImportDataError(f"store {name!r}: position {position} is outside its history")
+def _history(points: list[HistoryPoint], position: int, max_points: int) -> StoreHistory:
     history = StoreHistory(max(max_points, len(points), 2))
     history.load(points, position)
     return history
@@ -73,25 +60,26 @@ def import_data(
     attached: Mapping[str, Attachment],
     imported: dict[str, dict[str, Any]],
 ) -> None:
-    """Load an export into ``recorder``, restoring attached stores of the same name."""
-    timeline = data.get("timeline", [])
-    if not isinstance(timeline, list):
-        raise ImportDataError("the export's 'timeline' must be a list of entries")
-    try:
-        entries = [TimelineEntry.from_dict(item) for item in timeline]
-    except (KeyError, TypeError, ValueError) as error:
-        raise ImportDataError(f"a timeline entry of the export is malformed: {error}") from error
-    stores = data.get("stores", {})
-    clients = data.get("entities", {})
-    if not isinstance(stores, Mapping) or not isinstance(clients, Mapping):
-        raise ImportDataError("the export's 'stores' and 'entities' must be objects")
-    histories = {name: _history(name, value, 1000) for name, value in stores.items()}
+    """Load an export into ``recorder``, restoring attached stores of the same name.
+
+    The whole export is read and checked first (``_import_checks``): a malformed one raises
+    ``ImportDataError`` naming the part that is wrong and changes nothing.
+    """
+    entries = checks.timeline(data.get("timeline", []))
+    stores = checks.mapping(data.get("stores", {}), "the export's 'stores'")
+    clients = checks.mapping(data.get("entities", {}), "the export's 'entities'")
+    histories = {
+        name: _history(*checks.history(name, value), 1000) for name, value in stores.items()
+    }
+    counts = {name: checks.entity_counts(name, value) for name, value in clients.items()}
+    events = checks.records(data.get("events", []), "the export's 'events'")
+    jobs = checks.jobs(data.get("jobs", []))
 
     recorder.timeline.load(entries)
-    for event in data.get("events", []):
-        recorder.add_event(dict(event))
-    for job in data.get("jobs", []):
-        recorder.update_job(dict(job))
+    for event in events:
+        recorder.add_event(event)
+    for job in jobs:
+        recorder.update_job(job)
     for name, history in histories.items():
         attachment = attached.get(name)
         if isinstance(attachment, AtomStoreAttachment):
@@ -101,7 +89,7 @@ def import_data(
                 attachment.restore_point(history.point(history.position))
         else:
             imported[name] = {"kind": "store", "history": history}
-    for name, state in clients.items():
+    for name, state in counts.items():
         if name not in attached:
-            imported[name] = {"kind": "client", "state": dict(state)}
+            imported[name] = {"kind": "client", "state": state}
     recorder.touch()
