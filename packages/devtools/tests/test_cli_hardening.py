@@ -235,3 +235,12 @@ def test_an_error_quoting_control_characters_reaches_stderr_escaped(
     err = capsys.readouterr().err
     assert ESC not in err
     assert err == f"error: no event log at {tmp_path}/log\\x1b[2J.jsonl\n"
+
+
+def test_serve_import_of_deeply_nested_json_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "export.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["devtools", "serve", "--port", "0", "--import", str(path)]) == 1
+    assert capsys.readouterr().err == f"error: {path}: its JSON is nested too deeply to read\n"

@@ -31,6 +31,8 @@ def run_serve(args: argparse.Namespace) -> int:
             export = json.loads(path.read_text("utf-8"))
         except ValueError as error:
             raise CommandError(f"{path} is not JSON: {error}") from error
+        except RecursionError:
+            raise CommandError(f"{path}: its JSON is nested too deeply to read") from None
     out = console()
     with (
         Container.from_installed({"store.hydrate": "eager"}) as container,
