@@ -10,6 +10,7 @@ import logging
 import os
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -227,8 +228,25 @@ def test_both_backends_open_read_only_on_a_read_only_file_system(
         _fill(file_writer, clock)
     with pytest.raises(OSError, match="Read-only file system"):
         (target / "probe").write_bytes(b"")
+    # A writer that crashed leaves its last commits in the -wal (with the -shm beside it).
+    crashed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; from atomiton.storage import SQLiteStorage; "
+            "SQLiteStorage(sys.argv[1]).write('only/in/wal', b'committed'); os._exit(0)",
+            str(source / "crashed.db"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert crashed.returncode == 0, crashed.stderr
+    assert (source / "crashed.db-wal").stat().st_size > 0
     before = _snapshot(source)
     for url in (f"sqlite://{target}/app.db?mode=ro", f"file://{target}/root?mode=ro"):
         with open_storage(url, clock=clock) as storage:
             _assert_reads(storage)
+    with SQLiteStorage(target / "crashed.db", readonly=True) as storage:
+        assert storage.read("only/in/wal") == b"committed"  # mode=ro reads the WAL
     assert _snapshot(source) == before
