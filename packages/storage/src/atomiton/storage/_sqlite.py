@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-from urllib.parse import quote
 
 from atomiton.storage._client import (
     Entry,
@@ -41,6 +40,7 @@ from atomiton.storage._keys import (
     validate_key_slowly,
     validate_keys,
 )
+from atomiton.storage._sqlite_files import prepare_path, read_only_uri
 
 Durability = Literal["normal", "full"]
 T = TypeVar("T")
@@ -103,7 +103,7 @@ class SQLiteStorage(StorageClient):
         busy_timeout: Seconds a call waits for another writer before giving up.
         clock: Seconds since the epoch for TTLs (shared by every process using the file).
         readonly: Open an existing database without ever writing to it or beside it (see
-            ``_open_read_only``); every write raises ``ReadOnlyStorageError``.
+            ``_sqlite_files.read_only_uri``); every write raises ``ReadOnlyStorageError``.
 
     Raises:
         StorageError: ``path`` is a directory, cannot be opened, is not a SQLite database, or
@@ -152,23 +152,14 @@ class SQLiteStorage(StorageClient):
         # Keys that already passed the key check: a set lookup is ~5x cheaper than the check,
         # which is most of what a read costs beyond SQLite itself. Bounded, never shrinks.
         self._checked_keys: set[object] = set()
-        if self.path.is_dir():
-            raise StorageError(f"{str(self.path)!r} is a directory, not a SQLite database file")
+        prepare_path(self.path, readonly=readonly)
         try:
-            if readonly:
-                if not self.path.is_file():
-                    raise StorageError(
-                        f"{str(self.path)!r}: no such SQLite database (a read-only storage "
-                        "never creates one)"
-                    )
-                if self._execute(_HAS_TABLE, (), _fetchone) is None:
-                    raise StorageError(
-                        f"{str(self.path)!r} holds no atomiton storage (no atomiton_kv table)"
-                    )
-            else:
-                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                _create_private(self.path)
+            if not readonly:
                 self._execute(_PURGE, (self._clock(),), _rowcount)
+            elif self._execute(_HAS_TABLE, (), _fetchone) is None:
+                raise StorageError(
+                    f"{str(self.path)!r} holds no atomiton storage (no atomiton_kv table)"
+                )
         except sqlite3.Error as exc:
             self.close()
             if is_busy(exc):
@@ -190,7 +181,7 @@ class SQLiteStorage(StorageClient):
         if cursor is not None:
             return cursor
         connection = sqlite3.connect(
-            self._read_only_uri() if self.readonly else self.path,
+            read_only_uri(self.path) if self.readonly else self.path,
             timeout=self.busy_timeout,
             isolation_level=None,  # autocommit: one transaction per write, BEGIN for batches
             check_same_thread=False,  # close() may run on another thread
@@ -226,22 +217,6 @@ class SQLiteStorage(StorageClient):
         self._local.lock = lock  # set before the cursor: the hot paths read the lock first
         self._local.cursor = cursor
         return cursor
-
-    def _read_only_uri(self) -> str:
-        """The URI a read-only connection opens: ``mode=ro``, or ``immutable=1`` (no new files).
-
-        In WAL mode even a ``mode=ro`` connection creates the ``-wal`` and ``-shm`` files when
-        they are missing (and leaves them behind). They exist while any writer has the database
-        open (or after a writer crashed): then ``mode=ro`` creates nothing, takes part in
-        SQLite's locking and sees every commit. When they are missing nobody has the database
-        open and every committed write is in the main file, which ``immutable=1`` reads without
-        creating or locking anything; it works on a read-only file system too.
-        """
-        target = quote(os.path.abspath(self.path))
-        wal, shm = (Path(f"{self.path}-{suffix}") for suffix in ("wal", "shm"))
-        if wal.exists() and shm.exists():
-            return f"file:{target}?mode=ro"
-        return f"file:{target}?mode=ro&immutable=1"
 
     def _refuse_if_read_only(self, operation: str) -> None:
         if self.readonly:
@@ -498,19 +473,6 @@ class SQLiteStorage(StorageClient):
     def __repr__(self) -> str:
         state = (" read-only" if self.readonly else "") + (" closed" if self._is_closed else "")
         return f"<SQLiteStorage {str(self.path)!r} durability={self.durability!r}{state}>"
-
-
-def _create_private(path: Path) -> None:
-    """Create ``path`` empty with mode 0600 unless it exists (SQLite's own default is 0644).
-
-    SQLite creates the ``-wal`` and ``-shm`` files with the database file's mode, so they are
-    private too. An existing file keeps the mode its owner gave it.
-    """
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
 
 
 def _fetchone(cursor: sqlite3.Cursor) -> Any:
