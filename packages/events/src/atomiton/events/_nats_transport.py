@@ -3,8 +3,8 @@
 One JetStream stream per bridge ``stream`` name, capturing the subjects ``atomiton.<stream>.>``;
 an event of type ``order.created`` is stored under ``atomiton.<stream>.order.created``, each type
 segment encoded by ``_subjects`` (so ``>``, spaces, ``%`` and non-ASCII travel intact). The
-message body is a one-line JSON envelope ``[id, type, source, timestamp, origin, encoding]``, a
-newline, then the encoded data. ``seq`` is the JetStream stream sequence.
+message body is ``_envelope``'s (a JSON line of the other fields, then the data as is). ``seq``
+is the JetStream stream sequence.
 
 nats-py is asyncio-only, so the transport owns an event-loop thread (all driver calls run there)
 and a delivery thread (``deliver`` runs there, fed by a bounded queue; see ``_driver_threads``).
@@ -30,13 +30,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import json
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from atomiton.events._driver_threads import DeliveryThread, LoopThread
+from atomiton.events._envelope import decode_body, encode_body
 from atomiton.events._errors import BusConfigError, TransportError
 from atomiton.events._patterns import matches
 from atomiton.events._server_url import (
@@ -93,22 +93,6 @@ def create(url: str, *, stream: str, on_error: Callable[[Exception], None]) -> N
     except ImportError:
         raise missing_extra("nats", "nats-py", "nats") from None
     return NatsTransport(url, stream=stream, on_error=on_error)
-
-
-def encode_body(event: WireEvent) -> bytes:
-    """The message body: a JSON envelope line, then the data bytes."""
-    head = json.dumps(
-        [event.id, event.type, event.source, event.timestamp, event.origin, event.encoding],
-        separators=(",", ":"),
-    )
-    return head.encode() + b"\n" + event.data
-
-
-def decode_body(body: bytes, seq: int) -> WireEvent:
-    """The WireEvent back from :func:`encode_body`'s bytes, with its stream ``seq``."""
-    head, _, data = body.partition(b"\n")
-    id_, type_, source, timestamp, origin, encoding = json.loads(head)
-    return WireEvent(id_, type_, data, source, timestamp, origin, encoding, seq)
 
 
 class NatsTransport:

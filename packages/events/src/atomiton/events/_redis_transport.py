@@ -1,9 +1,9 @@
 """The Redis Streams transport (``redis://``, extra ``atomiton-events[redis]``).
 
 One Redis stream key per bridge ``stream`` name: ``<prefix><stream>``, the prefix being
-``atomiton:events:`` unless the URL says ``?prefix=...``. Each event is one entry with the fields
-``i`` (id), ``t`` (type, as is: a stream has no subjects to escape), ``d`` (data bytes), ``s``
-(source, absent for None), ``ts`` (timestamp), ``o`` (origin) and ``e`` (encoding). ``seq`` is
+``atomiton:events:`` unless the URL says ``?prefix=...``. Each event is one entry with one field,
+``e``: ``_envelope``'s body (a JSON line of id, type, source, timestamp, origin and encoding,
+then the data as is; the type needs no escaping, a stream has no subjects). ``seq`` is
 the entry id ``<ms>-<n>`` as ``ms << 20 | n`` (an id with ``n >= 2**20``, a million entries in one
 millisecond, is reported and skipped).
 
@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from atomiton.events._envelope import decode_body, encode_body
 from atomiton.events._errors import TransportError
 from atomiton.events._patterns import matches
 from atomiton.events._server_url import (
@@ -97,32 +98,8 @@ def id_of(seq: int) -> str:
     return f"{seq >> _N_BITS}-{seq & _N_MASK}"
 
 
-def _fields(event: WireEvent) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "i": event.id,
-        "t": event.type,
-        "d": event.data,
-        "ts": repr(event.timestamp),
-        "o": event.origin,
-        "e": event.encoding,
-    }
-    if event.source is not None:
-        fields["s"] = event.source
-    return fields
-
-
 def _event(fields: dict[bytes, bytes], seq: int) -> WireEvent:
-    source = fields.get(b"s")
-    return WireEvent(
-        fields[b"i"].decode(),
-        fields[b"t"].decode(),
-        fields[b"d"],
-        None if source is None else source.decode(),
-        float(fields[b"ts"]),
-        fields[b"o"].decode(),
-        fields[b"e"].decode(),
-        seq,
-    )
+    return decode_body(fields[b"e"], seq)
 
 
 class RedisTransport:
@@ -182,9 +159,14 @@ class RedisTransport:
             raise TransportError(f"{self._server}: the transport is closed, cannot publish")
         key, maxlen = self._key, self._maxlen
         try:
+            if len(events) == 1:  # the common case when idle: no pipeline object to build
+                self._client.xadd(
+                    key, {"e": encode_body(events[0])}, maxlen=maxlen, approximate=True
+                )
+                return
             with self._client.pipeline(transaction=False) as pipe:
                 for event in events:
-                    pipe.xadd(key, _fields(event), maxlen=maxlen, approximate=True)
+                    pipe.xadd(key, {"e": encode_body(event)}, maxlen=maxlen, approximate=True)
                 pipe.execute()
         except Exception as error:
             raise self._failed(f"publish {len(events)} event(s)", error) from error
