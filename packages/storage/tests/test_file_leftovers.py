@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,3 +148,27 @@ def test_sweeping_never_removes_a_live_writers_files(
             assert sorted(found) == keys, batch
             assert all(found[key] == make_value(key, int(batch[1:])) for key in keys)
         assert _temp_files(root) == []
+
+
+def _first_write(storage: FileStorage, start: threading.Barrier, worker: int) -> None:
+    start.wait()
+    storage.write(f"w/{worker}", b"v")
+
+
+def test_threads_writing_at_once_make_one_marker_per_client(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    for _ in range(10):
+        storage = FileStorage(root, fsync=False)
+        start = threading.Barrier(8)
+
+        threads = [
+            threading.Thread(target=_first_write, args=(storage, start, n)) for n in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(os.listdir(root / "~writers")) == 1
+        assert len(storage) == 8
+        storage.close()
+        assert os.listdir(root / "~writers") == []

@@ -25,6 +25,8 @@ import logging
 import os
 import re
 import stat
+import threading
+import weakref
 
 from atomiton.storage._errors import UnsafePathError
 from atomiton.storage._file_io import DIR_FLAGS, READ_FLAGS, UNSAFE_ERRNOS
@@ -61,20 +63,30 @@ class WriterMarker:
     child that writes makes its own, because its parent may close while it still writes.
     """
 
-    __slots__ = ("_fd", "_name", "_pid", "_root_fd", "_where")
+    __slots__ = ("__weakref__", "_fd", "_lock", "_name", "_pid", "_root_fd", "_where")
 
     def __init__(self, root_fd: int, where: object) -> None:
         self._root_fd = root_fd
         self._where = where
+        # Threads of one client write at the same time (under the shared ~lock): one makes it.
+        self._lock = threading.Lock()
         self._pid = -1
         self._fd = -1
         self._name = ""
+        # A fork while another thread held the lock would leave it held forever in the child.
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _new_lock(ref))
 
     def ensure(self, *, fsync: bool) -> None:
         """Create and lock this process's marker unless it exists (call with ``~lock`` held)."""
         pid = os.getpid()
         if pid == self._pid:
             return
+        with self._lock:
+            if pid != self._pid:
+                self._make(pid, fsync=fsync)
+
+    def _make(self, pid: int, *, fsync: bool) -> None:
         with contextlib.suppress(FileExistsError):
             os.mkdir(WRITERS_DIR, 0o700, dir_fd=self._root_fd)
         writers_fd = _open_writers_dir(self._root_fd, self._where)
@@ -102,6 +114,10 @@ class WriterMarker:
 
     def remove(self) -> None:
         """Remove the marker (on ``close()``): this client leaves nothing in flight behind."""
+        with self._lock:
+            self._remove()
+
+    def _remove(self) -> None:
         if self._pid == os.getpid():
             try:
                 writers_fd = _open_writers_dir(self._root_fd, self._where)
@@ -117,6 +133,12 @@ class WriterMarker:
         if self._fd != -1:
             os.close(self._fd)  # a parent's marker inherited by a fork: only the descriptor
         self._pid, self._fd = -1, -1
+
+
+def _new_lock(ref: weakref.ref[WriterMarker]) -> None:
+    marker = ref()
+    if marker is not None:
+        marker._lock = threading.Lock()
 
 
 def dead_markers(root_fd: int, where: object) -> list[str]:
