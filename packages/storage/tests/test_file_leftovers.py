@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,3 +173,28 @@ def test_threads_writing_at_once_make_one_marker_per_client(tmp_path: Path) -> N
         assert len(storage) == 8
         storage.close()
         assert os.listdir(root / "~writers") == []
+
+
+def test_a_forked_child_that_writes_makes_its_own_marker(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    storage = FileStorage(root, fsync=False)
+    storage.write("parent", b"1")
+    (parent_marker,) = os.listdir(root / "~writers")
+    with warnings.catch_warnings():
+        # Threads other tests left behind make Python warn about fork(); this child only writes.
+        warnings.filterwarnings("ignore", r".*multi-threaded.*fork", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child writes, then dies without close()
+        try:
+            storage.write("child", b"2")
+        finally:
+            os._exit(0 if len(os.listdir(root / "~writers")) == 2 else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert len(os.listdir(root / "~writers")) == 2
+    FileStorage(root, fsync=False).close()  # the child's marker is dead, the parent's is not
+    assert os.listdir(root / "~writers") == [parent_marker]
+    storage.write("parent", b"3")  # the parent still writes under its own marker
+    storage.close()
+    assert os.listdir(root / "~writers") == []
+    with FileStorage(root, fsync=False) as reopened:
+        assert reopened.read_many(["parent", "child"]) == {"parent": b"3", "child": b"2"}
