@@ -182,7 +182,10 @@ class Transport(Protocol):
         patterns: Sequence[str],
         replay_from: ReplayFrom | None,
     ) -> None:
-        """Begin delivering stored events to ``deliver``; called once, before any ``history``.
+        """Begin delivering stored events to ``deliver``; called at most once.
+
+        A bridge that subscribes to nothing never calls ``start``: ``publish`` and ``history``
+        must work whether or not ``start`` was called (and may be called before it returns).
 
         Args:
             deliver: The bridge's callback (see :data:`Deliver`).
