@@ -22,7 +22,7 @@ from atomiton.events import EventBus, connect_bus
 from atomiton.events._sqlite_transport import create as create_sqlite
 
 from ._bridge_child import BATCH, payload
-from ._bridge_support import Collector
+from ._bridge_support import TRANSPORTS, Collector
 
 CHILD = Path(__file__).with_name("_bridge_child.py")
 TIMEOUT = 120.0
@@ -62,8 +62,14 @@ def _send(process: subprocess.Popen[str], text: str) -> None:
     process.stdin.flush()
 
 
-def test_three_processes_each_receive_every_other_event_once_in_order(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/events.db"
+@pytest.fixture(params=sorted(TRANSPORTS))
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each transport's URL with the test's stream in it (the children take only a URL)."""
+    target = TRANSPORTS[request.param](request, tmp_path)
+    return f"{target.url}{'&' if '?' in target.url else '?'}stream={target.stream}"
+
+
+def test_three_processes_each_receive_every_other_event_once_in_order(url: str) -> None:
     count = 300
     names = ["a", "b", "c"]
     peers = {name: _spawn("peer", url, name, str(count), str(count * 2)) for name in names}
@@ -92,8 +98,7 @@ def test_three_processes_each_receive_every_other_event_once_in_order(tmp_path: 
         assert seqs == sorted(set(seqs))  # in stream order, no position twice
 
 
-def test_a_late_joiner_replays_then_goes_live_without_gap_or_duplicate(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/events.db"
+def test_a_late_joiner_replays_then_goes_live_without_gap_or_duplicate(url: str) -> None:
     emitter = _spawn("stream", url)
     joiner = None
     try:
