@@ -351,6 +351,8 @@ class NatsTransport:
         self._resuming = asyncio.get_running_loop().create_task(self._resume())
 
     async def _resume(self) -> None:
+        from nats.js.errors import NotFoundError
+
         delay = 0.05
         self._wants_resume = True
         while self._wants_resume and not self._is_closed:
@@ -360,7 +362,11 @@ class NatsTransport:
                 with contextlib.suppress(Exception):
                     await old.unsubscribe()
             try:
-                info = await self._js.stream_info(self._stream)
+                try:
+                    info = await self._js.stream_info(self._stream)
+                except NotFoundError:  # a memory stream died with its server: make it again
+                    await self._ensure_stream(self._js)
+                    info = await self._js.stream_info(self._stream)
                 if info.state.last_seq < self._last_seq:
                     self._report(
                         f"stream {self._stream!r} restarted empty (memory storage?): events "

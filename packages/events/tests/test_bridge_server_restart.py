@@ -1,0 +1,166 @@
+"""Bridged buses over a private NATS / Redis server that is SIGKILLed and restarted mid-stream.
+
+Promise under test: the bridge reconnects by itself, events emitted while the server was down
+wait in the outbox and are sent afterwards, events stored meanwhile are delivered after the
+reconnect, and every event reaches the other process's bus exactly once, in emit order; the
+outage is reported through ``on_error``. Also here: what each transport does when the server
+comes back *without* the stream (NATS memory storage, Redis without persistence), and the
+bounded queue between the NATS event loop and the delivery thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from atomiton.events import Event, EventBus, connect_bus
+from atomiton.events._driver_threads import DeliveryThread
+
+from ._bridge_support import WAIT, Collector
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+
+def _server(scheme: str, request: pytest.FixtureRequest) -> Any:
+    if scheme == "nats":
+        return request.getfixturevalue("nats_server_factory")()
+    return request.getfixturevalue("redis_server_factory")(appendonly=True)
+
+
+class Problems:
+    """An ``on_error`` that records errors and lets a test wait for one."""
+
+    def __init__(self) -> None:
+        self.errors: list[BaseException] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, error: BaseException, _event: Event | None = None) -> None:
+        with self._changed:
+            self.errors.append(error)
+            self._changed.notify_all()
+
+    def wait_for(self, text: str) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: any(text in str(e) for e in self.errors), WAIT):
+                pytest.fail(f"no error mentioning {text!r}: {self.errors!r}")
+
+
+@pytest.mark.parametrize("scheme", ["nats", "redis"])
+def test_server_killed_mid_stream_every_event_arrives_once_in_order(
+    scheme: str, request: pytest.FixtureRequest
+) -> None:
+    server = _server(scheme, request)
+    url = f"{server.url}?timeout=1"
+    problems = Problems()
+    sender, receiver = EventBus(history=0, on_error=problems), EventBus(history=0)
+    seen = Collector()
+    receiver.on("tick", seen)
+    emitted = threading.Event()
+    with (
+        connect_bus(receiver, url, publish=[], stream="crash"),
+        connect_bus(sender, url, subscribe=[], stream="crash") as bridge,
+    ):
+
+        def emit_all() -> None:
+            for n in range(300):
+                sender.emit("tick", {"n": n})
+                if n == 100:
+                    seen.wait_for(50)
+                    server.kill()  # mid-stream: some sent, some queued, some in flight
+                if n == 200:
+                    server.start()
+            emitted.set()
+
+        thread = threading.Thread(target=emit_all)
+        thread.start()
+        thread.join(WAIT * 2)
+        assert emitted.is_set()
+        assert bridge.flush(WAIT * 2)
+        events = seen.wait_for(300)
+    assert [event.data["n"] for event in events] == list(range(300))
+    problems.wait_for(server.url.split("//")[1].split("/")[0])  # the outage was reported
+
+
+def test_nats_memory_stream_lost_on_restart_is_reported(
+    nats_server_factory: Callable[[], Any],
+) -> None:
+    server = nats_server_factory()
+    url = f"{server.url}?timeout=1&storage=memory"
+    problems = Problems()
+    sender, receiver = EventBus(history=0), EventBus(history=0, on_error=problems)
+    seen = Collector()
+    receiver.on("tick", seen)
+    with (
+        connect_bus(receiver, url, publish=[], stream="mem"),
+        connect_bus(sender, url, subscribe=[], stream="mem") as bridge,
+    ):
+        for n in range(5):
+            sender.emit("tick", {"n": n})
+        seen.wait_for(5)
+        server.restart()  # the memory stream is gone
+        problems.wait_for("were lost")
+        sender.emit("tick", {"n": 5})  # the publisher creates the stream again
+        assert bridge.flush(WAIT)
+        events = seen.wait_for(6)
+    assert [event.data["n"] for event in events] == list(range(6))
+
+
+def test_redis_without_persistence_reports_the_lost_stream_and_goes_on(
+    redis_server_factory: Callable[..., Any],
+) -> None:
+    server = redis_server_factory()
+    url = f"{server.url}?timeout=1"
+    problems = Problems()
+    sender, receiver = EventBus(history=0), EventBus(history=0, on_error=problems)
+    seen = Collector()
+    receiver.on("tick", seen)
+    with (
+        connect_bus(receiver, url, publish=[], stream="gone"),
+        connect_bus(sender, url, subscribe=[], stream="gone") as bridge,
+    ):
+        for n in range(5):
+            sender.emit("tick", {"n": n})
+        seen.wait_for(5)
+        server.restart()
+        problems.wait_for("were lost")
+        sender.emit("tick", {"n": 5})
+        assert bridge.flush(WAIT)
+        events = seen.wait_for(6)
+    assert [event.data["n"] for event in events] == list(range(6))
+
+
+def test_a_full_delivery_queue_makes_the_loop_wait_instead_of_growing() -> None:
+    loop = asyncio.new_event_loop()
+    started, release, all_delivered = threading.Event(), threading.Event(), threading.Event()
+    delivered: list[int] = []
+
+    def deliver(item: int) -> None:  # a slow handler: holds the first item until released
+        started.set()
+        release.wait(WAIT)
+        delivered.append(item)
+        if len(delivered) == 5:
+            all_delivered.set()
+
+    thread = DeliveryThread(deliver, loop, maxsize=3, name="test-delivery")
+
+    async def produce() -> list[bool]:
+        accepted = [await thread.put(0)]
+        await asyncio.to_thread(started.wait, WAIT)  # 0 is being delivered
+        accepted += [await thread.put(n) for n in (1, 2, 3)]  # the queue is full now
+        blocked = asyncio.ensure_future(thread.put(4))
+        await asyncio.sleep(0.05)  # nothing to await for a put that must *not* finish
+        assert not blocked.done()
+        release.set()
+        return [*accepted, await asyncio.wait_for(blocked, WAIT)]
+
+    try:
+        assert loop.run_until_complete(produce()) == [True] * 5
+        assert all_delivered.wait(WAIT)
+        assert delivered == [0, 1, 2, 3, 4]
+    finally:
+        thread.close(WAIT)
+        loop.close()
