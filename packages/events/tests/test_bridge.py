@@ -23,6 +23,7 @@ from atomiton.events import (
     BusConfigError,
     Event,
     EventBus,
+    EventLog,
     PatternError,
     ReplayFrom,
     TransportError,
@@ -81,6 +82,21 @@ def test_a_remote_event_arrives_as_an_ordinary_event_with_origin_and_seq(url: st
     assert mine.events == [emitted]  # no echo: the sender's own handler ran exactly once
     assert emitted.origin is None
     assert emitted.seq is None
+
+
+def test_a_logged_bus_keeps_origin_and_seq_of_remote_events(url: str, tmp_path: Path) -> None:
+    log = EventLog(tmp_path / "events.jsonl")
+    sender, receiver = EventBus(), EventBus(log=log)
+    seen = Collector()
+    receiver.on("**", seen)
+    with connect_bus(sender, url) as bridge, connect_bus(receiver, url):
+        sender.emit("job.done", {"n": 1})
+        seen.wait_for(1)
+        receiver.emit("local.only")
+    log.close()
+    remote, local = EventLog(tmp_path / "events.jsonl").events()
+    assert (remote.type, remote.origin, remote.seq) == ("job.done", bridge.origin, 1)
+    assert (local.type, local.origin, local.seq) == ("local.only", None, None)
 
 
 def test_events_of_one_emitter_arrive_once_each_in_emit_order(url: str) -> None:

@@ -111,6 +111,9 @@ class EventLog:
             "source": event.source,
             "timestamp": event.timestamp,
         }
+        if event.origin is not None:  # from another process (a bridge): keep where it came from
+            record["origin"] = event.origin
+            record["seq"] = event.seq
         try:
             return _encoder.encode(record)
         except (TypeError, ValueError) as error:
@@ -142,6 +145,8 @@ class EventLog:
                 data=raw["data"],
                 source=raw["source"],
                 timestamp=float(raw["timestamp"]),
+                origin=None if raw.get("origin") is None else str(raw["origin"]),
+                seq=None if raw.get("seq") is None else int(raw["seq"]),
             )
         except (ValueError, KeyError, TypeError) as error:
             raise EventLogError(f"not an event record: {record[:120]!r} ({error})") from error
