@@ -8,6 +8,7 @@ Crash tests start a private server, SIGKILL it mid-stream and restart it.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 import time
@@ -210,6 +211,38 @@ def test_history_filters_exactly_and_bounds_by_seq_time_and_limit(place: Place) 
     assert transport.history(["**"], since_time=every[12].timestamp) == every[12:]
     assert transport.history(["**"], since_seq=every[30].seq, limit=2) == every[-2:]
     assert transport.history(["nothing.here"]) == []
+
+
+def _write_foreign(place: Place, body: bytes) -> None:
+    """Store a message that no bridge wrote, where the transport reads."""
+    if place.scheme == "redis":
+        import redis
+
+        client = redis.Redis.from_url(place.url.split("?")[0])
+        prefix = place.url.split("prefix=")[1]
+        client.xadd(f"{prefix}{place.stream}", {"x": body})
+        client.close()
+        return
+    import nats
+
+    async def publish() -> None:
+        connection = await nats.connect(place.url)
+        await connection.jetstream().publish(f"atomiton.{place.stream}.order.created", body)
+        await connection.close()
+
+    asyncio.run(publish())
+
+
+def test_a_message_no_bridge_wrote_is_reported_and_skipped(place: Place) -> None:
+    publisher = place.open()
+    inbox = Inbox()
+    place.open().start(inbox, patterns=["**"], replay_from=None)
+    _write_foreign(place, b"not an envelope")
+    _write_foreign(place, b'["too", "short"]\n')
+    publisher.publish([wire(1)])
+    assert ids(inbox.wait_for_id("test/1/a:1")) == ["test/1/a:1"]
+    assert ids(publisher.history(["**"])) == ["test/1/a:1"]
+    assert sum("is not an event" in str(error) for error in place.errors) == 2
 
 
 def test_close_is_idempotent_and_publish_after_close_raises(place: Place) -> None:

@@ -331,8 +331,14 @@ class NatsTransport:
         seq = msg.metadata.sequence.stream
         if seq <= self._last_seq:
             return  # already delivered before a consumer restart
-        event = decode_body(msg.data, seq)
         self._last_seq = seq
+        try:
+            event = decode_body(msg.data, seq)
+        except (ValueError, TypeError) as error:  # not written by a bridge: skip, say so
+            self._report(
+                f"message seq {seq} on {msg.subject!r} is not an event ({error!r}); skipped"
+            )
+            return
         floor = self._drop_before_time
         if floor is not None:
             if event.timestamp < floor:
@@ -442,7 +448,11 @@ class NatsTransport:
             try:
                 for _ in range(info.num_pending):
                     msg = await subscription.next_msg(timeout=self._timeout)
-                    events.append(decode_body(msg.data, msg.metadata.sequence.stream))
+                    seq = msg.metadata.sequence.stream
+                    try:
+                        events.append(decode_body(msg.data, seq))
+                    except (ValueError, TypeError):  # not an event (reported when delivered)
+                        continue
             finally:
                 with contextlib.suppress(Exception):
                     await self._js.delete_consumer(self._stream, info.name)

@@ -102,6 +102,14 @@ def _event(fields: dict[bytes, bytes], seq: int) -> WireEvent:
     return decode_body(fields[b"e"], seq)
 
 
+def _event_or_none(entry_id: bytes, fields: dict[bytes, bytes]) -> WireEvent | None:
+    """The event of an entry, or None for an entry some other writer put in the stream."""
+    try:
+        return _event(fields, seq_of(entry_id))
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
 class RedisTransport:
     """A bridge transport over one Redis stream key (see the module docstring)."""
 
@@ -253,7 +261,7 @@ class RedisTransport:
                 lower = "(" + after
                 try:
                     event = _event(fields, seq_of(after))
-                except (KeyError, ValueError, UnicodeDecodeError) as error:
+                except (KeyError, ValueError, TypeError) as error:
                     self._report(f"entry {after} of {key!r} is not an event ({error!r}); skipped")
                     continue
                 if floor is not None:
@@ -314,7 +322,9 @@ class RedisTransport:
             chunk = self._client.xrange(self._key, min=lower, count=_CHUNK)
             for entry_id, fields in chunk:
                 lower = "(" + entry_id.decode()
-                event = _event(fields, seq_of(entry_id))
+                event = _event_or_none(entry_id, fields)
+                if event is None:  # not an event (reported when the reader meets it)
+                    continue
                 if since_time is not None:
                     if event.timestamp < since_time:
                         continue
@@ -331,8 +341,8 @@ class RedisTransport:
             chunk = self._client.xrevrange(self._key, max=upper, min=lower, count=_CHUNK)
             for entry_id, fields in chunk:
                 upper = "(" + entry_id.decode()
-                event = _event(fields, seq_of(entry_id))
-                if any(matches(pattern, event.type) for pattern in patterns):
+                event = _event_or_none(entry_id, fields)
+                if event is not None and any(matches(p, event.type) for p in patterns):
                     found.append(event)
                     if len(found) == limit:
                         break
