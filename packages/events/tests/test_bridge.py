@@ -440,3 +440,66 @@ def test_one_bridge_per_bus_and_a_closed_bridge_frees_the_bus(url: str) -> None:
         assert "open" in repr(second)
     assert "closed" in repr(second)
     assert bus.listener_count() == 0  # the bridge's subscription is gone
+
+
+def test_streams_in_one_file_are_separate(url: str) -> None:
+    orders, jobs = EventBus(), EventBus()
+    heard = Collector()
+    jobs.on("**", heard)
+    with connect_bus(orders, url, stream="orders"), connect_bus(jobs, url, stream="jobs") as b:
+        orders.emit("order.created")
+        jobs_sender = EventBus()
+        with connect_bus(jobs_sender, url, stream="jobs"):
+            jobs_sender.emit("job.done")
+            heard.wait_for(1)
+        assert [e.type for e in b.history()] == ["job.done"]
+    assert heard.types == ["job.done"]
+
+
+def test_the_reader_recovers_from_a_failing_read_and_misses_nothing(
+    url: str, tmp_path: Path
+) -> None:
+    errors = Errors()
+    receiver, sender = EventBus(on_error=errors), EventBus()
+    seen = Collector()
+    receiver.on("n", seen)
+    with connect_bus(receiver, url), connect_bus(sender, url) as sending:
+        sender.emit("n", 0)
+        seen.wait_for(1)
+        # Another process moves the table away for a while: every read fails meanwhile.
+        other = sqlite3.connect(tmp_path / "events.db", isolation_level=None)
+        other.execute("ALTER TABLE atomiton_events RENAME TO parked_events")
+        error = errors.wait_for(TransportError)[0]
+        assert "retrying" in str(error)
+        other.execute(
+            "INSERT INTO parked_events (stream, id, type, data, source, timestamp, origin, "
+            "encoding) VALUES ('atomiton', 'other:1', 'n', '1', NULL, 0, 'other', 'json')"
+        )
+        other.execute("ALTER TABLE parked_events RENAME TO atomiton_events")
+        other.close()
+        sender.emit("n", 2)
+        events = seen.wait_for(3)
+        assert sending.flush(WAIT)
+    assert [event.data for event in events] == [0, 1, 2]
+
+
+def test_rows_a_foreign_writer_mangled_are_reported_and_skipped(url: str, tmp_path: Path) -> None:
+    errors = Errors()
+    receiver = EventBus(on_error=errors)
+    seen = Collector()
+    receiver.on("**", seen)
+    with connect_bus(receiver, url) as bridge:
+        other = sqlite3.connect(tmp_path / "events.db", isolation_level=None)
+        insert = (
+            "INSERT INTO atomiton_events (stream, id, type, data, source, timestamp, origin, "
+            "encoding) VALUES ('atomiton', ?, ?, ?, NULL, 0, 'other', 'json')"
+        )
+        other.execute(insert, ("other:1", b"\xff", b"1"))  # a type that is not text
+        other.execute(insert, ("other:2", "as.text", '{"n": 2}'))  # TEXT data: still readable
+        other.close()
+        (event,) = seen.wait_for(1)
+        assert [e.type for e in bridge.history()] == ["as.text"]
+    assert (event.type, event.data) == ("as.text", {"n": 2})
+    skipped = errors.of(TransportError)
+    assert skipped
+    assert all("seq 1" in str(error) and "skipped" in str(error) for error in skipped)

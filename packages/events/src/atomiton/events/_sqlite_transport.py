@@ -29,6 +29,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from atomiton.events._errors import BusConfigError, TransportError
@@ -59,7 +60,9 @@ _PAGE = 512
 _FIRST_POLL = 0.0002
 _OPTIONS = {"poll", "synchronous", "busy_timeout", "stream"}
 
-Row = tuple[int, str, str, bytes, str | None, float, str, str]
+# (seq, id, type, data, source, timestamp, origin, encoding) as stored; SQLite is dynamically
+# typed, so a foreign writer can put anything in a column: _wire checks.
+Row = tuple[Any, ...]
 
 
 def create(url: str, *, stream: str, on_error: Callable[[Exception], None]) -> SQLiteTransport:
@@ -261,18 +264,35 @@ class SQLiteTransport:
         wanted = _matcher(patterns)
         if limit is None:
             rows = reader.execute(_AFTER, (self._stream, start - 1, -1)).fetchall()
-            return [_wire(row) for row in rows if wanted(row[2])]
+            wires = [self._wire_or_report(row) for row in rows if wanted(str(row[2]))]
+            return [wire for wire in wires if wire is not None]
         newest: list[WireEvent] = []
         below = 1 << 62
         while len(newest) < limit:
             rows = reader.execute(_BEFORE, (self._stream, start, below, _PAGE)).fetchall()
             if not rows:
                 break
-            newest.extend(_wire(row) for row in rows if wanted(row[2]))
+            for row in rows:
+                wire = self._wire_or_report(row) if wanted(str(row[2])) else None
+                if wire is not None:
+                    newest.append(wire)
             below = rows[-1][0]
         del newest[limit:]
         newest.reverse()
         return newest
+
+    def _wire_or_report(self, row: Row) -> WireEvent | None:
+        """The row as a WireEvent, or None (reported) if some other writer stored junk."""
+        try:
+            return _wire(row)
+        except (TypeError, ValueError) as error:
+            self._on_error(
+                TransportError(
+                    f"SQLite events transport: row seq {row[0]} of {self._path} is not an "
+                    f"event record ({error}); skipped"
+                )
+            )
+            return None
 
     def _read_forever(self, deliver: Deliver, after: int) -> None:
         connection: sqlite3.Connection | None = None
@@ -283,7 +303,7 @@ class SQLiteTransport:
                     connection = self._connect()
                 after = self._read_new(connection, deliver, after)
                 failures = 0
-            except (sqlite3.Error, TransportError) as error:
+            except Exception as error:  # sqlite3.Error mostly; the thread must not die silently
                 failures += 1
                 delay = min(0.05 * 2**failures, 1.0)
                 self._on_error(
@@ -311,8 +331,10 @@ class SQLiteTransport:
             for row in rows:
                 if self._closed.is_set():
                     return after
-                deliver(_wire(row))
                 after = row[0]
+                wire = self._wire_or_report(row)
+                if wire is not None:
+                    deliver(wire)
             if len(rows) < _PAGE:
                 break
         if rows:
@@ -329,7 +351,11 @@ class SQLiteTransport:
 
 def _wire(row: Row) -> WireEvent:
     seq, id_, type_, data, source, timestamp, origin, encoding = row
-    return WireEvent(id_, type_, bytes(data), source, timestamp, origin, encoding, seq)
+    if isinstance(data, str):  # SQLite is dynamically typed: a foreign writer may store TEXT
+        data = data.encode("utf-8")
+    if not isinstance(id_, str) or not isinstance(type_, str) or not isinstance(origin, str):
+        raise TypeError("id, type and origin must be text")
+    return WireEvent(id_, type_, bytes(data), source, float(timestamp), origin, encoding, seq)
 
 
 def _matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
