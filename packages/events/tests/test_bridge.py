@@ -503,3 +503,25 @@ def test_rows_a_foreign_writer_mangled_are_reported_and_skipped(url: str, tmp_pa
     skipped = errors.of(TransportError)
     assert skipped
     assert all("seq 1" in str(error) and "skipped" in str(error) for error in skipped)
+
+
+def test_a_stuck_subscriber_does_not_block_the_publisher(
+    url: str,
+) -> None:
+    publisher, stuck = EventBus(history=0), EventBus(history=0)
+    release, blocked = threading.Event(), threading.Event()
+
+    def handler(_event: Event) -> None:
+        blocked.set()
+        release.wait(WAIT)
+
+    stuck.on("n", handler)
+    with connect_bus(publisher, url, subscribe=[]) as sending, connect_bus(stuck, url) as slow:
+        publisher.emit("n", 0)
+        assert blocked.wait(WAIT)
+        for n in range(1, 3000):
+            publisher.emit("n", n)
+        assert sending.flush(WAIT)  # every event stored while the subscriber is stuck
+        assert sending.stats.dropped == 0
+        assert slow.stats.received == 1  # it reads the stream no faster than it handles it
+        release.set()
