@@ -525,3 +525,27 @@ def test_a_stuck_subscriber_does_not_block_the_publisher(
         assert sending.stats.dropped == 0
         assert slow.stats.received == 1  # it reads the stream no faster than it handles it
         release.set()
+
+
+def test_without_on_error_bridge_problems_are_logged_naming_the_stream(
+    url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bus = EventBus()  # no on_error
+    seen = Collector()
+    bus.on("**", seen)
+    with connect_bus(bus, url, stream="audit"):
+        other = sqlite3.connect(tmp_path / "events.db", isolation_level=None)
+        other.execute(
+            "INSERT INTO atomiton_events (stream, id, type, data, source, timestamp, origin, "
+            "encoding) VALUES ('audit', 'x:1', 'bad', X'FF', NULL, 0, 'x', 'json')"
+        )
+        other.execute(
+            "INSERT INTO atomiton_events (stream, id, type, data, source, timestamp, origin, "
+            "encoding) VALUES ('audit', 'x:2', 'good', X'31', NULL, 0, 'x', 'json')"
+        )
+        other.close()
+        seen.wait_for(1)
+    assert seen.types == ["good"]
+    (record,) = [r for r in caplog.records if r.name == "atomiton.events"]
+    assert "stream 'audit'" in record.getMessage()
+    assert "'bad'" in record.getMessage()

@@ -420,7 +420,18 @@ class Bridge:
     # -- problems ---------------------------------------------------------------------------
 
     def _report_problem(self, error: Exception) -> None:
-        """Report a problem that no single local event caused, through the bus's on_error."""
+        """Report a problem that no single local event caused, through the bus's on_error.
+
+        Without an ``on_error`` it is logged on the ``atomiton.events`` logger, one line naming
+        the stream (no traceback: these are expected operational problems, like a lost server).
+        """
+        if self._bus._on_error is None:
+            import logging
+
+            logging.getLogger("atomiton.events").error(
+                "events bridge on stream %r: %s", self._stream, error
+            )
+            return
         placeholder = make_event(
             0,
             _PROBLEM_TYPE,
