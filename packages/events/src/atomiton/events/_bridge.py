@@ -31,6 +31,7 @@ from atomiton.events._errors import BridgeOverflowError, BusConfigError, Transpo
 from atomiton.events._event import Event, make_event
 from atomiton.events._outbox import Outbox
 from atomiton.events._patterns import compile_pattern, matches
+from atomiton.events._stored import merge_replay, split_since, to_events
 from atomiton.events._transport import ReplayFrom, Transport, WireEvent
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ class Bridge:
             TransportError: The stream cannot be read now.
         """
         compile_pattern(pattern)
-        since_seq, since_time = _split_since(since)
+        since_seq, since_time = split_since(since)
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
             raise BusConfigError(f"limit must be an int >= 0 or None, got {limit!r}")
         if limit is not None and limit < 0:
@@ -188,7 +189,7 @@ class Bridge:
         wires = self._transport.history(
             [pattern], since_seq=since_seq, since_time=since_time, limit=limit
         )
-        return self._to_events(wires, {})
+        return to_events(wires, self._origin, {}, self._report_problem)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued local event is acknowledged; False if ``timeout`` passed."""
@@ -363,59 +364,10 @@ class Bridge:
                 known = {replay_key(event): event.id for event in local if event.origin}
                 durable = [
                     event
-                    for event in self._to_events(wires, known)
+                    for event in to_events(wires, self._origin, known, self._report_problem)
                     if event.origin is None or self._is_subscribed(event.type)
                 ]
-        keys = {replay_key(event) for event in durable}
-        extra: list[Event] = []
-        for event in (*local, *pending):
-            key = replay_key(event)
-            if key not in keys:
-                keys.add(key)
-                extra.append(event)
-        positioned = durable + [event for event in extra if event.seq is not None]
-        positioned.sort(key=_seq_of)
-        unsent = sorted((event for event in extra if event.seq is None), key=_id_of)
-        through = positioned[-1].seq if positioned else None
-        return positioned + unsent, through
-
-    def _to_events(self, wires: list[WireEvent], known: dict[object, int]) -> list[Event]:
-        """Decode stored records into Events, first copy of each id only.
-
-        This process's own records become ``origin=None`` with their original bus id; others
-        keep their origin and take their bus id from ``known`` (else 0).
-        """
-        events: list[Event] = []
-        ids: set[str] = set()
-        for wire in wires:
-            if wire.id in ids:
-                continue
-            ids.add(wire.id)
-            try:
-                data = decode(wire.encoding, wire.data)
-            except Exception as error:
-                self._report_problem(
-                    TransportError(
-                        f"stored event {wire.type!r} (seq {wire.seq}) cannot be decoded "
-                        f"({type(error).__name__}: {error}); skipped"
-                    )
-                )
-                continue
-            if wire.origin == self._origin:
-                local_id = int(wire.id.rpartition(":")[2])
-                events.append(
-                    make_event(
-                        local_id, wire.type, data, wire.source, wire.timestamp, None, wire.seq
-                    )
-                )
-            else:
-                bus_id = known.get((wire.origin, wire.seq), 0)
-                events.append(
-                    make_event(
-                        bus_id, wire.type, data, wire.source, wire.timestamp, wire.origin, wire.seq
-                    )
-                )
-        return events
+        return merge_replay(durable, local, pending)
 
     # -- problems ---------------------------------------------------------------------------
 
@@ -440,31 +392,3 @@ class Bridge:
             time.time(),
         )
         self._bus._report(error, placeholder, self._transport)
-
-
-def _split_since(since: object) -> tuple[int | None, float | None]:
-    if since is None:
-        return None, None
-    if isinstance(since, bool):
-        raise BusConfigError(f"since must be an int seq, a float time or a datetime, got {since!r}")
-    if isinstance(since, int):
-        if since < 0:
-            raise BusConfigError(f"since (a stream position) must be >= 0, got {since}")
-        return since, None
-    if isinstance(since, float):
-        return None, since
-    if isinstance(since, datetime):
-        if since.tzinfo is None:
-            raise BusConfigError("since must be a timezone-aware datetime (naive is ambiguous)")
-        return None, since.timestamp()
-    raise BusConfigError(
-        f"since must be an int seq, a float time or a datetime, got {type(since).__name__}"
-    )
-
-
-def _seq_of(event: Event) -> int:
-    return event.seq or 0
-
-
-def _id_of(event: Event) -> int:
-    return event.id
