@@ -23,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from atomiton.events._codec import decode, encode, encoder_for
 from atomiton.events._dispatch import replay_key
@@ -41,6 +41,15 @@ _SEEN_WINDOW = 65_536  # ids remembered for dedupe; a retried batch repeats with
 _VERDICT_LIMIT = 4096
 _BATCH_SIZE = 256
 _PROBLEM_TYPE = "atomiton.bridge"
+
+
+_new = object.__new__
+
+
+class _MutableWire:
+    """WireEvent's slot layout without the frozen ``__setattr__`` (see ``_leave``)."""
+
+    __slots__ = ("data", "encoding", "id", "origin", "seq", "source", "timestamp", "type")
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,15 +272,18 @@ class Bridge:
         except Exception:
             self._not_encodable += 1
             raise  # the bus reports it through on_error with this event
-        wire = WireEvent(
-            f"{self._origin}:{event.id}",
-            event.type,
-            data,
-            event.source,
-            event.timestamp,
-            self._origin,
-            self._encoding,
-        )
+        # Built like Event on the emit path: a slotted twin re-labelled as the frozen
+        # WireEvent costs 0.2 µs where the dataclass __init__ costs 0.9 µs.
+        wire: Any = _new(_MutableWire)
+        wire.id = f"{self._origin}:{event.id}"
+        wire.type = event.type
+        wire.data = data
+        wire.source = event.source
+        wire.timestamp = event.timestamp
+        wire.origin = self._origin
+        wire.encoding = self._encoding
+        wire.seq = None
+        wire.__class__ = WireEvent
         if self._outbox.put(event, wire) == "first_drop":
             raise BridgeOverflowError(
                 f"event {event.type!r} was not sent to other processes: the bridge's outbox is "
