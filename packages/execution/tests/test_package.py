@@ -22,6 +22,7 @@ def test_atomiton_stays_a_namespace_package() -> None:
 
 def test_public_api_is_pinned() -> None:
     assert atomiton.execution.__all__ == [
+        "DaskWorkers",
         "EventSink",
         "ExecutionError",
         "Job",

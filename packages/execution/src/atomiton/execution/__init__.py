@@ -9,6 +9,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from atomiton.execution._context import JobContext as JobContext
     from atomiton.execution._context import current_job as current_job
+    from atomiton.execution._dask import DaskWorkers as DaskWorkers
     from atomiton.execution._errors import ExecutionError as ExecutionError
     from atomiton.execution._errors import JobTimeoutError as JobTimeoutError
     from atomiton.execution._errors import NotImportableError as NotImportableError
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from atomiton.execution._workers import WorkerStats as WorkerStats
 
 __all__ = [
+    "DaskWorkers",
     "EventSink",
     "ExecutionError",
     "Job",
@@ -63,6 +65,7 @@ __all__ = [
 
 # Public name -> private module that defines it.
 _HOME = {
+    "DaskWorkers": "_dask",
     "EventSink": "_observe",
     "ExecutionError": "_errors",
     "Job": "_job",

@@ -1,0 +1,198 @@
+"""What runs inside the Dask cluster for DaskWorkers: the task wrapper and the two plugins.
+
+Everything here is unpickled on the cluster's workers (and the crash guard on its scheduler), so
+atomiton-execution must be installed there too. The messages it sends are small msgpack lists
+through Dask's structured events (``Worker.log_event``), which travel worker -> scheduler ->
+client on the same ordered streams as Dask's own task reports:
+
+- ``["s", job_id, key, worker, pid]``: the job started on ``worker`` (process ``pid``);
+- ``["p", job_id, current, total]``: a progress report.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from distributed import get_worker
+from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
+
+from atomiton.execution._context import JobContext, set_running
+from atomiton.execution._errors import WorkerCrashedError
+
+__all__ = [
+    "CRASHED",
+    "CrashGuard",
+    "DaskCall",
+    "JobsPlugin",
+    "flag_cancelled",
+    "is_running",
+    "topic_prefix",
+]
+
+#: Prefix of every DaskWorkers pool's event topic (the crash guard watches these).
+topic_prefix = "atomiton-jobs-"
+#: Annotation the crash guard puts on a job whose worker died while running it.
+CRASHED = "atomiton-crashed-on"
+
+
+class JobsPlugin(WorkerPlugin):
+    """Per-pool state on each worker: which jobs run here and which were asked to stop."""
+
+    idempotent = True
+
+    def __init__(self) -> None:
+        self.running: dict[str, int] = {}
+        self.cancelled: set[str] = set()
+        self.lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}  # every worker starts with empty state (a lock cannot be pickled)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+class DaskCall:
+    """One job as Dask sees it: an opaque callable, so Dask never reads the user's arguments.
+
+    Dask takes ``key=``, ``workers=``, ``retries=``, ``priority=``, ``resources=`` and ``pure=``
+    for itself and looks for futures inside argument lists; here the user's ``args`` and
+    ``kwargs`` are attributes of this object and reach ``fn`` untouched.
+    """
+
+    __slots__ = ("args", "fn", "job_id", "kwargs", "name", "plugin", "topic")
+
+    def __init__(
+        self,
+        fn: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        job_id: str,
+        name: str,
+        plugin: str,
+        topic: str,
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.job_id = job_id
+        self.name = name
+        self.plugin = plugin
+        self.topic = topic
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(self.__slots__, state, strict=True):
+            setattr(self, name, value)
+
+    def __call__(self) -> Any:
+        worker = get_worker()
+        key = worker.get_current_task()
+        state = worker.state.tasks.get(key)
+        annotations = state.annotations if state is not None else None
+        if annotations and CRASHED in annotations:
+            raise WorkerCrashedError(
+                f"job {self.job_id} ({self.name}): the worker process running it "
+                f"({annotations[CRASHED]}) died; Dask would have run it again, atomiton does not"
+            )
+        topic, job_id = self.topic, self.job_id
+        plugin = worker.plugins.get(self.plugin)
+        jobs = plugin if isinstance(plugin, JobsPlugin) else None
+        if jobs is not None:
+            with jobs.lock:
+                jobs.running[job_id] = threading.get_ident()
+        worker.log_event(topic, ["s", job_id, str(key), worker.address, os.getpid()])
+
+        def send(current: float, total: float | None) -> None:
+            worker.log_event(topic, ["p", job_id, current, total])
+
+        def stopping() -> bool:
+            return jobs is not None and job_id in jobs.cancelled
+
+        set_running(JobContext(job_id, self.name, send, stopping))
+        try:
+            return self.fn(*self.args, **self.kwargs)
+        finally:
+            set_running(None)
+            if jobs is not None:
+                with jobs.lock:
+                    jobs.running.pop(job_id, None)
+
+
+def _jobs(dask_worker: Any, plugin: str) -> JobsPlugin | None:
+    found = dask_worker.plugins.get(plugin)
+    return found if isinstance(found, JobsPlugin) else None
+
+
+def flag_cancelled(plugin: str, job_id: str, dask_worker: Any = None) -> bool:
+    """Run on a worker by ``Client.run``: turn the job's ``cancelled`` flag on.
+
+    Returns:
+        True if the job runs on this worker now.
+    """
+    jobs = _jobs(dask_worker, plugin)
+    if jobs is None:
+        return False
+    with jobs.lock:
+        running = job_id in jobs.running
+        if running:
+            jobs.cancelled.add(job_id)
+        return running
+
+
+def is_running(plugin: str, job_id: str, dask_worker: Any = None) -> bool:
+    """Run on a worker by ``Client.run``: is the job still running here? Clears its flag if not."""
+    jobs = _jobs(dask_worker, plugin)
+    if jobs is None:
+        return False
+    with jobs.lock:
+        running = job_id in jobs.running
+        if not running:
+            jobs.cancelled.discard(job_id)
+        return running
+
+
+class CrashGuard(SchedulerPlugin):
+    """On the scheduler: a job whose worker died while running it fails instead of running again.
+
+    Dask reschedules every task that was *processing* on a worker that died, whether it had
+    started or was only assigned there. The guard learns from each job's start event which keys
+    really started, and marks those (and only those) when they are taken off a dead worker; the
+    task wrapper then raises ``WorkerCrashedError`` instead of calling the function again.
+    """
+
+    idempotent = True
+    name = "atomiton-crash-guard"
+
+    def __init__(self) -> None:
+        self.started: dict[str, str] = {}
+        self.scheduler: Any = None
+
+    async def start(self, scheduler: Any) -> None:
+        self.scheduler = scheduler
+
+    def log_event(self, topic: str, msg: Any) -> None:
+        if (
+            isinstance(topic, str)
+            and topic.startswith(topic_prefix)
+            and isinstance(msg, list | tuple)
+            and msg
+            and msg[0] == "s"
+        ):
+            self.started[msg[2]] = msg[3]
+
+    def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+        where = self.started.get(key) if isinstance(key, str) else None
+        if where is None:
+            return
+        if start == "processing" and finish in ("released", "waiting"):
+            ts = self.scheduler.tasks.get(key) if self.scheduler is not None else None
+            if ts is not None and ts.who_wants and where not in self.scheduler.workers:
+                ts.annotations = {**(ts.annotations or {}), CRASHED: where}
+                return
+        if finish != "processing":
+            self.started.pop(key, None)
