@@ -119,3 +119,30 @@ def reference_match(pattern: str, event_type: str) -> bool:
 def test_matcher_agrees_with_a_regex_model(pattern: list[str], event_type: list[str]) -> None:
     pattern_text, type_text = ".".join(pattern), ".".join(event_type)
     assert matches(pattern_text, type_text) is reference_match(pattern_text, type_text)
+
+
+@given(
+    pattern=st.lists(st.sampled_from(["a", "b", "*", "**"]), min_size=1, max_size=14),
+    event_type=st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=24),
+)
+def test_matcher_agrees_with_the_regex_model_on_long_patterns_and_types(
+    pattern: list[str], event_type: list[str]
+) -> None:
+    pattern_text, type_text = ".".join(pattern), ".".join(event_type)
+    assert matches(pattern_text, type_text) is reference_match(pattern_text, type_text)
+
+
+@pytest.mark.timeout(30)
+def test_many_double_stars_against_a_long_type_do_not_blow_up() -> None:
+    # Backtracking took 42 s here: every '**' tried every split of the remaining segments.
+    pattern = ".".join(["**.x"] * 11)
+    miss = ".".join(["x"] * 30 + ["y"])
+    assert not matches(pattern, miss)
+    assert matches(pattern, ".".join(["x"] * 31))
+    assert not matches(".".join(["**.a"] * 60), ".".join(["a"] * 59 + ["b"]))
+    bus = EventBus(history=0)
+    seen: list[str] = []
+    bus.on(pattern, lambda event: seen.append(event.type))
+    bus.emit(miss)
+    bus.emit("x.x.x.x.x.x.x.x.x.x.x")
+    assert seen == ["x.x.x.x.x.x.x.x.x.x.x"]

@@ -1,7 +1,9 @@
 """Dot patterns: ``*`` matches exactly one segment, ``**`` any number of segments (even none).
 
-Matching is only done when a handler list for an event type is (re)built, never per emit, so
-clarity wins over speed here: the pattern is split once and matched segment by segment.
+Matching is only done when a handler list for an event type is (re)built, never per emit. The
+pattern is split once (cached) and run as a set of live positions, so matching takes at most
+O(len(pattern) x len(type)) steps for any pattern; the previous backtracking matcher was
+exponential in the number of ``**`` segments.
 """
 
 from __future__ import annotations
@@ -81,14 +83,40 @@ def matches(pattern: str, event_type: str) -> bool:
 
 
 def _match(pattern: tuple[str, ...], i: int, segments: tuple[str, ...], j: int) -> bool:
-    while i < len(pattern):
-        head = pattern[i]
-        if head == ANY:
-            if i == len(pattern) - 1:
-                return True
-            return any(_match(pattern, i + 1, segments, k) for k in range(j, len(segments) + 1))
-        if j == len(segments) or (head != ONE and head != segments[j]):
+    """Whether ``pattern[i:]`` matches ``segments[j:]``, in O(len(pattern) x len(segments)).
+
+    A pattern without ``**`` is compared segment by segment. Otherwise the pattern is run as a
+    set of positions (an NFA, like a glob matcher): after each segment, the positions still
+    alive are those whose prefix matched so far; a ``**`` position stays alive on any segment
+    and also lets the next position start without consuming one. No backtracking, so no
+    pattern can make matching exponential (``"**.x"`` repeated against a long type used to).
+    """
+    size = len(pattern)
+    if ANY not in pattern:
+        if size - i != len(segments) - j:
             return False
-        i += 1
-        j += 1
-    return j == len(segments)
+        return all(p in (ONE, s) for p, s in zip(pattern[i:], segments[j:], strict=True))
+    alive = _skip_any(pattern, {i})
+    for segment in segments[j:]:
+        following: set[int] = set()
+        for position in alive:
+            if position == size:
+                continue
+            head = pattern[position]
+            if head == ANY:
+                following.add(position)
+            elif head in (ONE, segment):
+                following.add(position + 1)
+        if not following:
+            return False
+        alive = _skip_any(pattern, following)
+    return size in alive
+
+
+def _skip_any(pattern: tuple[str, ...], positions: set[int]) -> set[int]:
+    """Add, for each position at a ``**``, the position after it (``**`` may match nothing)."""
+    for position in sorted(positions):
+        while position < len(pattern) and pattern[position] == ANY:
+            position += 1
+            positions.add(position)
+    return positions
