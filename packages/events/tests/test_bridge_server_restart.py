@@ -10,7 +10,6 @@ bounded queue between the NATS event loop and the delivery thread.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 import pytest
 
 from atomiton.events import Event, EventBus, connect_bus
-from atomiton.events._driver_threads import DeliveryThread
 
 from ._bridge_support import WAIT, Collector
 
@@ -131,36 +129,3 @@ def test_redis_without_persistence_reports_the_lost_stream_and_goes_on(
         assert bridge.flush(WAIT)
         events = seen.wait_for(6)
     assert [event.data["n"] for event in events] == list(range(6))
-
-
-def test_a_full_delivery_queue_makes_the_loop_wait_instead_of_growing() -> None:
-    loop = asyncio.new_event_loop()
-    started, release, all_delivered = threading.Event(), threading.Event(), threading.Event()
-    delivered: list[int] = []
-
-    def deliver(item: int) -> None:  # a slow handler: holds the first item until released
-        started.set()
-        release.wait(WAIT)
-        delivered.append(item)
-        if len(delivered) == 5:
-            all_delivered.set()
-
-    thread = DeliveryThread(deliver, loop, maxsize=3, name="test-delivery")
-
-    async def produce() -> list[bool]:
-        accepted = [await thread.put(0)]
-        await asyncio.to_thread(started.wait, WAIT)  # 0 is being delivered
-        accepted += [await thread.put(n) for n in (1, 2, 3)]  # the queue is full now
-        blocked = asyncio.ensure_future(thread.put(4))
-        await asyncio.sleep(0.05)  # nothing to await for a put that must *not* finish
-        assert not blocked.done()
-        release.set()
-        return [*accepted, await asyncio.wait_for(blocked, WAIT)]
-
-    try:
-        assert loop.run_until_complete(produce()) == [True] * 5
-        assert all_delivered.wait(WAIT)
-        assert delivered == [0, 1, 2, 3, 4]
-    finally:
-        thread.close(WAIT)
-        loop.close()

@@ -258,6 +258,41 @@ def test_close_is_idempotent_and_publish_after_close_raises(place: Place) -> Non
     assert inbox.events == []
 
 
+def test_a_slow_subscriber_blocks_neither_publishing_nor_history(place: Place) -> None:
+    release = threading.Event()
+    inbox = Inbox()
+
+    def slow(event: WireEvent) -> None:  # a handler stuck on its first event
+        release.wait(WAIT)
+        inbox(event)
+
+    place.open().start(slow, patterns=["**"], replay_from=None)
+    publisher = place.open()
+    for start in range(0, 2000, 200):
+        publisher.publish([wire(n) for n in range(start + 1, start + 201)])
+    assert len(publisher.history(["**"], limit=5)) == 5
+    assert inbox.events == []
+    release.set()
+    assert ids(inbox.wait_for(2000)) == [f"test/1/a:{n}" for n in range(1, 2001)]
+
+
+def test_a_handler_may_close_its_own_transport(place: Place) -> None:
+    transport = place.open()
+    inbox = Inbox()
+
+    def close_on_first(event: WireEvent) -> None:
+        inbox(event)
+        transport.close()  # from the transport's own delivery thread: must not deadlock
+
+    transport.start(close_on_first, patterns=["**"], replay_from=None)
+    place.open().publish([wire(1), wire(2), wire(3)])
+    place.open().publish([wire(4)])  # a later batch: delivered to no one
+    assert ids(inbox.wait_for(1)) == ["test/1/a:1"]
+    with pytest.raises(TransportError, match="closed"):
+        transport.publish([wire(5)])
+    assert ids(inbox.events) == ["test/1/a:1"]
+
+
 def test_unknown_url_option_is_refused_by_name(place: Place) -> None:
     separator = "&" if "?" in place.url else "?"
     with pytest.raises(BusConfigError, match="unknown option 'colour'"):
