@@ -276,6 +276,21 @@ def test_a_slow_subscriber_blocks_neither_publishing_nor_history(place: Place) -
     assert ids(inbox.wait_for(2000)) == [f"test/1/a:{n}" for n in range(1, 2001)]
 
 
+def test_handlers_run_where_no_event_loop_is_running(place: Place) -> None:
+    loops: list[object] = []
+
+    def deliver(event: WireEvent) -> None:
+        loops.append(asyncio.events._get_running_loop())
+        loops.append(asyncio.run(asyncio.sleep(0, result="asyncio.run works here")))
+
+    place.open().start(deliver, patterns=["**"], replay_from=None)
+    place.open().publish([wire(1)])
+    inbox = Inbox()
+    place.open().start(inbox, patterns=["**"], replay_from=ReplayFrom(seq=1))
+    inbox.wait_for(1)
+    assert loops[:2] == [None, "asyncio.run works here"]
+
+
 def test_a_handler_may_close_its_own_transport(place: Place) -> None:
     transport = place.open()
     inbox = Inbox()

@@ -20,9 +20,9 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from atomiton.events._loop_thread import LoopThread
 from atomiton.events._envelope import decode_body
 from atomiton.events._errors import BusConfigError, TransportError
+from atomiton.events._loop_thread import LoopThread
 from atomiton.events._nats_connection import RECONNECT_WAIT, TIME_SKEW, StreamSettings, connect, utc
 from atomiton.events._transport import Deliver
 
@@ -153,8 +153,17 @@ class NatsConsumer:
             if event.timestamp < floor:
                 return
             self._drop_before_time = None
-        if not self._is_closed:
+        if self._is_closed:
+            return
+        # Handlers must not see this private loop as "the running loop": an async handler bound
+        # to no loop would otherwise be started here (and die with the transport), and a sync
+        # handler could not call asyncio.run(). Hidden, the thread looks like any other.
+        loop = asyncio.get_running_loop()
+        asyncio.events._set_running_loop(None)
+        try:
             self._deliver(event)
+        finally:
+            asyncio.events._set_running_loop(loop)
 
     # -- connection problems -------------------------------------------------------------------
 

@@ -31,9 +31,9 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from atomiton.events._loop_thread import LoopThread
 from atomiton.events._envelope import decode_body, encode_body
 from atomiton.events._errors import BusConfigError, TransportError
+from atomiton.events._loop_thread import LoopThread
 from atomiton.events._nats_connection import (
     RECONNECT_WAIT,
     SUBJECT_ROOT,
