@@ -21,8 +21,11 @@ Groups (ratio = peer time / atomiton time, above 1 means atomiton is faster):
 
 - ``bridge <server>: throughput`` times one round of ``BATCH`` events published back to back until
   both subscribers have all of them (1 publisher, 2 subscribers);
-- ``bridge <server>: latency`` times one event until both subscribers have it; the handler-side
-  latencies of these rounds give the p50/p99 printed at the end of the module.
+- ``bridge <server>: latency`` times one event until both subscribers have it (pytest-benchmark's
+  table; one implementation after the other);
+- ``test_latency_percentiles_interleaved`` runs the three implementations taking turns event by
+  event (so all see the same machine load) and prints the handler-side p50/p99 and their ratios
+  at the end of the module.
 """
 
 from __future__ import annotations
@@ -423,11 +426,42 @@ if __name__ != "__main__":
         seen.clear()
         benchmark.pedantic(one, rounds=LATENCY_ROUNDS, iterations=1)  # type: ignore[no-untyped-call]
         if benchmark.enabled:
-            LATENCIES[case.impl, case.server] = seen
             p50, p99 = _percentiles(seen) or (0.0, 0.0)
             benchmark.extra_info["p50_s"] = p50
             benchmark.extra_info["p99_s"] = p99
         assert len(seen) >= SUBSCRIBERS
+
+    @pytest.mark.parametrize("server", ["nats", "redis"])
+    def test_latency_percentiles_interleaved(server: str, request: pytest.FixtureRequest) -> None:
+        """p50/p99 with the three implementations taking turns event by event.
+
+        Machine load drifts over seconds; one implementation after the other would compare
+        different moments. Taking turns, each sees the same load. Printed at the module's end.
+        """
+        url = request.getfixturevalue(f"{server}_url")
+        options = request.config.option
+        is_timed = bool(options.benchmark_enable or not options.benchmark_disable)
+        rounds = LATENCY_ROUNDS * 3 if is_timed else 3
+        names = {impl: f"B_{uuid.uuid4().hex[:10]}" for impl in IMPLS}
+        cases: dict[str, Case] = {}
+        try:
+            for impl, name in names.items():
+                _setup_server(server, url, name)
+                cases[impl] = Case(impl, server, url, name)
+            seen: dict[str, list[float]] = {impl: [] for impl in IMPLS}
+            for case in cases.values():
+                case.round(5)  # warm-up
+            for _ in range(rounds):
+                for impl, case in cases.items():
+                    seen[impl].extend(case.round(1))
+        finally:
+            for impl, case in cases.items():
+                case.close()
+                _cleanup_server(server, url, names[impl])
+        assert all(len(values) == rounds * SUBSCRIBERS for values in seen.values())
+        if is_timed:
+            for impl, values in seen.items():
+                LATENCIES[impl, server] = values
 
 
 if __name__ == "__main__":
