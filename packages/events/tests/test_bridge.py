@@ -549,3 +549,18 @@ def test_without_on_error_bridge_problems_are_logged_naming_the_stream(
     (record,) = [r for r in caplog.records if r.name == "atomiton.events"]
     assert "stream 'audit'" in record.getMessage()
     assert "'bad'" in record.getMessage()
+
+
+def test_a_sqlite_stream_keeps_its_newest_maxlen_events(url: str) -> None:
+    bus, other = EventBus(), EventBus()
+    with connect_bus(other, url, stream="other") as kept:
+        other.emit("keep.me")
+        assert kept.flush(WAIT)
+        with connect_bus(bus, url + "?maxlen=10", subscribe=[]) as bridge:
+            for n in range(30):
+                bus.emit("n", n)
+                assert bridge.flush(WAIT)  # one batch per event: trimmed as it goes
+            assert [e.data for e in bridge.history()] == list(range(20, 30))
+        assert [e.type for e in kept.history()] == ["keep.me"]  # other streams untouched
+    with pytest.raises(BusConfigError, match="maxlen"):
+        connect_bus(EventBus(), url + "?maxlen=0")

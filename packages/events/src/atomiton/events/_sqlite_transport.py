@@ -3,7 +3,9 @@
 ``sqlite:///abs/path/events.db`` (or ``sqlite:relative/events.db``), options as query
 parameters: ``poll`` (the longest wait between checks for new events, seconds, default 0.002),
 ``synchronous`` (``normal``, the default, or ``full``), ``busy_timeout`` (seconds a writer waits
-for another's lock, default 10).
+for another's lock, default 10), ``maxlen`` (events kept per stream, default 1,000,000: a
+publisher deletes older ones every ``maxlen / 100`` events, in its own transaction, so the
+stream holds between ``maxlen`` and ``1.01 * maxlen`` events).
 
 Durability: a batch is one ``BEGIN IMMEDIATE ... COMMIT`` transaction, so it is stored whole or
 not at all; ``publish`` returns after the commit. In WAL mode a committed transaction survives
@@ -13,7 +15,8 @@ the SIGKILL of any process (``synchronous=normal``) and also a power loss with
 Order and positions: ``seq`` is the table's AUTOINCREMENT rowid. SQLite has one writer at a time
 and a transaction holds the write lock from its first insert to its commit, so seqs become
 visible in increasing order and a reader that has seen seq ``n`` never later finds one below it.
-Rows are never updated or deleted by the transport (the table grows; see the README).
+Rows are never updated; the oldest are deleted beyond ``maxlen``. A reader that falls more
+than ``maxlen`` events behind misses the deleted ones (as on NATS and Redis with their maxlen).
 
 Receiving: a thread per transport reads ``seq > last`` in pages; when there is nothing new it
 waits for ``PRAGMA data_version`` (a counter SQLite bumps when another connection commits) to
@@ -58,7 +61,14 @@ _LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM atomiton_events WHERE stream = ?"
 _FIRST_SINCE = "SELECT min(seq) FROM atomiton_events WHERE stream = ? AND timestamp >= ?"
 _PAGE = 512
 _FIRST_POLL = 0.0002
-_OPTIONS = {"poll", "synchronous", "busy_timeout", "stream"}
+_OPTIONS = {"poll", "synchronous", "busy_timeout", "maxlen", "stream"}
+_DEFAULT_MAXLEN = 1_000_000
+# Delete everything of the stream older than its maxlen-th newest event (the index on
+# (stream, rowid) walks maxlen entries, so this runs only every maxlen/100 events).
+_TRIM = (
+    "DELETE FROM atomiton_events WHERE stream = ?1 AND seq < ("
+    "SELECT seq FROM atomiton_events WHERE stream = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)"
+)
 
 # (seq, id, type, data, source, timestamp, origin, encoding) as stored; SQLite is dynamically
 # typed, so a foreign writer can put anything in a column: _wire checks.
@@ -85,6 +95,11 @@ def create(url: str, *, stream: str, on_error: Callable[[Exception], None]) -> S
             f"unknown sqlite transport option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}"
         )
     poll = _number(options, "poll", 0.002)
+    maxlen_text = options.get("maxlen", str(_DEFAULT_MAXLEN))
+    if not maxlen_text.isdigit() or int(maxlen_text) < 1:
+        raise BusConfigError(
+            f"sqlite transport option maxlen must be an int >= 1, got {maxlen_text!r}"
+        )
     busy_timeout = _number(options, "busy_timeout", 10.0)
     synchronous = options.get("synchronous", "normal").lower()
     if synchronous not in ("normal", "full"):
@@ -96,6 +111,7 @@ def create(url: str, *, stream: str, on_error: Callable[[Exception], None]) -> S
         poll=poll,
         synchronous=synchronous,
         busy_timeout=busy_timeout,
+        maxlen=int(maxlen_text),
     )
 
 
@@ -111,6 +127,7 @@ class SQLiteTransport:
         poll: float = 0.002,
         synchronous: str = "normal",
         busy_timeout: float = 10.0,
+        maxlen: int = _DEFAULT_MAXLEN,
     ) -> None:
         self._path = path
         self._stream = stream
@@ -118,6 +135,9 @@ class SQLiteTransport:
         self._poll = poll
         self._synchronous = synchronous
         self._busy_timeout = busy_timeout
+        self._maxlen = maxlen
+        self._trim_every = max(1, maxlen // 100)
+        self._since_trim = self._trim_every  # trim on the first publish: the file may be old
         self._closed = threading.Event()
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
@@ -140,6 +160,10 @@ class SQLiteTransport:
                 self._writer.execute("BEGIN IMMEDIATE")
                 try:
                     self._writer.executemany(_INSERT, rows)
+                    self._since_trim += len(rows)
+                    if self._since_trim >= self._trim_every:
+                        self._writer.execute(_TRIM, (self._stream, self._maxlen - 1))
+                        self._since_trim = 0
                     self._writer.execute("COMMIT")
                 except BaseException:
                     self._writer.execute("ROLLBACK")
