@@ -273,15 +273,18 @@ class EntityClient:
             failures: list[tuple[str, BaseException]] = []
             failed_ids: set[tuple[str, str]] = set()
             committed: list[EntityChange] = []
+            unrestored: list[tuple[str, Exception]] = []
             for strategy, changes in coalesce(batch.order).items():
+                context = WriteContext(strategy, tuple(changes), self._persistence)
                 try:
-                    self._strategy(strategy)(
-                        WriteContext(strategy, tuple(changes), self._persistence)
-                    )
+                    self._strategy(strategy)(context)
                 except Exception as error:
                     failures.append((strategy, error))
                     failed_ids.update((c.store, c.id) for c in changes)
                     self._revert(changes)
+                    undo_error = _undo(context)
+                    if undo_error is not None:
+                        unrestored.append((strategy, undo_error))
                 else:
                     committed += changes
             if batch.record:
@@ -293,8 +296,16 @@ class EntityClient:
         self._notify_all(notes)
         if failures:
             names = ", ".join(repr(s) for s, _e in failures)
+            if not unrestored:
+                raise PersistenceError(
+                    f"batch: persisting the {names} group(s) failed; those writes were rolled "
+                    "back in memory and in storage"
+                ) from failures[0][1]
+            broken = ", ".join(f"{s!r} ({e})" for s, e in unrestored)
             raise PersistenceError(
-                f"batch: persisting the {names} group(s) failed; those writes were rolled back"
+                f"batch: persisting the {names} group(s) failed; those writes were rolled back "
+                f"in memory, but undoing what reached storage failed for {broken}: storage may "
+                "hold part of them until those entities are written again"
             ) from failures[0][1]
 
     # -- the runtime (used by the facades) ------------------------------------------------
@@ -365,14 +376,19 @@ class EntityClient:
                 batch.order.extend((strategy, c) for c in changes)
                 batch.notes.append((name, operation, ids, strategy))
             else:
+                context = WriteContext(strategy, tuple(changes), self._persistence)
                 try:
-                    handler(WriteContext(strategy, tuple(changes), self._persistence))
-                except StoreError:
+                    handler(context)
+                except BaseException as error:
+                    # Part of the write may be in storage already: put it back first.
+                    undo_error = _undo(context)
+                    if isinstance(error, Exception) and not isinstance(error, StoreError):
+                        raise PersistenceError(
+                            _failed_write(name, strategy, error, undo_error)
+                        ) from error
+                    if undo_error is not None:
+                        error.add_note(_failed_write(name, strategy, error, undo_error))
                     raise
-                except Exception as error:
-                    raise PersistenceError(
-                        f"store {name!r}: {strategy!r} write failed, nothing changed: {error}"
-                    ) from error
                 handle.apply(changes)
                 self.history.record(tuple(changes))
             if strategy == "queue" or self._persistence.pending:
@@ -492,4 +508,26 @@ def create_client(
         flush_interval=flush_interval,
         history_limit=history_limit,
         key_prefix=key_prefix,
+    )
+
+
+def _undo(context: WriteContext) -> Exception | None:
+    """Undo what a failed strategy left in storage; return the error if that failed too."""
+    try:
+        context._undo()
+    except Exception as error:
+        logger.warning(
+            "undoing a failed %r write in storage failed", context.strategy, exc_info=True
+        )
+        return error
+    return None
+
+
+def _failed_write(name: str, strategy: str, error: BaseException, undo: Exception | None) -> str:
+    if undo is None:
+        return f"store {name!r}: {strategy!r} write failed, nothing changed: {error}"
+    return (
+        f"store {name!r}: {strategy!r} write failed and undoing what it had stored failed too "
+        f"({undo}): memory is unchanged but storage may hold part of this write until these "
+        f"entities are written again: {error}"
     )

@@ -17,7 +17,7 @@
      │   ├── SchemaValidationError        a write the store's schema rejects; names the field
      │   ├── QueryError                   a malformed query or an unknown operator (ValueError)
      │   ├── UnknownWriteStrategyError    write_strategy="..." that nobody registered (LookupError)
-     │   └── PersistenceError             storage failed; the write was rolled back in memory
+     │   └── PersistenceError             storage failed; the write was rolled back (memory+storage)
      └── StoreHubError                    store hub (define_store / StoreHub)
          ├── StoreDefinitionError         two definitions with one name (ValueError)
          ├── InvalidStoreIdError          a store id outside ^[A-Za-z0-9_-]+$ (ValueError)
@@ -115,7 +115,11 @@ class UnknownWriteStrategyError(EntityStoreError, LookupError):
 
 
 class PersistenceError(EntityStoreError):
-    """Storage failed to persist a write; it was rolled back in memory (see ``__cause__``)."""
+    """Storage failed to persist a write (see ``__cause__``).
+
+    The write was rolled back in memory, and whatever of it had reached storage was put back;
+    when putting it back failed too, the message says that storage may hold part of the write.
+    """
 
 
 # -- store hub (part 2) ------------------------------------------------------------------------

@@ -7,9 +7,13 @@ A strategy is a callable given a ``WriteContext``. Built in:
   the write returns; ``client.flush()`` or the background flusher later moves it to the entity
   keys. A crash before the flush loses nothing that returned: the next client replays the outbox.
 
-The client applies a write to memory only after its strategy returned without raising (so a
-failing strategy changes nothing), except inside ``client.batch()``, where memory changes at once
-and a failing group is rolled back.
+The client applies a write to memory only after its strategy returned without raising, except
+inside ``client.batch()``, where memory changes at once and a failing group is rolled back. A
+strategy may fail *after* part of its write reached storage (``persist()`` then an error, or a
+``delete_many`` failing after its ``write_many``): the ``WriteContext`` notes every entity key and
+outbox record that may have changed, and ``WriteContext._undo()`` puts exactly those back (the
+entity's value before the write, re-written or deleted; the outbox record removed), so memory and
+storage agree again after any failed write.
 
 Storage layout (``prefix`` defaults to ``atomiton/store``)::
 
@@ -28,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from atomiton.store._entities_storage import decode_entity
+from atomiton.store._entities_storage import decode_entity, encode_entity
 from atomiton.store._ids import new_id
 from atomiton.store._protocols import StorageLike
 
@@ -85,29 +89,66 @@ class Persistence:
         """Return the storage key of one entity."""
         return f"{self.entities_prefix}{store}/{entity_id}"
 
-    def persist(self, changes: Sequence[EntityChange]) -> None:
-        """Write ``changes`` to their entity keys (after draining the outbox)."""
+    def persist(self, changes: Sequence[EntityChange], touched: set[str] | None = None) -> None:
+        """Write ``changes`` to their entity keys (after draining the outbox).
+
+        ``touched`` receives every entity key this call may have changed, even when it raises
+        (``write_many`` is all or nothing; a failing ``delete_many`` may have removed some keys).
+        """
         with self.lock:
             if self.pending:
-                self.flush()
-            self._write({c.key: c.data for c in changes})
+                self.flush()  # the outbox holds writes memory already has: no undo needed
+            self._write({c.key: c.data for c in changes}, touched)
 
-    def _write(self, final: dict[str, bytes | None]) -> None:
+    def _write(self, final: dict[str, bytes | None], touched: set[str] | None = None) -> None:
         writes = {k: v for k, v in final.items() if v is not None}
         removals = [k for k, v in final.items() if v is None]
         if writes:
             self.storage.write_many(writes)
+            if touched is not None:
+                touched.update(writes)
         if removals:
+            if touched is not None:
+                touched.update(removals)
             self.storage.delete_many(removals)
 
-    def enqueue(self, changes: Sequence[EntityChange]) -> None:
-        """Append ``changes`` to the outbox as one durable record."""
+    def enqueue(self, changes: Sequence[EntityChange]) -> str:
+        """Append ``changes`` to the outbox as one durable record; return the record's key."""
         record = [[c.key, None if c.after is None else c.after] for c in changes]
         key = f"{self.outbox_prefix}{new_id()}"
         data = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
         with self.lock:
             self.storage.write(key, data)
             self.pending.append((key, {c.key: c.data for c in changes}))
+        return key
+
+    def undo(
+        self, changes: Sequence[EntityChange], touched: set[str], outbox: Sequence[str]
+    ) -> None:
+        """Put storage back to the changes' ``before`` state where a failed write reached it.
+
+        ``touched`` are entity keys the write may have changed; ``outbox`` the records it
+        appended. A record still pending is dropped and deleted; one the flusher already moved
+        to the entity keys has its keys restored like ``touched``. Raises what storage raises.
+        """
+        with self.lock:
+            restore = set(touched)
+            if outbox:
+                mine = set(outbox)
+                kept = [record for record in self.pending if record[0] not in mine]
+                flushed = mine - {record[0] for record in self.pending}
+                if flushed:
+                    restore.update(c.key for c in changes)
+                self.pending[:] = kept
+                self.storage.delete_many(sorted(mine))
+            if restore:
+                self._write(
+                    {
+                        c.key: None if c.before is None else encode_entity(c.before, store=c.store)
+                        for c in changes
+                        if c.key in restore
+                    }
+                )
 
     def flush(self) -> int:
         """Move every pending outbox record to the entity keys; return how many were moved.
@@ -257,7 +298,7 @@ class WriteContext:
         changes: the entity changes, in order.
     """
 
-    __slots__ = ("_persistence", "changes", "strategy")
+    __slots__ = ("_outbox", "_persistence", "_touched", "changes", "strategy")
 
     def __init__(
         self, strategy: str, changes: tuple[EntityChange, ...], persistence: Persistence
@@ -265,14 +306,30 @@ class WriteContext:
         self.strategy = strategy
         self.changes = changes
         self._persistence = persistence
+        self._touched: set[str] = set()  # entity keys that may have reached storage
+        self._outbox: list[str] = []  # outbox records appended
 
     def persist(self) -> None:
         """Write the changes to storage now (what ``direct`` does)."""
-        self._persistence.persist(self.changes)
+        self._persistence.persist(self.changes, self._touched)
 
     def enqueue(self) -> None:
         """Append the changes to the durable outbox (what ``queue`` does)."""
-        self._persistence.enqueue(self.changes)
+        self._outbox.append(self._persistence.enqueue(self.changes))
+
+    def _undo(self) -> None:
+        """After the strategy failed: put back in storage whatever of this write reached it.
+
+        Called by the client, never by a strategy. Does nothing when nothing reached storage.
+
+        Raises:
+            Exception: What the storage raised while undoing (storage may then hold part of
+                the write).
+        """
+        if self._touched or self._outbox:
+            self._persistence.undo(self.changes, self._touched, self._outbox)
+            self._touched.clear()
+            self._outbox.clear()
 
 
 WriteStrategy = Callable[[WriteContext], None]
