@@ -40,6 +40,8 @@ def test_events_without_emit_are_rejected_naming_them() -> None:
         ({"flush_interval": "1"}, "flush_interval"),
         ({"flush_interval": float("nan")}, "flush_interval"),
         ({"history_limit": -1}, "history_limit"),
+        ({"history_limit": True}, "history_limit"),
+        ({"history_limit": 2.5}, "history_limit"),
         ({"hydrate": "now"}, "hydrate"),
     ],
 )

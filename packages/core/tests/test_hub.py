@@ -518,3 +518,35 @@ async def test_hub_memory_grows_linearly_with_live_stores() -> None:
     small, large = await grow(200), await grow(2000)
     assert large <= small * 1.5
     assert large < 4096  # a few hundred bytes of bookkeeping per live store
+
+
+def test_a_sync_create_raising_keyboard_interrupt_is_re_raised_and_not_left_loading() -> None:
+    # Its own event loop: the interrupt leaves the loop, as it would stop a real program.
+    attempts: list[int] = []
+
+    def create(store_id: str, hub: StoreHub) -> Resource:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise KeyboardInterrupt
+        return Resource(store_id)
+
+    issues = define_store("issues", create)
+    hub = StoreHub(timer=FakeTimer())
+
+    async def load_and_wait() -> None:
+        await hub.load(issues, "a")
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(load_and_wait())
+    assert hub.state(issues, "a") is StoreState.ERROR
+
+    async def afterwards() -> Resource:
+        with pytest.raises(StoreHubError, match="issues:a was interrupted \\(KeyboardInterrupt\\)"):
+            await hub.load(issues, "a")
+        assert hub.reset(issues, "a") is True
+        loaded = await hub.load(issues, "a")
+        await hub.dispose()
+        return loaded
+
+    assert asyncio.run(afterwards()).store_id == "a"
+    assert len(attempts) == 2

@@ -105,6 +105,39 @@ def test_and_or_not_combine_clauses(todos: EntityStore) -> None:
     assert ids(todos, {"done": False, "$or": [{"priority": 1}, {"priority": 2}]}) == ["a", "c"]
 
 
+def test_empty_combinators_are_defined_and_an_ambiguous_or_is_refused(
+    client: EntityClient, todos: EntityStore
+) -> None:
+    everything = ids(todos, None)
+    assert ids(todos, {"$or": []}) == []  # an empty disjunction: nothing
+    assert ids(todos, {"$or": [{}]}) == everything  # one clause that matches everything
+    assert ids(todos, {"$and": []}) == everything  # an empty conjunction: everything
+    assert ids(todos, {"$and": {}}) == everything
+    with pytest.raises(QueryError, match=r"\$or: \{\} is ambiguous"):
+        todos.find_many({"$or": {}})
+    client.configure("Todo", indexes=["priority"])  # the indexed planner agrees
+    assert ids(todos, {"$or": []}) == []
+    with pytest.raises(QueryError, match=r"\$or: \{\} is ambiguous"):
+        todos.find_many({"priority": 1, "$or": {}})
+
+
+@pytest.mark.parametrize(
+    ("paging", "named"),
+    [
+        ({"limit": True}, "limit"),
+        ({"limit": False}, "limit"),
+        ({"limit": 1.5}, "limit"),
+        ({"offset": True}, "offset"),
+        ({"offset": 0.5}, "offset"),
+    ],
+)
+def test_paging_refuses_bools_and_non_integers(
+    todos: EntityStore, paging: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(QueryError, match=f"{named} must be a non-negative int"):
+        todos.find_many(**paging)
+
+
 def test_comparisons_across_types_do_not_match_rather_than_raise(todos: EntityStore) -> None:
     assert ids(todos, {"title": {"gt": 1}}) == []
     assert ids(todos, {"priority": {"starts_with": "a"}}) == []

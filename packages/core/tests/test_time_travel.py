@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -59,6 +60,12 @@ def test_history_is_bounded_by_max_history() -> None:
     assert [e.label for e in tt.history] == ["7", "8", "9"]
     with pytest.raises(ValueError, match="max_history"):
         TimeTravel(store, max_history=0)
+
+
+@pytest.mark.parametrize("bad", [1.5, True, "3", None])
+def test_max_history_must_be_an_int(bad: Any) -> None:
+    with pytest.raises(TypeError, match="max_history must be an int"):
+        TimeTravel(create_store(), max_history=bad)
 
 
 def test_auto_capture_records_every_top_level_write_or_batch() -> None:

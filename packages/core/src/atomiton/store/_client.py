@@ -101,7 +101,11 @@ class EntityClient:
             or not flush_interval > 0
         ):
             raise EntityStoreError(f"flush_interval must be > 0 or None, got {flush_interval!r}")
-        if not isinstance(history_limit, int) or history_limit < 0:
+        if (
+            not isinstance(history_limit, int)
+            or isinstance(history_limit, bool)
+            or history_limit < 0
+        ):
             raise EntityStoreError(f"history_limit must be an int >= 0, got {history_limit!r}")
         # Checked here: a wrong object would otherwise fail later as an AttributeError.
         if storage is not None and not isinstance(storage, StorageLike):

@@ -111,9 +111,12 @@ class StoreHandle:
     ) -> Page:
         predicate = compile_where(where)
         order = normalise_order_by(order_by)
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
+        # bool is an int subclass: limit=True would silently mean 1.
+        if limit is not None and (
+            not isinstance(limit, int) or isinstance(limit, bool) or limit < 0
+        ):
             raise QueryError(f"limit must be a non-negative int or None, got {limit!r}")
-        if not isinstance(offset, int) or offset < 0:
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise QueryError(f"offset must be a non-negative int, got {offset!r}")
         candidates: set[str] | None = None
         used: list[str] = []

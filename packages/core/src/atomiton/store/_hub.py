@@ -9,6 +9,7 @@ Lifecycle of one instance::
 
     (absent) --load--> LOADING --ok--> RUNNING --unused for unused_cache_time--> (absent)
                           |  \\--fails--> ERROR (same exception re-raised) --reset--> (absent)
+                          |  (an interrupt in create -> ERROR with StoreHubError; re-raised)
                           \\--disposed--> (absent; waiters get StoreDisposedError)
     hub.dispose(): every instance -> SHUTDOWN, in-flight loads cancelled, stores closed.
 
@@ -322,6 +323,22 @@ class StoreHub:
                 future.set_exception(error)
                 future.exception()  # retrieved: waiters re-raise it themselves
             return
+        except BaseException as interrupt:
+            # KeyboardInterrupt / SystemExit from a sync create: it must still stop the program,
+            # but not leave the instance LOADING with waiters that never wake. Record a failed
+            # load (resettable, like any failure) and let the interrupt go on.
+            failure = StoreHubError(
+                f"creating store {entry.key[0]}:{entry.key[1]} was interrupted "
+                f"({type(interrupt).__name__}); reset() it to load again"
+            )
+            failure.__cause__ = interrupt
+            if self._entries.get(entry.key) is entry:
+                entry.state = StoreState.ERROR
+                entry.error = failure
+            if not future.done():
+                future.set_exception(failure)
+                future.exception()
+            raise
         if self._disposed or self._entries.get(entry.key) is not entry:
             self._fail_disposed(entry)
             await _close_store(result)

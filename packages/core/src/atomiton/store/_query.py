@@ -8,7 +8,9 @@ Grammar (a clause is a dict; its top-level keys AND together)::
 
 A bare value means ``eq``. Several operators on one field must all hold (``{"gte": 2, "lt": 5}``).
 A missing field reads as None. Comparisons between values Python cannot order (``"a" > 1``)
-do not match rather than raise. Anything else malformed raises ``QueryError`` naming it.
+do not match rather than raise. ``$and: []`` matches everything and ``$or: []`` nothing (empty
+conjunction / disjunction); ``$or: {}`` is refused as ambiguous. Anything else malformed raises
+``QueryError`` naming it.
 """
 
 from __future__ import annotations
@@ -196,6 +198,13 @@ def compile_where(where: Mapping[str, Any] | None) -> Predicate | None:
             real = [p for p in subs if p is not None]
             parts.append(lambda e, real=real: all(p(e) for p in real))  # type: ignore[misc]
         elif key == "$or":
+            if isinstance(value, Mapping) and not value:
+                # One empty clause would match everything, an empty list of clauses nothing.
+                raise QueryError(
+                    "$or: {} is ambiguous; give a list of clause dicts: [] matches nothing, "
+                    "[{}] matches everything"
+                )
+            # An empty list is an empty disjunction: it matches nothing (as `any([])`).
             subs = [compile_where(c) for c in _clauses(value, key)]
             if any(p is None for p in subs):
                 continue  # an empty branch matches everything, so the whole $or does

@@ -45,6 +45,10 @@ class TimeTravel:
     ) -> None:
         if not isinstance(store, Store):
             raise TypeError(f"TimeTravel needs a Store, got {type(store).__name__}")
+        if not isinstance(max_history, int) or isinstance(max_history, bool):
+            raise TypeError(
+                f"max_history must be an int (how many entries to keep), got {max_history!r}"
+            )
         if max_history < 1:
             raise ValueError(f"max_history must be at least 1, got {max_history}")
         self._store = store
