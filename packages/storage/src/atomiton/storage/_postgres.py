@@ -332,7 +332,8 @@ class PostgresStorage(StorageClient):
             rows = self._run(self._sql["list_from"], (low, self._now()), _fetchall)
         else:
             rows = self._run(self._sql["list_range"], (low, high, self._now()), _fetchall)
-        return [row[0] for row in rows if row[0].startswith(prefix)]
+        # The range is exact (see prefix_range): no key outside the prefix comes back.
+        return [row[0] for row in rows]
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         """Return the present keys among ``keys`` with their values (one snapshot)."""
