@@ -223,6 +223,18 @@ def test_ttl_by_the_server_clock_expires_everywhere_at_once(storage: StorageClie
     assert storage.list() == ["forever", "short"]
 
 
+@pytest.mark.parametrize("ttl", [1e9, 1e300, float(2**1023)])
+def test_a_huge_ttl_is_kept_as_a_very_long_one(storage: StorageClient, ttl: float) -> None:
+    storage.write("k", b"v", ttl=ttl)
+    storage.write_many({"m": b"w"}, ttl=ttl)
+    entry = storage.read_entry("k")
+    assert entry is not None
+    assert entry[1] is not None
+    assert entry[1] > time.time() + min(ttl, 1e15) * 0.99
+    assert storage.list() == ["k", "m"]
+    assert storage.read_many(["k", "m"]) == {"k": b"v", "m": b"w"}
+
+
 def test_clear_removes_only_its_own_table_or_prefix(
     postgres_url: str, pg_table: str, redis_url: str, redis_prefix: str
 ) -> None:

@@ -26,6 +26,10 @@ GROUP = "atomiton.storage.backends"
 
 Opener = Callable[..., StorageClient]
 
+#: Longest TTL the server backends store as given (about 31.7 million years); a longer one is
+#: stored as this, so that "now + ttl" never overflows the server's number types.
+MAX_SERVER_TTL = 1e15
+
 
 def find_opener(scheme: str, shown_url: str) -> Opener | None:
     """Return the opener registered for ``scheme``, or ``None`` when no package registers it.

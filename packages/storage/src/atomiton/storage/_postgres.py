@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from atomiton.storage._backends import import_driver
+from atomiton.storage._backends import MAX_SERVER_TTL, import_driver
 from atomiton.storage._client import (
     Entry,
     Items,
@@ -300,7 +300,7 @@ class PostgresStorage(StorageClient):
         if ttl is None:
             self._run(self._sql["write"], (key, data), _rowcount)
         else:
-            params = (key, data, self._now(), check_ttl(ttl))
+            params = (key, data, self._now(), min(check_ttl(ttl), MAX_SERVER_TTL))
             self._run(self._sql["write_ttl"], params, _rowcount)
 
     def delete(self, key: str) -> bool:
@@ -348,7 +348,7 @@ class PostgresStorage(StorageClient):
         """Store every pair in one statement: all or nothing."""
         if self.readonly:
             raise read_only_error(self, "write_many")
-        seconds = None if ttl is None else check_ttl(ttl)
+        seconds = None if ttl is None else min(check_ttl(ttl), MAX_SERVER_TTL)
         batch = checked_batch(items)
         if not batch:
             self._pool_or_new()

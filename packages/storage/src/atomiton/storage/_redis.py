@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from atomiton.storage import _redis_scripts as scripts
-from atomiton.storage._backends import import_driver
+from atomiton.storage._backends import MAX_SERVER_TTL, import_driver
 from atomiton.storage._client import (
     Entry,
     Items,
@@ -52,6 +52,7 @@ _CERT_REQS = ("none", "optional", "required")
 
 def _ttl_ms(seconds: float, server: bool) -> float | int:
     # The server's clock counts whole milliseconds; a TTL never rounds down to nothing.
+    seconds = min(seconds, MAX_SERVER_TTL)
     return max(1, math.ceil(seconds * 1000)) if server else seconds * 1000
 
 
