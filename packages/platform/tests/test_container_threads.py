@@ -252,3 +252,34 @@ async def test_an_unrelated_async_singleton_is_built_while_another_waits() -> No
     assert not pending.done()
     release.set()
     assert await pending == "slow"
+
+
+class Resource:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.timeout(60)
+def test_close_waits_for_a_singleton_another_thread_is_building_and_cleans_it_up() -> None:
+    building, release = threading.Event(), threading.Event()
+
+    def slow() -> Resource:
+        building.set()
+        assert release.wait(JOIN_BOUND)
+        return Resource()
+
+    container = Container()
+    container.singleton(Resource, slow)
+    builder, built = run_in_thread(lambda: container.resolve(Resource))
+    assert building.wait(JOIN_BOUND)
+    closer, closed = run_in_thread(container.close)
+    release.set()
+    finish(builder)
+    finish(closer)
+    assert closed == [None]
+    (resource,) = built
+    assert resource.closed  # cleaned up by that close, not left for a later one
+    assert container.resolve(Resource) is not resource  # the closed container forgot it

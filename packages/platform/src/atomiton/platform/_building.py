@@ -14,6 +14,10 @@ which used to recurse until ``RecursionError``.
 A wait that leaves the container (a factory joining a thread that waits for the key being
 built) cannot be seen from here; such a cycle still blocks, as it would with any lock.
 
+``abuild`` is the same algorithm for ``aresolve``, with tasks in place of threads: an async
+factory awaiting ``aresolve`` of a singleton its own task is building raises instead of
+waiting forever on itself.
+
 The table of builds, waits and per-thread build stacks is guarded by the container's small
 lock, which is only held for these few dictionary operations, never while user code runs.
 """
@@ -117,6 +121,21 @@ class SingletonBuilds:
             created.append(service)
             self._finish(me, key, build)
         return service
+
+    def wait_for_other_threads(self) -> None:
+        """Wait until no other thread is building a singleton (``close()`` must not race one).
+
+        A build that finished after ``close()`` forgot everything would put its singleton back
+        into a closed container, its cleanup left for some later ``close()``.
+        """
+        me = threading.get_ident()
+        while True:
+            with self._lock:
+                pending = [b for b in self._builds.values() if b.owner != me]
+            if not pending:
+                return
+            for build in pending:
+                build.done.wait()
 
     def _finish(self, me: int, key: Key, build: _Build) -> None:
         with self._lock:

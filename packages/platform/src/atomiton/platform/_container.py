@@ -232,6 +232,7 @@ class Container(Resolver):
         await astart_services(self._created, self._started)
 
     def _forget_built(self) -> None:
+        self._singletons.wait_for_other_threads()
         with self._lock:
             for key, registration in self._registrations.items():
                 if registration.lifetime != INSTANCE:
