@@ -74,6 +74,10 @@ def open_storage(url: str, **options: Any) -> StorageClient:
       ``busy_timeout=<seconds>`` and ``mode=ro|rw``
     - ``file:///absolute/dir`` or ``file:relative/dir``; query ``fsync=true|false`` and
       ``mode=ro|rw``
+    - ``postgresql://user:password@host:port/db`` (or ``postgres://``) for ``PostgresStorage`` and
+      ``redis://user:password@host:port/0`` (or ``rediss://``) for ``RedisStorage``; their query
+      options are listed in the README. These and any other scheme are found through the
+      ``atomiton.storage.backends`` entry points, so another package can add one.
 
     Keyword ``options`` are passed to the backend and win over the query string. ``mode=ro`` is
     the same as ``readonly=True``: the storage never writes (see the backends' ``readonly``).
