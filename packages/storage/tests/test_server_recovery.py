@@ -101,6 +101,7 @@ def _terminate(postgres_url: str, application_name: str) -> int:
     return 0
 
 
+@pytest.mark.slow
 def test_postgres_recovers_after_pg_terminate_backend(postgres_url: str, pg_table: str) -> None:
     name = f"atomiton-test-{uuid.uuid4().hex[:8]}"
     with PostgresStorage(postgres_url, pg_table, application_name=name, min_size=2) as pg:
@@ -201,3 +202,40 @@ def test_retrying_storage_rides_out_a_redis_restart(
     retrying.write("after", b"2")
     assert retrying.read("after") == b"2"
     retrying.close()
+
+
+def test_redis_busy_with_another_script_is_a_transient_error(
+    redis_server_factory: Callable[..., RedisServer],
+) -> None:
+    server = redis_server_factory()
+    admin = redis.Redis.from_url(server.url)
+    admin.config_set("busy-reply-threshold", 50)  # ms before others get BUSY (default 5 s)
+    with RedisStorage(server.url, "app:") as rd:
+        rd.write("k", b"v")
+        ended: list[BaseException] = []
+
+        def loop_forever() -> None:
+            try:
+                admin.eval("while true do end", 0)
+            except redis.ResponseError as exc:  # killed by SCRIPT KILL, as planned
+                ended.append(exc)
+
+        looping = threading.Thread(target=loop_forever)
+        looping.start()
+        killer = redis.Redis.from_url(server.url)
+        deadline = time.monotonic() + 10
+        caught: BaseException | None = None
+        while caught is None:  # until the loop has run past the threshold
+            assert time.monotonic() < deadline, "the script never made the server busy"
+            try:
+                rd.read("k")
+            except redis.ResponseError as exc:
+                caught = exc
+        assert str(caught).startswith("BUSY")
+        assert storage_is_transient(caught)
+        killer.script_kill()
+        looping.join(timeout=30)
+        assert ended, "the looping script was not killed"
+        killer.close()
+        assert rd.read("k") == b"v"  # and the client goes on
+    admin.close()
