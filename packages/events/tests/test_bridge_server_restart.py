@@ -129,3 +129,31 @@ def test_redis_without_persistence_reports_the_lost_stream_and_goes_on(
         assert bridge.flush(WAIT)
         events = seen.wait_for(6)
     assert [event.data["n"] for event in events] == list(range(6))
+
+
+@pytest.mark.parametrize("scheme", ["nats", "redis"])
+def test_emits_past_the_outbox_bound_while_down_are_reported_the_rest_sent_after(
+    scheme: str, request: pytest.FixtureRequest
+) -> None:
+    server = _server(scheme, request)
+    url = f"{server.url}?timeout=1"
+    problems = Problems()
+    sender, receiver = EventBus(history=0, on_error=problems), EventBus(history=0)
+    seen = Collector()
+    receiver.on("tick", seen)
+    with (
+        connect_bus(receiver, url, publish=[], stream="bound"),
+        connect_bus(sender, url, subscribe=[], stream="bound", max_pending=20) as bridge,
+    ):
+        sender.emit("tick", {"n": 0})
+        assert bridge.flush(WAIT)  # acknowledged: the outbox is empty before the outage
+        server.kill()
+        for n in range(1, 31):  # 20 fit in the outbox, 10 are dropped and reported
+            sender.emit("tick", {"n": n})
+        problems.wait_for("not sent")
+        server.start()
+        assert bridge.flush(WAIT * 2)  # the 20 queued ones are sent after the reconnect
+        sender.emit("tick", {"n": 31})  # and new ones flow again
+        assert bridge.flush(WAIT)
+        events = seen.wait_for(22)
+    assert [event.data["n"] for event in events] == [*range(21), 31]

@@ -24,6 +24,7 @@ from atomiton.events._envelope import decode_body
 from atomiton.events._errors import BusConfigError, TransportError
 from atomiton.events._loop_thread import LoopThread
 from atomiton.events._nats_connection import RECONNECT_WAIT, TIME_SKEW, StreamSettings, connect, utc
+from atomiton.events._outage import OutageReports
 from atomiton.events._transport import Deliver
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class NatsConsumer:
         self._settings = settings
         self._deliver = deliver
         self._report = report
+        self._outage = OutageReports(report)
         self._is_closed = False
         # Everything below is only touched on the consumer's loop.
         self._filter = f"{settings.root}.>"
@@ -176,12 +178,15 @@ class NatsConsumer:
                 self._report("the consumer fell behind; re-reading after the last delivered seq")
                 self._schedule_resume()
             return
-        self._report(f"consumer connection problem ({error!r}); reconnecting in {RECONNECT_WAIT} s")
+        self._outage.failed(
+            f"consumer connection problem ({error!r}); reconnecting every {RECONNECT_WAIT} s"
+        )
 
     async def _on_disconnected(self) -> None:
-        self._report("consumer disconnected; reconnecting, then resuming after the last seq")
+        self._outage.failed("consumer disconnected; reconnecting, then resuming after the last seq")
 
     async def _on_reconnected(self) -> None:
+        self._outage.recovered()
         self._schedule_resume()
 
     def _schedule_resume(self) -> None:
@@ -224,7 +229,7 @@ class NatsConsumer:
             except Exception as error:
                 if self._has_closed():
                     return
-                self._report(f"resuming the consumer failed ({error!r}); retrying in {delay:g} s")
+                self._outage.failed(f"resuming the consumer failed ({error!r}); retrying")
                 self._wants_resume = True
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _BACKOFF_CAP)

@@ -43,6 +43,7 @@ from atomiton.events._nats_connection import (
     utc,
 )
 from atomiton.events._nats_consumer import NatsConsumer
+from atomiton.events._outage import OutageReports
 from atomiton.events._patterns import matches
 from atomiton.events._server_url import (
     missing_extra,
@@ -111,6 +112,7 @@ class NatsTransport:
         self._on_error = on_error
         self._is_closed = False
         self._consumer: NatsConsumer | None = None
+        self._outage = OutageReports(self._report)
         self._loop_thread = LoopThread(f"atomiton-nats-{stream}")
         try:
             self._nc, self._js = self._call(self._connect(), self._timeout + 1, "connect")
@@ -153,13 +155,15 @@ class NatsTransport:
             self._on_error(TransportError(f"{self._server}: {message}"))
 
     async def _on_driver_error(self, error: Exception) -> None:
-        self._report(f"connection problem ({error!r}); reconnecting in {RECONNECT_WAIT} s")
+        self._outage.failed(
+            f"connection problem ({error!r}); reconnecting every {RECONNECT_WAIT} s"
+        )
 
     async def _on_disconnected(self) -> None:
-        self._report("disconnected; publishing fails until it has reconnected by itself")
+        self._outage.failed("disconnected; publishing fails until it has reconnected by itself")
 
     async def _on_reconnected(self) -> None:
-        pass  # publishing just works again; the consumer resumes on its own connection
+        self._outage.recovered()  # the consumer resumes on its own connection
 
     # -- publishing -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from atomiton.events._envelope import decode_body, encode_body
 from atomiton.events._errors import TransportError
+from atomiton.events._outage import OutageReports
 from atomiton.events._patterns import matches
 from atomiton.events._server_url import (
     missing_extra,
@@ -232,6 +233,7 @@ class RedisTransport:
         lower = start_id or after  # XRANGE's inclusive lower bound while replaying
         key = self._key
         is_checking = False  # after an error: did the stream restart older than ``after``?
+        outage = OutageReports(self._report)
         while not self._closed.is_set():
             try:
                 if is_checking:
@@ -244,11 +246,13 @@ class RedisTransport:
                 else:
                     reply = self._reader.xread({key: after}, count=_CHUNK, block=_BLOCK_MS)
                     entries = reply[0][1] if reply else []
+                if delay > 0.05:  # the first read that worked after a failure
+                    outage.recovered()
                 delay = 0.05
             except Exception as error:
                 if self._closed.is_set():
                     return
-                self._report(f"reading the stream failed ({error!r}); retrying in {delay:g} s")
+                outage.failed(f"reading the stream failed ({error!r}); retrying (backoff to 1 s)")
                 if self._closed.wait(delay):
                     return
                 delay = min(delay * 2, _BACKOFF_CAP)
