@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from atomiton.storage import MemoryStorage, StorageClient, StorageURLError, _backends, open_storage
+from atomiton.storage._server_url import redact_url
 
 
 class FakePoint:
@@ -69,3 +70,24 @@ def test_unknown_twice_registered_and_broken_schemes_are_clear_errors(
     with pytest.raises(StorageURLError, match="cannot be loaded: No module named") as caught:
         open_storage("broken://u:secret@host/x")
     assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://u:secret@host/0", "redis://u:***@host/0"),
+        ("redis://u:se@cret@host/0", "redis://u:***@host/0"),  # a raw '@' in the password
+        ("redis://u:se/cret@host", "redis://u:***@host"),  # a raw '/' in the password
+        ("rediss://:secret@h:1/0?prefix=a:b", "rediss://:***@h:1/0?prefix=a:b"),
+        ("postgres://u:%73ecret@h/db", "postgres://u:***@h/db"),
+        ("postgresql://postgres@127.0.0.1/test", "postgresql://postgres@127.0.0.1/test"),
+        ("redis://host/0?client_name=a:b", "redis://host/0?client_name=a:b"),
+    ],
+)
+def test_redact_hides_the_whole_password(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+    if "secret" in url or "%73ecret" in url:
+        with pytest.raises(StorageURLError) as caught:
+            open_storage(url.split("?")[0] + "?colour=red")
+        assert "cret" not in str(caught.value)
+        assert "'se'" not in str(caught.value)

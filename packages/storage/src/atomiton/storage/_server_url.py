@@ -6,19 +6,28 @@ Every message built here quotes the URL with its password replaced by ``***``.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from atomiton.storage._errors import StorageURLError
 
-_USERINFO_PASSWORD = re.compile(r"(?P<head>//[^/?#@]*?:)[^/?#@]*@")
-
 
 def redact_url(url: str) -> str:
-    """Return ``url`` with the password of its ``user:password@`` part replaced by ``***``."""
-    return _USERINFO_PASSWORD.sub(r"\g<head>***@", url)
+    """Return ``url`` with the password of its ``user:password@`` part replaced by ``***``.
+
+    Everything between the first ``:`` after ``//`` and the last ``@`` counts as the password,
+    so a password holding a raw ``@`` or ``/`` (an invalid URL) is hidden whole too; at worst
+    more than the password is hidden, never less.
+    """
+    head, slashes, rest = url.partition("//")
+    at = rest.rfind("@")
+    if not slashes or at < 0:
+        return url
+    user, colon, _ = rest[:at].partition(":")
+    if not colon:
+        return url
+    return f"{head}//{user}:***{rest[at:]}"
 
 
 @dataclass(frozen=True)
@@ -59,8 +68,12 @@ def parse_server_url(url: str, schemes: Collection[str], known: Collection[str])
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise StorageURLError(f"{shown!r}: {redact_url(str(exc))}") from None
+    except ValueError:
+        # Not the parser's message: it may quote part of a password that broke the URL.
+        raise StorageURLError(
+            f"{shown!r}: malformed host or port (a port is 0-65535; escape '@', '/', ':' in a "
+            "password as %40, %2F, %3A)"
+        ) from None
     scheme = parts.scheme.lower()
     if scheme not in schemes:
         raise StorageURLError(f"{shown!r}: the scheme must be one of {', '.join(sorted(schemes))}")
