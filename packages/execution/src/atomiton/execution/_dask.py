@@ -311,6 +311,11 @@ class DaskWorkers(Workers):
 
     def _on_done(self, future: Any, values: dict[str, Any]) -> None:
         job_id = future.key.rsplit("-", 1)[1]
+        if future.status == "lost":
+            # The worker holding the result died before it was fetched: Dask computes the task
+            # again (it had finished, so the crash guard does not stop it); wait for that.
+            future.add_done_callback(self._inbox.put)
+            return
         with self._lock:
             job = self._outstanding.pop(job_id, None)
             self._dask.pop(job_id, None)

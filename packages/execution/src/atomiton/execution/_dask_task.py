@@ -2,11 +2,12 @@
 
 Everything here is unpickled on the cluster's workers (and the crash guard on its scheduler), so
 atomiton-execution must be installed there too. The messages it sends are small msgpack lists
-through Dask's structured events (``Worker.log_event``), which travel worker -> scheduler ->
-client on the same ordered streams as Dask's own task reports:
+through Dask's structured events, which reach the client on the same ordered stream as Dask's own
+task reports:
 
-- ``["s", job_id, key, worker, pid]``: the job started on ``worker`` (process ``pid``);
-- ``["p", job_id, current, total]``: a progress report.
+- ``["s", job_id, key, worker, pid]``: the job started on ``worker`` (process ``pid``); sent to
+  the scheduler's crash guard (which publishes it) and answered before the function runs;
+- ``["p", job_id, current, total]``: a progress report (``Worker.log_event``: no waiting).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from typing import Any
 
 from distributed import get_worker
+from distributed.utils import sync
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
 from atomiton.execution._context import JobContext, set_running
@@ -105,7 +107,10 @@ class DaskCall:
         if jobs is not None:
             with jobs.lock:
                 jobs.running[job_id] = threading.get_ident()
-        worker.log_event(topic, ["s", job_id, str(key), worker.address, os.getpid()])
+        started = ["s", job_id, str(key), worker.address, os.getpid()]
+        # Told to the scheduler before the function runs (one round trip), so the crash guard
+        # knows this attempt started even if the function kills the process at once.
+        sync(worker.loop, worker.scheduler.atomiton_job_started, topic=topic, msg=started)
 
         def send(current: float, total: float | None) -> None:
             worker.log_event(topic, ["p", job_id, current, total])
@@ -174,16 +179,12 @@ class CrashGuard(SchedulerPlugin):
 
     async def start(self, scheduler: Any) -> None:
         self.scheduler = scheduler
+        scheduler.handlers["atomiton_job_started"] = self.job_started
 
-    def log_event(self, topic: str, msg: Any) -> None:
-        if (
-            isinstance(topic, str)
-            and topic.startswith(topic_prefix)
-            and isinstance(msg, list | tuple)
-            and msg
-            and msg[0] == "s"
-        ):
-            self.started[msg[2]] = msg[3]
+    def job_started(self, topic: str, msg: list[Any]) -> None:
+        """Handler of a task's start message: record it, then pass it on to the pool."""
+        self.started[msg[2]] = msg[3]
+        self.scheduler.log_event(topic, msg)
 
     def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
         where = self.started.get(key) if isinstance(key, str) else None
