@@ -220,14 +220,20 @@ class NatsTransport:
         # One consumer keeps one order; nats-server < 2.10 takes a single filter subject.
         subject = filters.pop() if len(filters) == 1 else f"{self._root}.>"
         start_seq: int | None = None
-        if replay_from is not None and replay_from.last is not None:
-            if replay_from.last > 0:
-                newest = self.history(patterns, limit=replay_from.last)
-                start_seq = newest[0].seq if newest else None
+        if replay_from is not None and replay_from.last is not None and replay_from.last > 0:
+            # The stream's end first: a match stored after the history read is then not missed.
+            start_seq = self._call(self._next_seq(), self._timeout + 1, "read the stream")
+            newest = self.history(patterns, limit=replay_from.last)
+            if newest:
+                start_seq = newest[0].seq
         elif replay_from is not None and replay_from.seq is not None:
             start_seq = max(replay_from.seq, 1)
         self._consumer = NatsConsumer(self._settings, deliver, self._report)
         self._consumer.start(subject, start_seq, None if replay_from is None else replay_from.time)
+
+    async def _next_seq(self) -> int:
+        info = await self._js.stream_info(self._stream)
+        return int(info.state.last_seq) + 1
 
     # -- reading history --------------------------------------------------------------------
 
