@@ -168,6 +168,17 @@ def test_replay_then_live_has_no_gap_and_no_duplicate(place: Place, how: str) ->
     assert ids(got) == [f"test/1/a:{n}" for n in range(first, 121)]
 
 
+def test_replay_from_a_seq_past_the_end_delivers_only_what_comes_later(place: Place) -> None:
+    publisher = place.open()
+    publisher.publish([wire(n) for n in range(1, 4)])
+    end = publisher.history(["**"])[-1].seq
+    assert end is not None
+    inbox = Inbox()
+    place.open().start(inbox, patterns=["**"], replay_from=ReplayFrom(seq=end + 1))
+    publisher.publish([wire(4)])
+    assert ids(inbox.wait_for_id("test/1/a:4")) == ["test/1/a:4"]
+
+
 def test_replay_last_counts_only_matching_events(place: Place) -> None:
     publisher = place.open()
     publisher.publish([wire(n, "job.done" if n % 3 == 0 else "other.x") for n in range(1, 31)])

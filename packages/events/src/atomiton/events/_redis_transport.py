@@ -99,6 +99,14 @@ def id_of(seq: int) -> str:
     return f"{seq >> _N_BITS}-{seq & _N_MASK}"
 
 
+def _id_before(entry_id: str) -> str:
+    """The greatest stream id below ``entry_id`` (``"0-0"`` for the first ones)."""
+    ms, _, n = entry_id.partition("-")
+    if int(n) > 0:
+        return f"{ms}-{int(n) - 1}"
+    return f"{int(ms) - 1}-{2**64 - 1}" if int(ms) > 0 else "0-0"
+
+
 def _event(fields: dict[bytes, bytes], seq: int) -> WireEvent:
     return decode_body(fields[b"e"], seq)
 
@@ -215,8 +223,8 @@ class RedisTransport:
             raise
         except Exception as error:
             raise self._failed("subscribe", error) from error
-        if start_id is not None:
-            after = "0-0"
+        if start_id is not None:  # XREAD's exclusive position if the replay finds nothing
+            after = _id_before(start_id)
         self._reader_thread = threading.Thread(
             target=self._read_loop,
             args=(deliver, start_id, after, floor),
