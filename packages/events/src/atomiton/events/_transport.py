@@ -140,7 +140,9 @@ Called with one stored event (``seq`` set) at a time, never concurrently, in str
 from a thread the transport owns. It runs the local handlers synchronously, so it may take a
 while: that is the backpressure of a slow subscriber (the transport simply reads the durable
 stream more slowly; it must not buffer without bound meanwhile). An asyncio transport must not
-call it on its event-loop thread (use a dedicated delivery thread fed by a bounded queue).
+call it on an event-loop thread that ``publish`` or ``history`` wait on (use a dedicated delivery
+thread fed by a bounded queue, or, as NATS does, a consumer with a loop and connection of its own
+that nothing else waits on; hide that loop from the handlers, see ``_nats_consumer``).
 It never raises.
 """
 
