@@ -26,7 +26,6 @@ class LoopThread:
         self._thread.start()
 
     def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
         try:
             self.loop.run_forever()
             # Tasks the driver left behind (heartbeat checks...) end here, not as "destroyed".
