@@ -9,6 +9,7 @@ Crash tests start a private server, SIGKILL it mid-stream and restart it.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import threading
 import time
@@ -345,6 +346,26 @@ def test_redis_ids_map_to_seq_and_back() -> None:
     assert seq_of("2-0") > seq_of("1-1048575") > seq_of("1-0")
     with pytest.raises(ValueError, match="2\\*\\*20"):
         seq_of("1-1048576")
+
+
+def test_the_transports_import_and_name_their_extra_without_the_drivers() -> None:
+    script = """
+import sys
+sys.modules["nats"] = None  # as if the extras were not installed
+sys.modules["redis"] = None
+import atomiton.events._nats_transport, atomiton.events._redis_transport
+from atomiton.events import BusConfigError, EventBus, connect_bus
+for url in ("nats://127.0.0.1:1", "redis://127.0.0.1:1/0"):
+    try:
+        connect_bus(EventBus(), url)
+    except BusConfigError as error:
+        print(error)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "atomiton-events[nats]" in result.stdout
+    assert "atomiton-events[redis]" in result.stdout
 
 
 @pytest.mark.parametrize(
