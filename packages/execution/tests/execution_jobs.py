@@ -125,3 +125,31 @@ def report_one_then_rest(go: threading.Event, steps: int) -> int:
     for step in range(2, steps + 1):
         job.report_progress(step, steps)
     return steps
+
+
+class MyObject:
+    """CPython's test object: the executor must not keep it alive once its job is done."""
+
+    def my_method(self) -> None:
+        pass
+
+
+def make_dummy_object(_: object) -> MyObject:
+    return MyObject()
+
+
+def sleep_and_print(seconds: float, message: str) -> None:
+    """CPython's sleep_and_print: prints from the worker, so output proves the job ran."""
+    time.sleep(seconds)
+    print(message, flush=True)
+
+
+def fork_a_sleeping_child(seconds: float) -> int:
+    """Fork a child that outlives this job (it inherits every descriptor); return its pid."""
+    pid = os.fork()
+    if pid == 0:  # the grandchild: hold the worker's descriptors open, then vanish quietly
+        try:
+            time.sleep(seconds)
+        finally:
+            os._exit(0)
+    return pid

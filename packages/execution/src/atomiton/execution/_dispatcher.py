@@ -40,14 +40,27 @@ class Dispatcher(PoolState):
                     self._dispatcher_waiting = True
                     self._wake.wait()
                     self._dispatcher_waiting = False
-            # "started" goes out before the job does, so no progress or result event of it can
-            # overtake it (the reader emits those).
-            for job in started:
-                self._job_changed(job, "started")
-            for worker, data in sends:
-                worker.send(data)  # if it died meanwhile, the reader re-queues these jobs
-            for job, error in doomed:
-                job._finish(_FAILED, error=error)
+            self._deliver(started, sends, doomed)
+
+    def _deliver(
+        self,
+        started: list[Job[Any]],
+        sends: list[tuple[_Worker, bytes]],
+        doomed: list[tuple[Job[Any], BaseException]],
+    ) -> None:
+        """Outside the lock: announce, send and fail what ``_plan`` decided.
+
+        A method of its own so that its loop variables die with it: the dispatcher then holds
+        no job while it waits (a finished job must not stay alive through it).
+        """
+        # "started" goes out before the job does, so no progress or result event of it can
+        # overtake it (the reader emits those).
+        for job in started:
+            self._job_changed(job, "started")
+        for worker, data in sends:
+            worker.send(data)  # if it died meanwhile, the reader re-queues these jobs
+        for job, error in doomed:
+            job._finish(_FAILED, error=error)
 
     def _plan(
         self, started: list[Job[Any]], doomed: list[tuple[Job[Any], BaseException]]

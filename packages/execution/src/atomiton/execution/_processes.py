@@ -13,12 +13,14 @@ import math
 import multiprocessing
 import multiprocessing.connection
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from atomiton.execution._dispatcher import Dispatcher
 from atomiton.execution._errors import NotImportableError, SerializationError
+from atomiton.execution._exit import run_pending_at_exit
 from atomiton.execution._job import Job, JobStatus
 from atomiton.execution._observe import EventSink
 from atomiton.execution._platform import cpu_count, default_start_method
@@ -109,6 +111,7 @@ class ProcessWorkers(Dispatcher, Reader):
         self._reader = threading.Thread(target=self._read_loop, name="atomiton-reader", daemon=True)
         self._dispatcher.start()
         self._reader.start()
+        run_pending_at_exit(self)  # as ProcessPoolExecutor: queued jobs run at interpreter exit
 
     def __repr__(self) -> str:
         return (
@@ -145,7 +148,7 @@ class ProcessWorkers(Dispatcher, Reader):
             self._job_changed(job, "queued")
         with self._lock:
             self._refuse_if_shut_down()
-            self._recent.append(job)
+            self._recent.append(weakref.ref(job))
             self._pending.append(job)
             if self._dispatcher_waiting:
                 self._wake.notify()

@@ -14,12 +14,14 @@ import itertools
 import queue
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from atomiton.execution._context import _running
 from atomiton.execution._errors import JobTimeoutError
+from atomiton.execution._exit import run_pending_at_exit
 from atomiton.execution._job import Job, JobStatus
 from atomiton.execution._observe import EventSink
 from atomiton.execution._platform import cpu_count
@@ -56,7 +58,8 @@ class _Deadlines:
 
     def __init__(self, expire: Callable[[Job[Any]], None]) -> None:
         self._expire = expire
-        self._heap: list[tuple[float, int, Job[Any]]] = []
+        # Weak: a job that finished early must not stay alive (with its result) until its deadline.
+        self._heap: list[tuple[float, int, weakref.ref[Job[Any]]]] = []
         self._order = itertools.count()
         self._cond = threading.Condition()
         self._stopped = False
@@ -65,7 +68,9 @@ class _Deadlines:
 
     def add(self, job: Job[Any], timeout: float) -> None:
         with self._cond:
-            heapq.heappush(self._heap, (time.monotonic() + timeout, next(self._order), job))
+            heapq.heappush(
+                self._heap, (time.monotonic() + timeout, next(self._order), weakref.ref(job))
+            )
             self._cond.notify()
 
     def stop(self) -> None:
@@ -82,9 +87,10 @@ class _Deadlines:
                     self._cond.wait(wait)
                 if self._stopped:
                     return
-                _, _, job = heapq.heappop(self._heap)
-            if not job.done():
+                job = heapq.heappop(self._heap)[2]()
+            if job is not None and not job.done():
                 self._expire(job)
+            job = None  # hold no job while waiting for the next deadline
 
 
 class ThreadWorkers(Workers):
@@ -137,6 +143,7 @@ class ThreadWorkers(Workers):
         self._names = itertools.count(1)
         self._retired = [0, 0]  # succeeded, failed of threads that exited
         self._deadlines: _Deadlines | None = None
+        run_pending_at_exit(self)  # as ThreadPoolExecutor: queued jobs run at interpreter exit
         with self._lock:
             for _ in range(min_workers):
                 self._add_thread()
@@ -167,7 +174,7 @@ class ThreadWorkers(Workers):
         with self._lock:
             if self._shutdown:
                 self._refuse_if_shut_down()
-            self._recent.append(job)
+            self._recent.append(weakref.ref(job))
             self._queue.put(job)
             # As ThreadPoolExecutor: start a thread only when none is idle.
             slots = len(self._slots)
@@ -231,9 +238,11 @@ class ThreadWorkers(Workers):
                     finally:
                         running.current = None
                         slot.job = None
-                        del payload
                     if max_tasks is not None and slot.succeeded + slot.failed >= max_tasks:
                         return
+                # Hold nothing of a finished job while waiting for the next (CPython's
+                # test_no_stale_references and test_free_reference).
+                job = payload = fn = args = kwargs = result = None
                 idle(None)
         finally:
             with self._lock:

@@ -112,37 +112,43 @@ def worker_main(conn: Connection, close_fds: list[int], sys_path: list[str]) -> 
         if skipped and job_id in skipped:
             skipped.discard(job_id)
             data = _dumps((SKIPPED, job_id), _PROTOCOL)
-            with send_lock:
-                send_bytes(data)
-            continue
-        try:
-            fn, args, kwargs = _loads(payload)
-        except BaseException as exc:
-            error = NotImportableError(
-                f"the worker process cannot load job {name!r}: {type(exc).__name__}: {exc}. "
-                "Process workers import the callable by name: define it at module level in "
-                "a module the worker can import (not in __main__ under spawn/forkserver)"
-            )
-            data = _error_message(job_id, error)
         else:
             set_running(process_context(job_id, name, send_progress))
             try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:
-                data = _error_message(job_id, exc)
-            else:
-                try:
-                    data = _dumps((OK, job_id, result), _PROTOCOL)
-                except Exception as exc:
-                    data = _error_message(
-                        job_id,
-                        SerializationError(
-                            f"the result of job {name!r} ({type(result).__name__}) cannot "
-                            f"be pickled back to the caller: {exc}"
-                        ),
-                    )
+                data = _run_job(job_id, name, payload)
             finally:
                 set_running(None)
-                del fn, args, kwargs
+        del payload  # nothing of a finished job stays in the worker while it waits
         with send_lock:
             send_bytes(data)
+
+
+def _run_job(job_id: str, name: str, payload: bytes) -> bytes:
+    """Run one pickled call and return the pickled answer.
+
+    A function of its own so the callable, its arguments and its result die with its frame:
+    the worker keeps nothing of a finished job while it waits for the next.
+    """
+    try:
+        fn, args, kwargs = _loads(payload)
+    except BaseException as exc:
+        error = NotImportableError(
+            f"the worker process cannot load job {name!r}: {type(exc).__name__}: {exc}. "
+            "Process workers import the callable by name: define it at module level in "
+            "a module the worker can import (not in __main__ under spawn/forkserver)"
+        )
+        return _error_message(job_id, error)
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:
+        return _error_message(job_id, exc)
+    try:
+        return _dumps((OK, job_id, result), _PROTOCOL)
+    except Exception as exc:
+        return _error_message(
+            job_id,
+            SerializationError(
+                f"the result of job {name!r} ({type(result).__name__}) cannot "
+                f"be pickled back to the caller: {exc}"
+            ),
+        )

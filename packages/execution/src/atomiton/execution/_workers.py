@@ -6,6 +6,7 @@ import abc
 import itertools
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor
@@ -93,8 +94,10 @@ def check_timeout(timeout: float | None, what: str = "timeout") -> float | None:
 
 def check_pool_size(max_workers: int, min_workers: int) -> None:
     """Validate pool sizes, naming the bad value."""
-    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-        raise ValueError(f"max_workers must be an int >= 1, got {max_workers!r}")
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int):
+        raise ValueError(f"max_workers must be an int greater than 0, got {max_workers!r}")
+    if max_workers < 1:  # the standard pools' message
+        raise ValueError(f"max_workers must be greater than 0, got {max_workers!r}")
     if isinstance(min_workers, bool) or not isinstance(min_workers, int) or min_workers < 0:
         raise ValueError(f"min_workers must be an int >= 0, got {min_workers!r}")
     if min_workers > max_workers:
@@ -108,7 +111,10 @@ class Workers(Executor, abc.ABC):
         if isinstance(history, bool) or not isinstance(history, int) or history < 0:
             raise ValueError(f"history must be an int >= 0, got {history!r}")
         self._observers = JobObservers(events)
-        self._recent: deque[Job[Any]] = deque(maxlen=history)
+        # Weak: the history must not keep a finished job (and its result) alive; a job still
+        # queued or running is held by the pool, a finished one only by whoever kept it.
+        # (A pool that appends a Job itself keeps it strongly; both forms are listed.)
+        self._recent: deque[weakref.ref[Job[Any]] | Job[Any]] = deque(maxlen=history)
         self._shutdown = False
         self._count_lock = threading.Lock()
         self._job_lock = threading.Lock()  # guards every job's state changes (see _job.py)
@@ -210,8 +216,21 @@ class Workers(Executor, abc.ABC):
         return self._observers.add(callback)
 
     def jobs(self) -> list[Job[Any]]:
-        """The most recent jobs (up to ``history``), oldest first."""
-        return list(self._recent)
+        """The most recent jobs (of the last ``history`` submitted), oldest first.
+
+        Only jobs that still exist are listed: those queued or running, and finished ones that
+        someone still holds. The pool keeps no finished job alive (nor its result) for this.
+        """
+        jobs = []
+        for entry in list(self._recent):
+            job = entry if isinstance(entry, Job) else entry()
+            if job is not None:
+                jobs.append(job)
+        return jobs
+
+    def _remember(self, job: Job[Any]) -> None:
+        """Add ``job`` to the ``jobs()`` history without keeping it alive."""
+        self._recent.append(weakref.ref(job))
 
     # --- shared internals ----------------------------------------------------------------------
 
@@ -265,21 +284,42 @@ class Workers(Executor, abc.ABC):
 def _flatten(chunks: Generator[list[Any], None, None]) -> Iterator[Any]:
     # A generator (so the iterator has close(), as Executor.map's does); chain flattens in C.
     try:
-        yield from itertools.chain.from_iterable(chunks)
+        yield from itertools.chain.from_iterable(map(_pop_in_order, chunks))
     finally:
         chunks.close()
 
 
+def _pop_in_order(chunk: list[Any]) -> Iterator[Any]:
+    """A chunk's items in order, each removed from it as it is taken (all in C).
+
+    The chunk must not keep an item the caller already received alive (CPython's
+    ``test_free_reference``), so the items are popped from the reversed list, not iterated.
+    """
+    chunk.reverse()
+    return map(chunk.pop, itertools.repeat(-1, len(chunk)))
+
+
 def _results_in_order(jobs: list[Job[Any]], end: float | None) -> Generator[Any, None, None]:
-    # A generator of its own so that the jobs are submitted when map() is called.
+    # A generator of its own so that the jobs are submitted when map() is called. No local holds
+    # a job or a result across a yield: the caller alone decides how long a result lives.
     try:
         jobs.reverse()
         while jobs:
-            job = jobs[-1]
-            value = job.result() if end is None else job.result(end - time.monotonic())
-            jobs.pop()
-            yield value
+            if end is None:
+                yield _result_or_cancel(jobs.pop(), None)
+            else:
+                yield _result_or_cancel(jobs.pop(), end - time.monotonic())
     finally:
         # As Executor.map: abandoning the iterator (or a timeout) cancels what has not started.
         for job in jobs:
             job._cancel(only_pending=True)
+
+
+def _result_or_cancel(job: Job[Any], timeout: float | None) -> Any:
+    try:
+        return job.result(timeout)
+    except BaseException:
+        job._cancel(only_pending=True)  # it left the list: the generator's finally misses it
+        raise
+    finally:
+        del job  # a raised error's traceback keeps this frame: it must not keep the job
