@@ -16,6 +16,7 @@ import threading
 import time
 import weakref
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 SHORT_TIMEOUT = 30.0
 
 
-def wait_until_collected(ref: weakref.ref[object], limit: float = SHORT_TIMEOUT) -> bool:
+def wait_until_collected(ref: weakref.ref[Any], limit: float = SHORT_TIMEOUT) -> bool:
     """support.sleeping_retry: poll until the object is gone (the worker may still be unwinding)."""
     deadline = time.monotonic() + limit
     while ref() is not None:

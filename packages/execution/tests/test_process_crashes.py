@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import concurrent.futures
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,11 +17,19 @@ from typing import Any
 import psutil
 import pytest
 
-from atomiton.execution import Job, JobStatus, JobTimeoutError, WorkerCrashedError
+from atomiton.execution import (
+    Job,
+    JobStatus,
+    JobTimeoutError,
+    ProcessWorkers,
+    WorkerCrashedError,
+    _pool_state,
+)
 
 from .execution_jobs import (
     ProcessWorkersFactory,
     exit_abruptly,
+    fork_a_sleeping_child,
     kill_myself,
     pid_of_worker,
     segfault,
@@ -281,3 +291,63 @@ def test_jobs_queued_behind_a_killed_job_still_run(
     assert [job.result(timeout=10) for job in behind] == [n * n for n in range(10)]
     expected = JobStatus.TIMED_OUT if stop == "timeout" else JobStatus.CANCELLED
     assert doomed.status is expected
+
+
+def _watch_pool_size(workers: ProcessWorkers, stop: threading.Event, sizes: list[int]) -> None:
+    while not stop.is_set():
+        sizes.append(len(workers.stats().workers))
+        time.sleep(0.001)
+
+
+@pytest.mark.parametrize("start_method", ["fork", "forkserver", "spawn"])
+@pytest.mark.parametrize("death", ["crash", "timeout"])
+def test_a_forked_grandchild_does_not_hide_a_later_worker_death(
+    make_process_workers: ProcessWorkersFactory, start_method: str, death: str
+) -> None:
+    # Regression: the death of a worker was noticed through a pipe its forked child inherited, so
+    # a crash stayed hidden for as long as that child lived, and the replacement of a killed
+    # worker made stats() list more workers than max_workers.
+    if start_method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {start_method} start method here")
+    _grandchild_then_death(make_process_workers, start_method, death)
+
+
+@pytest.mark.parametrize("death", ["crash", "timeout"])
+def test_without_pidfds_a_grandchild_still_cannot_hide_a_worker_death(
+    make_process_workers: ProcessWorkersFactory, death: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where the OS has no pidfd (macOS, old kernels, sandboxes), the reader polls waitpid.
+    monkeypatch.setattr(_pool_state, "open_pidfd", lambda pid: None)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    _grandchild_then_death(make_process_workers, method, death)
+
+
+def _grandchild_then_death(
+    make_process_workers: ProcessWorkersFactory, start_method: str, death: str
+) -> None:
+    workers = make_process_workers(max_workers=1, start_method=start_method)
+    grandchild = workers.submit(fork_a_sleeping_child, 60).result(timeout=60)
+    sizes: list[int] = []
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch_pool_size, args=(workers, stop, sizes))
+    watcher.start()
+    try:
+        if death == "crash":
+            started = time.monotonic()
+            job = workers.submit(exit_abruptly)
+            assert isinstance(job.exception(timeout=10), WorkerCrashedError)
+        else:
+            job = workers.schedule(sleep_then_return, args=(60,), timeout=0.2)
+            wait_until_running(job)
+            started = time.monotonic() + 0.2
+            assert isinstance(job.exception(timeout=10), JobTimeoutError)
+        assert workers.submit(square, 3).result(timeout=60) == 9
+        # The replacement served a job: the dead worker was noticed and reaped, promptly.
+        assert time.monotonic() - started < CRASH_BOUND + (2.0 if start_method == "spawn" else 0)
+        assert psutil.pid_exists(grandchild)  # it still holds every descriptor it inherited
+    finally:
+        stop.set()
+        watcher.join()
+        os.kill(grandchild, signal.SIGKILL)
+    assert sizes
+    assert max(sizes) <= 1, f"stats() listed {max(sizes)} workers with max_workers=1"

@@ -75,7 +75,8 @@ class Dispatcher(PoolState):
         max_tasks = self._max_tasks
         usable = [w for w in live if max_tasks is None or w.sent < max_tasks]
         idle = [w for w in usable if not w.outstanding]
-        shortfall = min(len(pending) - len(idle), self._max_workers - len(live))
+        # Every unreaped process counts, dying ones too: never more than max_workers at once.
+        shortfall = min(len(pending) - len(idle), self._max_workers - len(self._workers))
         for _ in range(max(0, shortfall)):
             try:
                 worker = self._start_worker()

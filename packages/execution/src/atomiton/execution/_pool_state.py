@@ -7,10 +7,16 @@ Design (measured against ProcessPoolExecutor, multiprocessing.Pool, loky and peb
 - One dispatcher thread (``_dispatcher.py``) sends pickled jobs; when many are queued it sends
   them in small batches (one pipe write for many jobs) and tops busy workers up before they run
   dry.
-- One reader thread (``_reader.py``) waits on every worker's pipe *and* its process sentinel: a
-  sentinel that becomes ready means the worker died, noticed at once, and only that worker's
-  running job fails with WorkerCrashedError; jobs queued behind it are re-run. The same thread
-  enforces timeouts and retires idle workers.
+- One reader thread (``_reader.py``) waits on every worker's pipe *and* on the worker process
+  itself: a Linux pidfd, which becomes ready when that very process exits. (The multiprocessing
+  sentinel is a pipe the worker holds open; a child the job forked inherits it and would hide
+  the worker's death for as long as it lives. Without pidfds the sentinel is used, plus a
+  ``waitpid`` poll every ``EXIT_POLL`` seconds unless the start method is forkserver, whose
+  sentinel only the fork server holds.) Only the dead worker's running job fails with
+  WorkerCrashedError; jobs queued behind it are re-run. The same thread enforces timeouts and
+  retires idle workers.
+- A worker counts against ``max_workers`` until it is reaped, so the pool never has more
+  processes (nor ``stats()`` more entries) than ``max_workers``.
 - Everything below runs under ``self._lock`` unless it says otherwise.
 """
 
@@ -20,6 +26,7 @@ import contextlib
 import itertools
 import logging
 import multiprocessing.connection
+import os
 import pickle
 import signal
 import sys
@@ -47,6 +54,20 @@ LOW_WATER = 8
 #: Longest single wait of the reader (it recomputes its deadlines after each): poll() cannot
 #: take more than ~24 days, and a far-off deadline must not make it fail.
 MAX_WAIT = 3600.0
+#: Without a pidfd, how often the reader asks the OS whether a worker exited (see above).
+EXIT_POLL = 0.1
+
+
+def open_pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when process ``pid`` exits, or None where unsupported."""
+    pidfd_open = getattr(os, "pidfd_open", None)  # Linux 5.3+, Python 3.9+
+    if pidfd_open is None:
+        return None
+    try:
+        fd: int = pidfd_open(pid)
+    except OSError:  # an old kernel, or a sandbox that forbids the call
+        return None
+    return fd
 
 
 class _RemoteTraceback(Exception):
@@ -74,6 +95,7 @@ class _Worker:
         "name",
         "outstanding",
         "pid",
+        "pidfd",
         "process",
         "send_lock",
         "sent",
@@ -81,12 +103,18 @@ class _Worker:
     )
 
     def __init__(
-        self, name: str, process: Any, conn: multiprocessing.connection.Connection
+        self,
+        name: str,
+        process: Any,
+        conn: multiprocessing.connection.Connection,
+        pidfd: int | None = None,
     ) -> None:
         self.name = name
         self.process = process
         self.pid: int = process.pid
         self.conn = conn
+        #: Ready when the process exits (Linux); None: watch ``process.sentinel`` instead.
+        self.pidfd = pidfd
         # The dispatcher, retirement and skips all write to the pipe: one message at a time.
         self.send_lock = threading.Lock()
         self.outstanding: deque[Job[Any]] = deque()
@@ -99,6 +127,11 @@ class _Worker:
         self.gone = False
         #: The job a kill for cancel or timeout was aimed at.
         self.killed_job: Job[Any] | None = None
+
+    @property
+    def death(self) -> Any:
+        """What the reader waits on to learn that this worker process exited."""
+        return self.process.sentinel if self.pidfd is None else self.pidfd
 
     def send(self, data: bytes) -> None:
         """Write one message to the worker; if it died meanwhile, the reader handles that."""
@@ -160,6 +193,7 @@ class PoolState(Workers):
         close_fds: list[int] = []
         if self._start_method == "fork":  # the child inherits every pipe end we hold
             close_fds = [w.conn.fileno() for w in self._workers.values() if not w.gone]
+            close_fds += [w.pidfd for w in self._workers.values() if w.pidfd is not None]
             close_fds += [self._wakeup_r.fileno(), self._wakeup_w.fileno(), parent.fileno()]
         name = f"process-{next(self._names)}"
         process = self._context.Process(
@@ -170,10 +204,11 @@ class PoolState(Workers):
         )
         process.start()
         child.close()
-        worker = _Worker(name, process, parent)
+        # Our unreaped child: its pid cannot be reused before the reader joins it.
+        worker = _Worker(name, process, parent, open_pidfd(process.pid))
         self._workers[name] = worker
         self._by_handle[parent] = worker
-        self._by_handle[process.sentinel] = worker
+        self._by_handle[worker.death] = worker
         self._rebuild_wait_list()
         return worker
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing.connection
+import os
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from atomiton.execution._pool_state import (
     _FAILED,
     _PENDING_STATE,
     _SUCCEEDED,
+    EXIT_POLL,
     LOW_WATER,
     MAX_WAIT,
     PoolState,
@@ -68,6 +70,8 @@ class Reader(PoolState):
     def _next_wakeup(self) -> float | None:
         """Under the lock: seconds until the next deadline or idle retirement, or None."""
         soonest: float | None = None
+        if self._exit_polled():
+            soonest = time.monotonic() + EXIT_POLL
         idle_timeout = self._idle_timeout
         live = sum(1 for w in self._workers.values() if w.exit_reason is None)
         for worker in self._workers.values():
@@ -149,7 +153,7 @@ class Reader(PoolState):
             worker.gone = True
             del self._workers[worker.name]
             self._by_handle.pop(worker.conn, None)
-            self._by_handle.pop(worker.process.sentinel, None)
+            self._by_handle.pop(worker.death, None)
             self._rebuild_wait_list()
             jobs = list(worker.outstanding)
             worker.outstanding.clear()
@@ -167,12 +171,19 @@ class Reader(PoolState):
                 if job._state == _PENDING_STATE:
                     self._pending.appendleft(job)
             live = sum(1 for w in self._workers.values() if w.exit_reason is None)
-            if not self._stopping and live < self._min_workers:
+            if (
+                not self._stopping
+                and live < self._min_workers
+                and len(self._workers) < self._max_workers
+            ):
                 self._start_worker()
             if self._dispatcher_waiting:
                 self._wake.notify()
         worker.conn.close()
         worker.process.close()
+        if worker.pidfd is not None:
+            os.close(worker.pidfd)
+        worker.killed_job = None  # a job the caller holds keeps this worker; not other jobs
         if not jobs and worker.exit_reason is None:
             logger.warning(
                 "worker process %s (pid %s) exited while idle: %s",
@@ -188,9 +199,21 @@ class Reader(PoolState):
             if head._finish(JobStatus.FAILED, error=error):
                 self._crashed += 1
 
+    def _exit_polled(self) -> bool:
+        """Under the lock: True if some worker's exit can only be learned by asking the OS."""
+        return self._start_method != "forkserver" and any(
+            w.pidfd is None for w in self._workers.values()
+        )
+
     def _check_timers(self) -> None:
         now = time.monotonic()
         expired: list[Job[Any]] = []
+        with self._lock:
+            polled = list(self._workers.values()) if self._exit_polled() else []
+        for worker in polled:
+            # waitpid(WNOHANG) through multiprocessing, which keeps the exit code for join().
+            if worker.pidfd is None and not worker.gone and worker.process.exitcode is not None:
+                self._on_exit(worker)
         with self._lock:
             live = sum(1 for w in self._workers.values() if w.exit_reason is None)
             for worker in list(self._workers.values()):
