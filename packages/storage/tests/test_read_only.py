@@ -250,3 +250,12 @@ def test_both_backends_open_read_only_on_a_read_only_file_system(
     with SQLiteStorage(target / "crashed.db", readonly=True) as storage:
         assert storage.read("only/in/wal") == b"committed"  # mode=ro reads the WAL
     assert _snapshot(source) == before
+
+
+def test_sqlite_read_only_accepts_a_url_with_a_double_leading_slash(tmp_path: Path) -> None:
+    # sqlite:////abs/path.db names "//abs/path.db"; read-write mode opened it, read-only did not
+    # (the file: URI read "//abs" as an authority).
+    with open_storage(f"sqlite:///{tmp_path}/kv.db") as writer:
+        writer.write("a", b"1")
+    with open_storage(f"sqlite:///{tmp_path}/kv.db", readonly=True) as reader:
+        assert reader.read("a") == b"1"

@@ -50,7 +50,9 @@ def read_only_uri(path: Path) -> str:
     without creating or locking anything (on a read-only file system too). Decided per
     connection, so a thread connecting later follows what the files are then.
     """
-    target = quote(os.path.abspath(path))
+    # POSIX lets abspath keep a leading "//" (sqlite:////tmp/x.db names "//tmp/x.db"), which a
+    # file: URI would read as an authority ("tmp"): one slash names the same file.
+    target = quote("/" + os.path.abspath(path).lstrip("/"))
     if Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists():
         return f"file:{target}?mode=ro"
     return f"file:{target}?mode=ro&immutable=1"
