@@ -339,3 +339,21 @@ def test_state_shows_mounted_derived_atoms_without_being_told_about_them() -> No
     assert dt.state("ui")["tripled"] == 12
     unsubscribe()
     dt.close()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "error"),
+    [
+        ("max_history", 1.5, TypeError),
+        ("max_history", True, TypeError),
+        ("max_history", 1, ValueError),
+        ("max_entries", 0, ValueError),
+        ("max_entries", 10.0, TypeError),
+        ("max_events", False, TypeError),
+    ],
+)
+def test_history_sizes_must_be_whole_numbers_in_range(
+    option: str, value: object, error: type[Exception]
+) -> None:
+    with pytest.raises(error, match=option):
+        DevTools(**{option: value})  # type: ignore[arg-type]

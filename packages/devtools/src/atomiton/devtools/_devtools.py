@@ -57,6 +57,16 @@ class DevTools:
     def __init__(
         self, *, max_entries: int = 10_000, max_history: int = 1_000, max_events: int = 500
     ) -> None:
+        for option, value, least in (
+            ("max_entries", max_entries, 1),
+            ("max_history", max_history, 2),
+            ("max_events", max_events, 1),
+        ):
+            # bool is an int to Python, and a float would reach deque(maxlen=...) as a late error.
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"DevTools {option} must be an integer, got {value!r}")
+            if value < least:
+                raise ValueError(f"DevTools {option} must be >= {least}, got {value!r}")
         self._recorder = Recorder(max_entries=max_entries, max_events=max_events)
         self._max_history = max_history
         self._attached: dict[str, Attachment] = {}
