@@ -18,13 +18,13 @@ def fake_provider(container: Container, settings: Mapping[str, Any] | None = Non
 
 
 def use_entry_points(monkeypatch: pytest.MonkeyPatch, points: list[EntryPoint]) -> None:
-    import importlib.metadata
+    from atomiton.platform import _entry_points
 
-    def fake_entry_points(*, group: str) -> list[EntryPoint]:
+    def fake_installed(group: str) -> list[EntryPoint]:
         assert group == "atomiton.providers"
         return points
 
-    monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points)
+    monkeypatch.setattr(_entry_points, "installed", fake_installed)
 
 
 def test_platform_provider_is_installed_as_an_entry_point() -> None:
