@@ -1,0 +1,63 @@
+"""``import atomiton.events`` stays cheap: it must not load a heavy module (issue 19).
+
+The budget is < 10 ms over a bare interpreter; the timing itself is in
+benchmarks/test_startup.py. This test pins the cause instead: the face is lazy (PEP 562), so
+importing it loads none of the modules below, each of which costs milliseconds or pulls in a
+server driver.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import version
+
+import atomiton.events
+
+# Never loaded by ``import atomiton.events``; they load when the name that needs them is used.
+HEAVY = (
+    "asyncio",
+    "inspect",
+    "typing",
+    "importlib.metadata",
+    "json",
+    "re",
+    "logging",
+    "concurrent",
+    "multiprocessing",
+    "sqlite3",
+    "psycopg",
+    "psycopg_pool",
+    "redis",
+    "nats",
+    "distributed",
+    "dask",
+    "msgpack",
+    "starlette",
+    "uvicorn",
+    "rich",
+    "httpx",
+)
+
+
+def _loaded_by(statement: str) -> set[str]:
+    # Only sys in the probe itself, so every module on the HEAVY list (json too) is seen.
+    probe = (
+        f"import sys; before = set(sys.modules); {statement}; "
+        "print(chr(10).join(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    return set(out.split())
+
+
+def test_importing_the_package_loads_no_heavy_module() -> None:
+    loaded = _loaded_by("import atomiton.events")
+    assert "atomiton.events" in loaded
+    heavy = sorted(name for name in loaded if name.partition(".")[0] in HEAVY or name in HEAVY)
+    assert heavy == [], f"import atomiton.events loads {heavy}"
+
+
+def test_the_version_literal_matches_the_installed_distribution() -> None:
+    assert atomiton.events.__version__ == version("atomiton-events")
