@@ -72,3 +72,19 @@ def test_a_zip_on_sys_path_falls_back_to_importlib(
     monkeypatch.setattr(importlib.metadata, "entry_points", from_importlib)
     assert installed("demo.group") == [EntryPoint("zipped", "os:getcwd", "demo.group")]
     assert asked == ["demo.group"]
+
+
+def test_a_distribution_installed_after_a_scan_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    _distribution(tmp_path, "one-1.0.dist-info", "[demo.group]\none = os:getcwd\n")
+    assert [ep.name for ep in installed("demo.group")] == ["one"]
+    assert [ep.name for ep in installed("demo.group")] == ["one"]  # from the memo
+    _distribution(tmp_path, "two-1.0.dist-info", "[demo.group]\ntwo = os:getcwd\n")
+    # The folder's time is what the memo checks; a coarse clock may not have moved yet.
+    stat = tmp_path.stat()
+    os.utime(tmp_path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert sorted(ep.name for ep in installed("demo.group")) == ["one", "two"]
