@@ -270,6 +270,41 @@ def test_close_is_idempotent_and_publish_after_close_raises(place: Place) -> Non
     assert inbox.events == []
 
 
+def test_begin_publish_stores_in_order_with_publish_and_says_when_it_can_finish(
+    place: Place,
+) -> None:
+    """The outbox's fast path: begin (no waiting), done, finish (the ack), then a batch."""
+    transport: Any = place.open()
+    inbox = Inbox()
+    transport.start(inbox, patterns=["**"], replay_from=None)
+    for n in range(1, 4):
+        done = threading.Event()
+        finish = transport.begin_publish([wire(n)], done.set)
+        assert finish is not None
+        assert done.wait(WAIT)
+        finish()
+    transport.publish([wire(4), wire(5)])
+    expected = [f"test/1/a:{n}" for n in range(1, 6)]
+    assert ids(inbox.wait_for(5)) == expected
+    assert ids(transport.history(["**"])) == expected
+    transport.close()
+    assert transport.begin_publish([wire(6)], lambda: None) is None  # closed: never starts
+
+
+def test_a_refused_begin_publish_raises_transport_error_from_finish(place: Place) -> None:
+    transport: Any = place.open()
+    if place.scheme == "nats":  # no stream captures this subject: no JetStream ack comes
+        transport._root = "atomiton-nowhere"
+    else:  # a key of another type: Redis refuses the XADD
+        transport._client.set(transport._key, "not a stream")
+    done = threading.Event()
+    finish = transport.begin_publish([wire(1)], done.set)
+    assert finish is not None
+    assert done.wait(WAIT)
+    with pytest.raises(TransportError, match="publish 1 event"):
+        finish()
+
+
 def test_a_slow_subscriber_blocks_neither_publishing_nor_history(place: Place) -> None:
     release = threading.Event()
     inbox = Inbox()

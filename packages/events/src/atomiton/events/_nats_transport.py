@@ -10,6 +10,10 @@ nats-py is asyncio-only, so the transport owns event-loop threads: one here, for
 ``history`` and creating the stream (callers block on it with a timeout), and one in the consumer
 (``_nats_consumer``), which also runs ``deliver``, each with its own connection.
 
+- **begin_publish** (the outbox's idle fast path): the emitting thread schedules the same
+  publish coroutine on the loop (``run_coroutine_threadsafe``, no waiting), and the bridge's
+  sender thread, woken once the acks are in, collects them; a single event thus crosses one
+  thread hop, like ``await js.publish()`` called from a thread, instead of two.
 - **publish**: every event of the batch is published with the ``Nats-Msg-Id`` header set to the
   event id (the server drops a retried copy within its duplicate window), then all acks are
   awaited together, bounded by ``timeout``.
@@ -25,6 +29,7 @@ apply when the transport creates the stream; an existing stream is used as it is
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 from collections import deque
@@ -53,7 +58,7 @@ from atomiton.events._server_url import (
     redact,
 )
 from atomiton.events._subjects import encode_subject, subject_filters
-from atomiton.events._transport import Deliver, ReplayFrom, WireEvent
+from atomiton.events._transport import Deliver, Finish, ReplayFrom, WireEvent
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -131,8 +136,15 @@ class NatsTransport:
         if self._is_closed:
             coroutine.close()
             raise TransportError(f"{self._server}: the transport is closed, cannot {action}")
+        return self._result(self._loop_thread.submit(coroutine), timeout, action)
+
+    def _result(self, future: concurrent.futures.Future[Any], timeout: float, action: str) -> Any:
         try:
-            return self._loop_thread.run(coroutine, timeout)
+            try:
+                return future.result(timeout)
+            except TimeoutError:
+                future.cancel()
+                raise
         except (TransportError, BusConfigError):
             raise
         except TimeoutError:
@@ -174,6 +186,23 @@ class NatsTransport:
             TransportError: Not connected, no ack within ``timeout``, or the server refused.
         """
         self._call(self._publish(events), self._timeout + 1, f"publish {len(events)} event(s)")
+
+    def begin_publish(self, events: Sequence[WireEvent], done: Callable[[], None]) -> Finish | None:
+        """Schedule the publish of ``events`` on the loop now; return what waits for the acks.
+
+        Never waits (see ``StartsPublish``). None when closed or not connected right now.
+        """
+        if self._is_closed or not self._nc.is_connected:
+            return None
+        future = self._loop_thread.submit(self._publish(events))
+        future.add_done_callback(lambda _: done())
+        action = f"publish {len(events)} event(s)"
+        timeout = self._timeout + 1
+
+        def finish() -> None:
+            self._result(future, timeout, action)
+
+        return finish
 
     async def _publish(self, events: Sequence[WireEvent]) -> None:
         from nats.js.errors import NoStreamResponseError

@@ -7,6 +7,16 @@ acknowledged it; so a batch in flight still counts as pending (``pending()`` sho
 bound includes it) and a failed publish is retried whole, with backoff, until it succeeds or
 the outbox is closed. Retrying may store an event twice; receivers dedupe by id.
 
+Idle fast path: when ``put`` finds the outbox empty and healthy and the transport has
+``begin_publish`` (see ``_transport.StartsPublish``), the emitting thread hands the event to the
+driver itself (NATS: schedules the publish on the driver's loop; Redis: writes the ``XADD`` into
+the socket's send buffer) and the sender thread, woken only when the transport says the ack is
+there (NATS) or at once (Redis, which reads the reply there), finishes it. That saves
+the emitting-thread-to-sender-thread hop on the path of a single event; the emitting thread still
+never waits for the network (``begin_publish`` must not), and it is one publish in flight at a
+time as before, so emit order and the retry-whole-batch rule hold unchanged: a failed fast-path
+publish is retried by the sender thread like any batch.
+
 Overflow policy (drop the newest): when ``max_pending`` events are waiting, ``put`` refuses the
 arriving event and the caller reports a BridgeOverflowError for the first refusal of an outage;
 further refusals are only counted (``dropped``). When the queue has drained after an overflow,
@@ -25,7 +35,7 @@ from typing import Literal
 
 from atomiton.events._errors import BridgeOverflowError, TransportError
 from atomiton.events._event import Event
-from atomiton.events._transport import Transport, WireEvent
+from atomiton.events._transport import Finish, Transport, WireEvent
 
 PutResult = Literal["queued", "first_drop", "dropped"]
 
@@ -58,11 +68,19 @@ class Outbox:
         self._batch_size = batch_size
         self._report = report
         self._queue: deque[tuple[Event, WireEvent]] = deque()
-        self._changed = threading.Condition(threading.Lock())
+        # Reentrant: a transport may call the fast path's ``done`` from within begin_publish.
+        self._changed = threading.Condition(threading.RLock())
         self._is_idle = False
         self._is_closing = False
         self._is_overflowing = False
+        self._is_failing = False
         self._dropped_in_outage = 0
+        # The idle fast path: begin_publish (emitting thread) and the finish it returned, which
+        # the sender thread calls to wait for the acknowledgement of the queue's head.
+        self._begin_publish: (
+            Callable[[list[WireEvent], Callable[[], None]], Finish | None] | None
+        ) = getattr(transport, "begin_publish", None)
+        self._started: Finish | None = None
         self.sent = 0
         self.dropped = 0
         self.failures = 0
@@ -87,8 +105,21 @@ class Outbox:
             self._queue.append((event, wire))
             if self._is_idle:
                 self._is_idle = False
+                begin = self._begin_publish
+                if begin is not None and not self._is_failing and len(self._queue) == 1:
+                    try:
+                        self._started = begin([wire], self._wake)
+                    except Exception:  # the sender publishes it and reports what goes wrong
+                        self._started = None
+                    if self._started is not None:
+                        return "queued"  # the sender wakes when ``done`` says the ack is there
                 self._changed.notify_all()
         return "queued"
+
+    def _wake(self) -> None:
+        """The fast path's ``done``: the started publish can be finished now (any thread)."""
+        with self._changed:
+            self._changed.notify_all()
 
     def pending(self) -> list[Event]:
         """The events not yet acknowledged by the transport (in flight included), oldest first."""
@@ -130,7 +161,6 @@ class Outbox:
 
     def _run(self) -> None:
         backoff = _FIRST_BACKOFF
-        is_failing = False
         while True:
             with self._changed:
                 while not self._queue and not self._is_closing:
@@ -138,13 +168,21 @@ class Outbox:
                     self._changed.wait()
                 if self._is_closing:
                     return
-                batch = [wire for _, wire in islice(self._queue, self._batch_size)]
+                started, self._started = self._started, None
+                batch = (
+                    []
+                    if started is not None
+                    else [wire for _, wire in islice(self._queue, self._batch_size)]
+                )
             try:
-                self._transport.publish(batch)
+                if started is not None:  # put() already sent the head: wait for its ack
+                    started()
+                else:
+                    self._transport.publish(batch)
             except Exception as error:  # any failure of a plugin: report it, keep the events
                 self.failures += 1
-                if not is_failing:  # once per outage, not once per retry
-                    is_failing = True
+                if not self._is_failing:  # once per outage, not once per retry
+                    self._is_failing = True
                     self._report(_as_transport_error(error, backoff))
                 with self._changed:
                     if not self._is_closing:
@@ -152,8 +190,8 @@ class Outbox:
                 backoff = min(backoff * 2, _MAX_BACKOFF)
                 continue
             backoff = _FIRST_BACKOFF
-            is_failing = False
-            self._acknowledge(len(batch))
+            self._is_failing = False
+            self._acknowledge(1 if started is not None else len(batch))
 
     def _acknowledge(self, count: int) -> None:
         dropped = 0

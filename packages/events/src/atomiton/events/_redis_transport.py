@@ -7,9 +7,15 @@ then the data as is; the type needs no escaping, a stream has no subjects). ``se
 the entry id ``<ms>-<n>`` as ``ms << 20 | n`` (an id with ``n >= 2**20``, a million entries in one
 millisecond, is reported and skipped).
 
-- **publish**: the batch's ``XADD``s go in one pipeline, in order, each with ``MAXLEN ~ maxlen``
-  (approximate trimming: Redis cuts whole internal nodes, so the stream may hold up to about a
-  hundred entries more than ``maxlen`` — cheaper than exact trimming, never fewer entries).
+- **publish**: the batch's ``XADD``s go in one pipeline on the transport's publishing
+  connection, in order, each with ``MAXLEN ~ maxlen`` (approximate trimming: Redis cuts
+  whole internal nodes, so the stream may hold up to about a hundred entries more than
+  ``maxlen`` — cheaper than exact trimming, never fewer entries).
+- **begin_publish** (the outbox's idle fast path): the emitting thread writes the event's ``XADD``
+  on the transport's publishing connection (into the socket's send buffer, which is empty then:
+  nothing else is in flight) and the bridge's sender thread reads the reply; so the command
+  leaves without waiting for the sender thread to wake. Only when that connection is open: the
+  emitting thread never connects (the sender thread does, in ``publish``).
 - **consume**: a reader thread of its own replays with ``XRANGE`` from the start position, then
   follows with ``XREAD BLOCK`` from the last id it delivered; after a connection loss it reconnects
   with backoff (capped at 1 s) and continues from that same id, so nothing is skipped. ``deliver``
@@ -43,7 +49,7 @@ from atomiton.events._server_url import (
     positive_int,
     redact,
 )
-from atomiton.events._transport import Deliver, ReplayFrom, WireEvent
+from atomiton.events._transport import Deliver, Finish, ReplayFrom, WireEvent
 
 __all__ = ["KEY_PREFIX", "RedisTransport", "create", "id_of", "seq_of"]
 
@@ -107,6 +113,12 @@ def _id_before(entry_id: str) -> str:
     return f"{int(ms) - 1}-{2**64 - 1}" if int(ms) > 0 else "0-0"
 
 
+def _is_reply_error(error: Exception) -> bool:
+    from redis.exceptions import ResponseError
+
+    return isinstance(error, ResponseError)
+
+
 def _event(fields: dict[bytes, bytes], seq: int) -> WireEvent:
     return decode_body(fields[b"e"], seq)
 
@@ -137,6 +149,9 @@ class RedisTransport:
         self._reader = self._connect(self._timeout + _BLOCK_MS / 1000)
         try:
             self._client.ping()
+            # Publishing's own connection, used by one thread at a time (see the outbox):
+            # the emitting thread may write on it (begin_publish), the sender thread reads.
+            self._publisher: Any = self._client.connection_pool.get_connection()
         except Exception as error:
             self._client.close()
             raise TransportError(
@@ -174,19 +189,60 @@ class RedisTransport:
         """
         if self._closed.is_set():
             raise TransportError(f"{self._server}: the transport is closed, cannot publish")
-        key, maxlen = self._key, self._maxlen
+        conn = self._publisher
         try:
-            if len(events) == 1:  # the common case when idle: no pipeline object to build
-                self._client.xadd(
-                    key, {"e": encode_body(events[0])}, maxlen=maxlen, approximate=True
-                )
-                return
-            with self._client.pipeline(transaction=False) as pipe:
-                for event in events:
-                    pipe.xadd(key, {"e": encode_body(event)}, maxlen=maxlen, approximate=True)
-                pipe.execute()
+            conn.send_packed_command(self._pack(conn, events))  # connects if it has to
+            self._read_replies(conn, len(events))
         except Exception as error:
             raise self._failed(f"publish {len(events)} event(s)", error) from error
+
+    def begin_publish(self, events: Sequence[WireEvent], done: Callable[[], None]) -> Finish | None:
+        """Write the ``XADD``s of ``events`` now; return what reads Redis's replies.
+
+        Never waits for a reply and never connects (see ``StartsPublish``): None when the
+        publishing connection is not open, or writing failed (the sender thread then publishes).
+        """
+        conn = self._publisher
+        if self._closed.is_set() or conn._sock is None:
+            return None
+        try:
+            conn.send_packed_command(self._pack(conn, events), check_health=False)
+        except Exception:
+            conn.disconnect()  # a partial write must not confuse the next reply
+            return None
+        count = len(events)
+        done()  # the sender thread reads the replies (a blocking read, off the emitting thread)
+
+        def finish() -> None:
+            try:
+                self._read_replies(conn, count)
+            except Exception as error:
+                raise self._failed(f"publish {count} event(s)", error) from error
+
+        return finish
+
+    def _pack(self, conn: Any, events: Sequence[WireEvent]) -> Any:
+        key, maxlen = self._key, self._maxlen
+        return conn.pack_commands(
+            [("XADD", key, "MAXLEN", "~", maxlen, "*", "e", encode_body(e)) for e in events]
+        )
+
+    @staticmethod
+    def _read_replies(conn: Any, count: int) -> None:
+        error: Exception | None = None
+        try:
+            for _ in range(count):
+                try:
+                    conn.read_response()
+                except Exception as refused:
+                    if not _is_reply_error(refused):
+                        raise
+                    error = error or refused  # read the other replies: the pipe stays in step
+        except BaseException:
+            conn.disconnect()
+            raise
+        if error is not None:
+            raise error
 
     # -- consuming --------------------------------------------------------------------------
 

@@ -27,10 +27,12 @@ Transports are found by URL scheme in the entry-point group ``atomiton.events.tr
 entry point named ``sqlite`` (``nats``, ``redis``) points at a :data:`TransportFactory`.
 
 Threads: ``publish`` is only ever called from the bridge's single sender thread (so batches
-arrive in emit order); ``history`` may be called from any thread, concurrently with ``publish``
-and with delivery; ``close`` from any thread, once. A transport whose driver is asyncio-only
-(nats-py, redis.asyncio) runs its own event-loop thread and blocks the caller on a
-``concurrent.futures`` future: callers are plain threads that may or may not run a loop.
+arrive in emit order), or the optional ``begin_publish`` (:class:`StartsPublish`) from an
+emitting thread while that sender thread is idle; ``history`` may be called from any
+thread, concurrently with ``publish`` and with delivery; ``close`` from any thread, once.
+A transport whose driver is asyncio-only (nats-py, redis.asyncio) runs its own event-loop
+thread and blocks the caller on a ``concurrent.futures`` future: callers are plain threads
+that may or may not run a loop.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ __all__ = [
     "DEFAULT_ENCODING",
     "ENTRY_POINT_GROUP",
     "Deliver",
+    "Finish",
     "ReplayFrom",
+    "StartsPublish",
     "Transport",
     "TransportError",
     "TransportFactory",
@@ -238,6 +242,43 @@ class Transport(Protocol):
         After ``close`` returns, ``deliver`` is not called again and the transport's threads
         have ended (or are daemons that end without calling anything). Publishing after close
         raises TransportError.
+        """
+        ...
+
+
+Finish = Callable[[], None]
+"""Returned by :meth:`StartsPublish.begin_publish`: waits for the acknowledgement of what it
+started (blocking, bounded by the transport's timeout), raising :class:`TransportError` like
+:meth:`Transport.publish` when it failed. Called once, from the bridge's sender thread."""
+
+
+class StartsPublish(Protocol):
+    """An optional transport method: start a publish without waiting (the outbox's fast path).
+
+    When the outbox is idle (nothing queued, nothing in flight, no failing publish), ``put``
+    calls ``begin_publish`` on the *emitting* thread, so a single event reaches the driver
+    without first waking the sender thread; the sender thread then calls the returned
+    :data:`Finish` to wait for the ack. Nothing else of the transport's publishing runs
+    meanwhile (the outbox holds its lock and is idle), and the next ``publish`` or
+    ``begin_publish`` comes only after ``Finish`` returned or raised.
+    """
+
+    def begin_publish(self, events: Sequence[WireEvent], done: Callable[[], None]) -> Finish | None:
+        """Hand ``events`` to the driver now, never waiting for the network.
+
+        Must return quickly on the emitting thread: schedule the work on the driver's own
+        loop, or write into a connected socket's send buffer; never connect or read.
+
+        Args:
+            events: As in ``publish``.
+            done: Call it once, from any thread (also from within ``begin_publish``), when
+                ``Finish`` may be called: the ack arrived or the publish failed (or at once,
+                if ``Finish`` itself waits for the reply). The sender thread sleeps until then,
+                so it does not compete with the driver while the event is on its way.
+
+        Returns:
+            The :data:`Finish` that waits for the acknowledgement, or None when it cannot
+            start now (not connected, closed): the sender thread then calls ``publish``.
         """
         ...
 
