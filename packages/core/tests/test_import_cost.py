@@ -61,3 +61,39 @@ def test_importing_the_package_loads_no_heavy_module() -> None:
 
 def test_the_version_literal_matches_the_installed_distribution() -> None:
     assert atomiton.store.__version__ == version("atomiton-store")
+
+
+def test_atoms_and_a_store_work_without_asyncio_or_logging() -> None:
+    loaded = _loaded_by(
+        "from atomiton.store import atom, computed, create_store; "
+        "s = create_store(); a = atom(1); assert s.get(computed(lambda get: get(a) + 1)) == 2"
+    )
+    assert not {"asyncio", "logging"} & loaded
+
+
+def test_async_read_functions_are_recognised_as_inspect_does() -> None:
+    import functools
+    import inspect
+
+    from atomiton.store._atom import _is_async
+
+    async def read(get: object) -> int:
+        return 1
+
+    class Reader:
+        async def method(self, get: object) -> int:
+            return 1
+
+        def __call__(self, get: object) -> int:
+            return 1
+
+    candidates: list[object] = [
+        read,
+        lambda get: 1,
+        functools.partial(read),
+        Reader().method,
+        Reader(),
+        len,
+    ]
+    for candidate in candidates:
+        assert _is_async(candidate) == inspect.iscoroutinefunction(candidate), candidate  # type: ignore[arg-type]

@@ -7,7 +7,6 @@ stay small: a primitive atom is one object with six slots plus its id.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import weakref
 from collections.abc import Callable, Coroutine
@@ -281,8 +280,28 @@ def computed(
     cls = Computed if write is None else WritableComputed
     obj: Computed[Any] = cls.__new__(cls)
     _setup(obj, write, read, name, equals, store, on_mount, on_unmount)
-    if inspect.iscoroutinefunction(read):
+    if _is_async(read):
         if obj._opts is None:
             obj._opts = _Options(None, None, None, None)
         obj._opts.is_async = True
     return obj
+
+
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
+
+
+def _is_async(read: Callable[..., Any]) -> bool:
+    """``inspect.iscoroutinefunction(read)``, without importing inspect for plain functions.
+
+    inspect costs ~10 ms at import (issue 19), and read functions are nearly always plain
+    functions or lambdas, whose code flags answer; anything else asks inspect.
+    """
+    code = getattr(read, "__code__", None)
+    if type(read).__name__ == "function" and code is not None:
+        if code.co_flags & _CO_COROUTINE:
+            return True
+        if not hasattr(read, "_is_coroutine_marker"):  # inspect.markcoroutinefunction (3.12+)
+            return False
+    import inspect
+
+    return inspect.iscoroutinefunction(read)

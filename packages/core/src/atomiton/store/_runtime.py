@@ -30,11 +30,14 @@ recursing: the driving loop computes the missing dependency first and re-runs th
 
 from __future__ import annotations
 
-import asyncio
+import sys
 import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 from atomiton.store._atom import Atom, Computed, _runtimes
 from atomiton.store._errors import (
@@ -428,8 +431,13 @@ class Runtime:
     def _start_async(
         self, atom: Atom[Any], cell: _Cell, get: Callable[[Atom[Any]], Any], seen: dict[Any, Any]
     ) -> bool:
+        # asyncio (~16 ms to import) is never imported here: if nothing imported it, no event
+        # loop can be running, which is the same answer as get_running_loop()'s RuntimeError.
+        aio: Any = sys.modules.get("asyncio")
         try:
-            loop = asyncio.get_running_loop()
+            if aio is None:
+                raise RuntimeError("no running event loop")
+            loop = aio.get_running_loop()
         except RuntimeError:
             raise PendingError(
                 f"async atom {atom.name!r} needs a running event loop: "
@@ -464,6 +472,8 @@ class Runtime:
     async def _settle_async(
         self, atom: Atom[Any], cell: _Cell, coro: Any, seen: dict[Any, Any]
     ) -> None:
+        import asyncio  # already loaded: this coroutine runs on an asyncio loop
+
         error: BaseException | None = None
         value: Any = MISSING
         try:

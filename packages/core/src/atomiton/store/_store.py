@@ -8,9 +8,7 @@ A ``set`` inside a ``batch()`` block of the calling thread skips that lock: the 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import logging
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,7 +29,6 @@ Ts = TypeVarTuple("Ts")
 
 _NO: Any = MISSING
 _store_ids = itertools.count(1)
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +201,8 @@ class Store:
                     if cell.error is not None:
                         raise cell.error
                     return cell.value  # type: ignore[no-any-return]
+            import asyncio  # here, not at import (~16 ms): only async callers reach this line
+
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
 
     # ---------------------------------------------------------------- write
@@ -476,7 +475,11 @@ class Store:
                 try:
                     state[a.name] = self.get(a)
                 except Exception:  # failing or pending derived read: it has no value to show
-                    _log.debug("get_state: %s has no value", a.name, exc_info=True)
+                    import logging  # only on this path: logging costs ~5 ms at import
+
+                    logging.getLogger(__name__).debug(
+                        "get_state: %s has no value", a.name, exc_info=True
+                    )
             return state
 
     def set_state(self, state: Mapping[str, Any]) -> None:
