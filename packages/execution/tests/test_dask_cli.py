@@ -103,7 +103,7 @@ def test_a_command_line_cluster_runs_jobs_and_outlives_the_pool(
 
     address, processes = cli_cluster
     ours_before = children_of(os.getpid())
-    assert ours_before == {p.pid for p in processes}
+    assert {p.pid for p in processes} <= ours_before
     workers = DaskWorkers(address=address, kill_grace=0.3, connect_timeout=60)
     try:
         workers.client.wait_for_workers(2, timeout=60)

@@ -48,6 +48,8 @@ __all__ = ["DaskWorkers"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+#: Seconds a worker restart may take before DaskWorkers gives up on it (and logs a warning).
+_RESTART_TIMEOUT = 30.0
 
 
 class DaskWorkers(Workers):
@@ -402,7 +404,9 @@ class DaskWorkers(Workers):
 
     def _restart(self, address: str) -> None:
         try:
-            outcome = self._client.restart_workers([address], raise_for_error=False)
+            outcome = self._client.restart_workers(
+                [address], timeout=_RESTART_TIMEOUT, raise_for_error=False
+            )
             if outcome.get(address) not in ("OK", "removed"):
                 logger.warning("could not restart Dask worker %s: %s", address, outcome)
         except Exception:
