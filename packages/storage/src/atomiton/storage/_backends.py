@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
@@ -25,6 +24,18 @@ from atomiton.storage._server_url import redact_url
 GROUP = "atomiton.storage.backends"
 
 Opener = Callable[..., StorageClient]
+
+
+def entry_points(**selection: str) -> Any:
+    """``importlib.metadata.entry_points``, imported on first call.
+
+    importlib.metadata costs ~17 ms to import (issue 19), and the built-in schemes (memory,
+    sqlite, file) never need it: only a scheme looked up here does.
+    """
+    from importlib.metadata import entry_points as read
+
+    return read(**selection)
+
 
 #: Longest TTL the server backends store as given (about 31.7 million years); a longer one is
 #: stored as this, so that "now + ttl" never overflows the server's number types.
