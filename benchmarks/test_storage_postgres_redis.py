@@ -12,7 +12,9 @@ list.
   Lua script (``evalsha``) where atomiton runs one, and the plain commands an app would send
   (``SET`` / ``GET`` / ``MSET`` / ``MGET`` / ``ZRANGEBYLEX``) that keep no index; and minimalkv's
   ``RedisStore`` (one ``SET`` per key, ``KEYS prefix*`` to list) on the same server.
-- minimalkv's SQL store needs SQLAlchemy, which is not installed in this workspace: not measured.
+- minimalkv's SQL store (``SQLAlchemyStore`` over psycopg 3) on the same PostgreSQL server, in
+  the postgres write_many and list groups: one DELETE-then-INSERT transaction per key (it has no
+  batch), ``LIKE prefix%`` to list.
 
 The list groups hold 100,000 keys when timed; the untimed normal run uses 2,000 so that it stays
 a correctness check that costs about a second.
@@ -73,6 +75,20 @@ def pg(postgres_url: str, pg_table: str) -> Iterator[PostgresStorage]:
     storage.close()
 
 
+@pytest.fixture
+def mkv_sql(postgres_url: str, pg_table: str) -> Iterator[Any]:
+    """minimalkv's SQLAlchemyStore on the same database, in a table the pg_table fixture drops."""
+    from minimalkv.db.sql import SQLAlchemyStore
+    from sqlalchemy import MetaData, create_engine
+
+    engine = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    metadata = MetaData()
+    store = SQLAlchemyStore(engine, metadata, f"{pg_table}_minimalkv")  # type: ignore[no-untyped-call]
+    metadata.create_all(engine)
+    yield store
+    engine.dispose()
+
+
 def _raw_pg(storage: PostgresStorage, sql: str, fetch: bool) -> Callable[..., Any]:
     """Raw psycopg on atomiton's own pool, running ``sql`` as an app would."""
     pool = storage._pool
@@ -111,9 +127,24 @@ def test_pg_read(benchmark: Any, pg: PostgresStorage, impl: str) -> None:
 
 @pytest.mark.benchmark(group="storage: postgres write_many (1000)")
 @pytest.mark.parametrize(
-    "impl", ["atomiton", "raw psycopg (same statement)", "raw psycopg executemany"]
+    "impl",
+    ["atomiton", "raw psycopg (same statement)", "raw psycopg executemany", "minimalkv (SQL)"],
 )
-def test_pg_write_many(benchmark: Any, pg: PostgresStorage, impl: str) -> None:
+def test_pg_write_many(
+    benchmark: Any, pg: PostgresStorage, impl: str, request: pytest.FixtureRequest
+) -> None:
+    if impl == "minimalkv (SQL)":
+        store = request.getfixturevalue("mkv_sql")
+        mkv_batch = {_mkv(key): value for key, value in BATCH.items()}
+
+        def put_all() -> None:
+            for key, value in mkv_batch.items():
+                store.put(key, value)
+
+        benchmark.extra_info["impl"] = impl
+        benchmark.pedantic(put_all, rounds=3 if _timed(benchmark) else 1, iterations=1)
+        assert store.get(_mkv(KEYS[0])) == VALUE
+        return
     if impl == "atomiton":
         _run(benchmark, impl, lambda: pg.write_many(BATCH))
     elif impl == "raw psycopg (same statement)":
@@ -144,13 +175,23 @@ def test_pg_read_many(benchmark: Any, pg: PostgresStorage, impl: str) -> None:
 
 
 @pytest.mark.benchmark(group="storage: postgres list 1000 of 100k")
-@pytest.mark.parametrize("impl", ["atomiton", "raw psycopg (same statement)"])
-def test_pg_list(benchmark: Any, pg: PostgresStorage, impl: str) -> None:
+@pytest.mark.parametrize("impl", ["atomiton", "raw psycopg (same statement)", "minimalkv (SQL)"])
+def test_pg_list(
+    benchmark: Any, pg: PostgresStorage, impl: str, request: pytest.FixtureRequest
+) -> None:
     total, listed = _sizes(benchmark)
     pg.write_many(_listing(total))
     prefix = _list_prefix(listed)
     high = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    if impl == "atomiton":
+    if impl == "minimalkv (SQL)":
+        # The same 100k keys (with '_' for '/', which minimalkv's key rules refuse) in its table.
+        store = request.getfixturevalue("mkv_sql")
+        sql = f'COPY "{store.table.name}" (key, value) FROM STDIN'
+        with pg._pool.connection() as conn, conn.cursor() as cursor, cursor.copy(sql) as copy:
+            for key, value in _listing(total).items():
+                copy.write_row((_mkv(key), value))
+        found = _run(benchmark, impl, lambda: store.keys(_mkv(prefix)))
+    elif impl == "atomiton":
         found = _run(benchmark, impl, lambda: pg.list(prefix))
     else:
         raw = _raw_pg(pg, pg._sql["list_range"], fetch=True)
