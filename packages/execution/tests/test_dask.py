@@ -168,12 +168,15 @@ def test_a_job_that_kills_its_worker_fails_once_and_others_still_run(
 def test_a_thousand_jobs_after_a_crash_and_a_hard_cancel_all_complete(
     pool: DaskWorkers, tmp_path: Path
 ) -> None:
-    crasher = pool.submit(count_then_exit, str(tmp_path / "runs"))
     pid_file = tmp_path / "pid"
     sleeper = pool.submit(record_pid_then_sleep, str(pid_file), 120)
-    assert isinstance(crasher.exception(timeout=60), WorkerCrashedError)
     assert wait_for(lambda: sleeper.running() and pid_file.exists() and pid_file.read_text())
+    crasher = pool.submit(count_then_exit, str(tmp_path / "runs"))
+    assert wait_for(lambda: crasher.running() or crasher.done())
+    # Cancelled before the crash is seen: Dask may queue the crashed job's second attempt on the
+    # sleeper's worker, which only the hard cancel frees.
     sleeper.cancel()
+    assert isinstance(crasher.exception(timeout=60), WorkerCrashedError)
     # Submitted while the cancelled job's worker is being restarted.
     assert list(pool.map(triple, range(1000), timeout=300)) == [3 * n for n in range(1000)]
     assert sleeper.status is JobStatus.CANCELLED
