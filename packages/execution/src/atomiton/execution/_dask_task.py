@@ -17,8 +17,8 @@ import threading
 from typing import Any
 
 from distributed import get_worker
-from distributed.utils import sync
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
+from distributed.utils import sync
 
 from atomiton.execution._context import JobContext, set_running
 from atomiton.execution._errors import WorkerCrashedError
