@@ -13,7 +13,8 @@ Targets, each printed beside its figure by the ratio report (``--benchmark-enabl
   those services need (it composed and closed one app before; the median of ``PAIRS`` fresh
   compositions, each closed afterwards). The *cold* figure (a fresh process: the imports, the
   composition and the four resolves, timed from inside the process) has no target; it is
-  printed for reference.
+  printed for reference, also without the DaskWorkers registration (which imports
+  ``distributed`` at composition when it is installed).
 - ``atomiton --version`` < 100 ms and ``atomiton info`` < 300 ms, as whole processes (wall
   time), beside a bare ``python -c pass``.
 
@@ -76,8 +77,10 @@ IMPORT_CASES = [(group, impl) for group, impls in IMPORTS.items() for impl in im
 
 KEYS = ("store.client", "events", "storage", "workers")
 COMPOSE = f"""
-import time
+import sys, time
 start = time.perf_counter()
+if sys.argv[1:] == ["without-dask"]:
+    import atomiton.execution._provider as p; p.dask_installed = lambda: False
 from atomiton.platform import Container
 
 def compose():
@@ -168,7 +171,7 @@ def test_import_adds(benchmark: BenchmarkFixture, group: str, impl: str) -> None
     benchmark.pedantic(measure, rounds=1, iterations=1)  # type: ignore[no-untyped-call]
 
 
-@pytest.mark.parametrize("state", ["warm", "cold"])
+@pytest.mark.parametrize("state", ["warm", "cold", "cold, without DaskWorkers"])
 @pytest.mark.benchmark(timer=_clock)
 def test_from_installed_and_four_services(benchmark: BenchmarkFixture, state: str) -> None:
     _skip_untimed(benchmark)
@@ -179,12 +182,15 @@ def test_from_installed_and_four_services(benchmark: BenchmarkFixture, state: st
 
     def measure() -> None:
         out = subprocess.run(
-            [sys.executable, "-c", COMPOSE], check=True, capture_output=True, text=True
+            [sys.executable, "-c", COMPOSE, *(["without-dask"] if "Dask" in state else [])],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.split()
         cold, *warm = map(float, out)
-        _elapsed[0] += cold if state == "cold" else statistics.median(warm)
+        _elapsed[0] += statistics.median(warm) if state == "warm" else cold
 
-    benchmark.pedantic(measure, rounds=3 if state == "cold" else 1, iterations=1)  # type: ignore[no-untyped-call]
+    benchmark.pedantic(measure, rounds=1 if state == "warm" else 3, iterations=1)  # type: ignore[no-untyped-call]
 
 
 COMMANDS = {
