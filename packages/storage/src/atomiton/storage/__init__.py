@@ -9,8 +9,8 @@ first access (PEP 562 ``__getattr__``), so ``import atomiton.storage`` stays und
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from atomiton.storage._cached import CacheInfo as CacheInfo
     from atomiton.storage._cached import CachedStorage as CachedStorage
+    from atomiton.storage._cached import CacheInfo as CacheInfo
     from atomiton.storage._client import Entry as Entry
     from atomiton.storage._client import Items as Items
     from atomiton.storage._client import StorageClient as StorageClient
@@ -34,9 +34,9 @@ if TYPE_CHECKING:
     from atomiton.storage._postgres import PostgresStorage as PostgresStorage
     from atomiton.storage._provider import provide as provide
     from atomiton.storage._redis import RedisStorage as RedisStorage
+    from atomiton.storage._resilient import TRANSIENT_ERRNOS as TRANSIENT_ERRNOS
     from atomiton.storage._resilient import CircuitBreakerStorage as CircuitBreakerStorage
     from atomiton.storage._resilient import RetryingStorage as RetryingStorage
-    from atomiton.storage._resilient import TRANSIENT_ERRNOS as TRANSIENT_ERRNOS
     from atomiton.storage._resilient import is_caller_error as is_caller_error
     from atomiton.storage._resilient import is_transient as is_transient
     from atomiton.storage._sqlite import Durability as Durability
