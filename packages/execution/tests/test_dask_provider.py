@@ -60,3 +60,24 @@ def test_an_unknown_backend_is_refused_naming_where_it_came_from(
         provide(Container())
     with pytest.raises(ValueError, match=r"\"workers\.backend\".*got 'gpu'"):
         provide(Container(), {"workers.backend": "gpu"})
+
+
+def test_composing_an_app_does_not_load_distributed() -> None:
+    # DaskWorkers is registered by type when distributed is installed, but distributed (with dask
+    # and tornado, ~28 MiB) must load only when a Dask pool is made.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from atomiton.platform import Container\n"
+        "from atomiton.execution import DaskWorkers\n"
+        "with Container.from_installed() as c:\n"
+        "    c.resolve('workers')\n"
+        "    assert c.has(DaskWorkers)\n"
+        "    print(sorted(m for m in ('distributed', 'dask', 'tornado') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert out.strip() == "[]"
