@@ -10,10 +10,13 @@ nats-py is asyncio-only, so the transport owns event-loop threads: one here, for
 ``history`` and creating the stream (callers block on it with a timeout), and one in the consumer
 (``_nats_consumer``), which also runs ``deliver``, each with its own connection.
 
-- **begin_publish** (the outbox's idle fast path): the emitting thread builds the event's
-  ``HPUB`` command and hands the loop one callback that writes it to the socket
-  (``_nats_fast_publish``: one loop turn instead of the three of ``js.publish_async``), and the
-  bridge's sender thread, woken once the ack is in, collects it.
+- **begin_publish** (the outbox's idle fast path): the emitting thread writes the event's
+  ``HPUB`` itself on a small direct connection of its own and the sender thread reads the ack
+  there (``_nats_direct``, plain ``nats://`` URLs without credentials to servers without TLS or
+  auth); otherwise, or while that connection is down, it hands nats-py's loop one callback that
+  writes the command (``_nats_fast_publish``: one loop turn instead of the three of
+  ``js.publish_async``). Anything that fails on the direct connection is published again
+  through nats-py (stored once: JetStream drops the copy by its ``Nats-Msg-Id``).
 - **publish**: every event of the batch is published with the ``Nats-Msg-Id`` header set to the
   event id (the server drops a retried copy within its duplicate window), then all acks are
   awaited together, bounded by ``timeout``.
@@ -48,6 +51,12 @@ from atomiton.events._nats_connection import (
     utc,
 )
 from atomiton.events._nats_consumer import NatsConsumer
+from atomiton.events._nats_direct import (
+    DirectFailed,
+    DirectPublisher,
+    Refused,
+    direct_address,
+)
 from atomiton.events._nats_fast_publish import FastPublisher, init_replies
 from atomiton.events._outage import OutageReports
 from atomiton.events._patterns import matches
@@ -126,6 +135,10 @@ class NatsTransport:
             self._loop_thread.stop(1.0)
             raise
         self._fast = FastPublisher(self._nc, self._js, self._loop_thread.loop, self._timeout)
+        address = direct_address(driver_url)
+        self._direct = None if address is None else DirectPublisher(address, self._timeout)
+        if self._direct is not None:
+            self._direct.connect()
 
     @property
     def is_closed(self) -> bool:
@@ -194,6 +207,8 @@ class NatsTransport:
             TransportError: Not connected, no ack within ``timeout``, or the server refused.
         """
         self._call(self._publish(events), self._timeout + 1, f"publish {len(events)} event(s)")
+        if self._direct is not None:  # the server answers again: reopen the direct connection
+            self._direct.reconnect_if_due()
 
     def begin_publish(self, events: Sequence[WireEvent], done: Callable[[], None]) -> Finish | None:
         """Start the publish of ``events`` now; return what waits for the acks.
@@ -203,6 +218,13 @@ class NatsTransport:
         """
         if self._is_closed or len(events) != 1:
             return None
+        direct = self._direct
+        if direct is not None:
+            token = direct.start(events[0], self._root)
+            if token is not None:
+                done()  # finish reads the ack itself
+                sent = token
+                return lambda: self._finish_direct(direct, sent, events)
         started = self._fast.start(events[0], self._root)
         if started is None:
             return None
@@ -232,6 +254,18 @@ class NatsTransport:
                 ) from error
 
         return finish
+
+    def _finish_direct(
+        self, direct: DirectPublisher, token: str, events: Sequence[WireEvent]
+    ) -> None:
+        try:
+            direct.finish(token)
+        except Refused as error:
+            raise TransportError(f"{self._server}: publish 1 event(s) failed: {error}") from None
+        except DirectFailed:
+            # No stream (created again there), or no ack on the direct connection: the same
+            # event again through nats-py (JetStream drops a stored copy by its Nats-Msg-Id).
+            self.publish(events)
 
     async def _publish(self, events: Sequence[WireEvent]) -> None:
         from nats.js.errors import NoStreamResponseError
@@ -370,6 +404,8 @@ class NatsTransport:
         if self._is_closed:
             return
         self._is_closed = True
+        if self._direct is not None:
+            self._direct.close()
         consumer = self._consumer
         if consumer is not None:
             consumer.close(self._timeout)
