@@ -114,3 +114,28 @@ def test_a_refused_direct_publish_is_retried_through_nats_py_and_reported(
             finish()
     finally:
         transport.close()
+
+
+def test_an_event_over_64_kib_goes_through_nats_py_and_keeps_its_place(
+    nats_url: str, nats_stream: str
+) -> None:
+    transport = NatsTransport(nats_url, stream=nats_stream, on_error=lambda _: None)
+    try:
+        direct: Any = transport._direct
+        big = WireEvent(
+            id="test/1/a:2",
+            type="order.created",
+            data=b'"' + b"x" * 70_000 + b'"',
+            source=None,
+            timestamp=1_700_000_002.0,
+            origin="test/1/a",
+        )
+        begin_and_finish(transport, wire(1))
+        begin_and_finish(transport, big)
+        begin_and_finish(transport, wire(3))
+        assert direct._count == 2  # the big one was not written on the direct connection
+        stored = transport.history(["**"])
+        assert [e.id for e in stored] == ["test/1/a:1", "test/1/a:2", "test/1/a:3"]
+        assert stored[1].data == big.data
+    finally:
+        transport.close()

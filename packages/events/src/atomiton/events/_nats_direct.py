@@ -37,6 +37,8 @@ from atomiton.events._transport import WireEvent
 __all__ = ["DirectPublisher", "direct_address"]
 
 _RETRY_EVERY = 1.0
+_MAX_DIRECT = 64 * 1024
+"""Larger messages go through nats-py: a non-blocking send might not take them whole."""
 
 
 class DirectFailed(Exception):
@@ -78,6 +80,7 @@ class DirectPublisher:
         self._last_attempt = 0.0
         self._is_closed = False
         self._deadline = 0.0
+        self._max_size = _MAX_DIRECT
 
     def connect(self) -> bool:
         """Open the connection now (blocking, bounded by the timeout); whether it is usable."""
@@ -99,6 +102,7 @@ class DirectPublisher:
             info = json.loads(line[5:])
             if info.get("tls_required") or info.get("auth_required") or not info.get("headers"):
                 raise DirectFailed("the server wants TLS or auth, or has no headers")
+            self._max_size = min(_MAX_DIRECT, int(info.get("max_payload", _MAX_DIRECT)))
             options: dict[str, Any] = {"verbose": False, "pedantic": False, "headers": True}
             options |= {"no_responders": True, "protocol": 1, "name": "atomiton-direct"}
             hello = f"CONNECT {json.dumps(options)}\r\nSUB {self._inbox}* 1\r\nPING\r\n"
@@ -124,15 +128,18 @@ class DirectPublisher:
     def start(self, event: WireEvent, root: str) -> str | None:
         """Emitting thread: send ``event`` without waiting; its reply token, or None if not sent.
 
-        None when there is no connection or the socket cannot take the whole command now.
+        None when there is no connection, the message is over 64 KiB (or the server's
+        ``max_payload``), or the socket cannot take the whole command now.
         """
         sock = self._sock
         if sock is None or "\r" in event.id or "\n" in event.id:
             return None
-        self._count += 1
-        token = str(self._count)
         header = f"NATS/1.0\r\nNats-Msg-Id: {event.id}\r\n\r\n".encode()
         body = encode_body(event)
+        if len(header) + len(body) > self._max_size:
+            return None
+        self._count += 1
+        token = str(self._count)
         command = b"".join(
             (
                 f"HPUB {encode_subject(root, event.type)} {self._inbox}{token} "
