@@ -240,11 +240,18 @@ def run_subscriber(impl: str, server: str, url: str, name: str) -> None:
 
             loop.run(nats_broker.start())
         else:
+            import redis
             from faststream.redis import RedisBroker, StreamSub
 
+            # Start after the stream's current end, read now: with last_id="$" the first XREAD
+            # (issued some time after broker.start() returns) skipped events published before it.
+            probe: Any = redis.Redis.from_url(url)  # its stubs type replies loosely
+            newest = probe.xrevrange(name, count=1)
+            probe.close()
+            start_id = newest[0][0].decode() if newest else "0-0"
             redis_broker = RedisBroker(url)
 
-            @redis_broker.subscriber(stream=StreamSub(name, last_id="$"))
+            @redis_broker.subscriber(stream=StreamSub(name, last_id=start_id))
             async def on_fs_redis(body: dict[str, Any]) -> None:
                 recorder.receive(body)
 
