@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tracemalloc
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,7 @@ def test_inspect_of_a_sqlite_file_writes_nothing_and_purges_no_expired_row(tmp_p
     with SQLiteStorage(str(db)) as storage:
         storage.write("live", b"1")
         storage.write("old", b"2", ttl=3600)
-    with sqlite3.connect(db) as raw:  # expire "old" without waiting for it
+    with closing(sqlite3.connect(db)) as raw, raw:  # expire "old" without waiting for it
         raw.execute("UPDATE atomiton_kv SET expires = 1.0 WHERE key = 'old'")
     raw.close()
     before = _snapshot(folder)
@@ -83,7 +84,7 @@ def test_inspect_of_a_sqlite_file_writes_nothing_and_purges_no_expired_row(tmp_p
     assert result.returncode == 0, result.stderr
     assert [row["key"] for row in json.loads(result.stdout)["keys"]] == ["live"]
     assert _snapshot(folder) == before  # no -wal, -shm or journal; the file itself untouched
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as raw:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as raw, raw:
         kept = raw.execute("SELECT key FROM atomiton_kv ORDER BY key").fetchall()
     raw.close()
     assert kept == [("live",), ("old",)]  # the expired row is still there

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 from collections import defaultdict
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -159,7 +160,7 @@ def test_a_publisher_killed_mid_write_loses_no_acknowledged_event(tmp_path: Path
         # Every acknowledged batch of the last round is there (earlier rounds checked before).
         last_round = {key for key in batches if key.startswith("killer:")}
         assert {f"killer:{n}" for n in range(acked + 1)} <= last_round
-        with sqlite3.connect(tmp_path / "events.db") as check:
+        with closing(sqlite3.connect(tmp_path / "events.db")) as check, check:
             assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         _delete_crash_events(tmp_path / "events.db")  # the next round reuses batch numbers
     assert problems == []
@@ -172,5 +173,5 @@ def test_a_publisher_killed_mid_write_loses_no_acknowledged_event(tmp_path: Path
 
 
 def _delete_crash_events(path: Path) -> None:
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection, connection:
         connection.execute("DELETE FROM atomiton_events WHERE type = 'crash.test'")

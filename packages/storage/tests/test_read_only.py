@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -109,7 +110,10 @@ def test_sqlite_mode_ro_on_a_read_only_directory_changes_nothing(frozen: Path) -
         _assert_reads(storage)
         _assert_writes_refused(storage, "app.db")
     assert _snapshot(frozen) == before  # no -wal, no -shm, no purge, same mtimes
-    with sqlite3.connect(f"file:{frozen}/app.db?mode=ro&immutable=1", uri=True) as raw:
+    with (
+        closing(sqlite3.connect(f"file:{frozen}/app.db?mode=ro&immutable=1", uri=True)) as raw,
+        raw,
+    ):
         assert raw.execute("SELECT count(*) FROM atomiton_kv").fetchone() == (601,)
 
 
