@@ -2,60 +2,27 @@
 
 The budget is < 10 ms over a bare interpreter; the timing itself is in
 benchmarks/test_startup.py. This test pins the cause instead: the face is lazy (PEP 562), so
-importing it loads none of the modules below, each of which costs milliseconds or pulls in a
+importing it loads none of the modules in ``HEAVY_AT_IMPORT``
+(atomiton.platform.testing), each of which costs milliseconds or pulls in a
 server driver.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from importlib.metadata import version
 
 import atomiton.store
-
-# Never loaded by ``import atomiton.store``; they load when the name that needs them is used.
-HEAVY = (
-    "asyncio",
-    "inspect",
-    "typing",
-    "importlib.metadata",
-    "json",
-    "re",
-    "logging",
-    "concurrent",
-    "multiprocessing",
-    "sqlite3",
-    "psycopg",
-    "psycopg_pool",
-    "redis",
-    "nats",
-    "distributed",
-    "dask",
-    "msgpack",
-    "starlette",
-    "uvicorn",
-    "rich",
-    "httpx",
-)
-
-
-def _loaded_by(statement: str) -> set[str]:
-    # Only sys in the probe itself, so every module on the HEAVY list (json too) is seen.
-    probe = (
-        f"import sys; before = set(sys.modules); {statement}; "
-        "print(chr(10).join(sorted(set(sys.modules) - before)))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-    return set(out.split())
+from atomiton.platform.testing import HEAVY_AT_IMPORT, modules_loaded_by
 
 
 def test_importing_the_package_loads_no_heavy_module() -> None:
-    loaded = _loaded_by("import atomiton.store")
+    loaded = modules_loaded_by("import atomiton.store")
     assert "atomiton.store" in loaded
-    heavy = sorted(name for name in loaded if name.partition(".")[0] in HEAVY or name in HEAVY)
+    heavy = sorted(
+        name
+        for name in loaded
+        if name in HEAVY_AT_IMPORT or name.partition(".")[0] in HEAVY_AT_IMPORT
+    )
     assert heavy == [], f"import atomiton.store loads {heavy}"
 
 
@@ -64,7 +31,7 @@ def test_the_version_literal_matches_the_installed_distribution() -> None:
 
 
 def test_atoms_and_a_store_work_without_asyncio_or_logging() -> None:
-    loaded = _loaded_by(
+    loaded = modules_loaded_by(
         "from atomiton.store import atom, computed, create_store; "
         "s = create_store(); a = atom(1); assert s.get(computed(lambda get: get(a) + 1)) == 2"
     )

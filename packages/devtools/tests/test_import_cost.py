@@ -2,61 +2,28 @@
 
 The budget is < 10 ms over a bare interpreter; the timing itself is in
 benchmarks/test_startup.py. This test pins the cause instead: the face is lazy (PEP 562), so
-importing it loads none of the modules below, each of which costs milliseconds or pulls in a
+importing it loads none of the modules in ``HEAVY_AT_IMPORT``
+(atomiton.platform.testing), each of which costs milliseconds or pulls in a
 server driver. The inspector's web server (starlette, uvicorn) and rich load only when a
 command or the inspector starts; every package imported together is checked here too.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from importlib.metadata import version
 
 import atomiton.devtools
-
-# Never loaded by ``import atomiton.devtools``; they load when the name that needs them is used.
-HEAVY = (
-    "asyncio",
-    "inspect",
-    "typing",
-    "importlib.metadata",
-    "json",
-    "re",
-    "logging",
-    "concurrent",
-    "multiprocessing",
-    "sqlite3",
-    "psycopg",
-    "psycopg_pool",
-    "redis",
-    "nats",
-    "distributed",
-    "dask",
-    "msgpack",
-    "starlette",
-    "uvicorn",
-    "rich",
-    "httpx",
-)
-
-
-def _loaded_by(statement: str) -> set[str]:
-    # Only sys in the probe itself, so every module on the HEAVY list (json too) is seen.
-    probe = (
-        f"import sys; before = set(sys.modules); {statement}; "
-        "print(chr(10).join(sorted(set(sys.modules) - before)))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-    return set(out.split())
+from atomiton.platform.testing import HEAVY_AT_IMPORT, modules_loaded_by
 
 
 def test_importing_the_package_loads_no_heavy_module() -> None:
-    loaded = _loaded_by("import atomiton.devtools")
+    loaded = modules_loaded_by("import atomiton.devtools")
     assert "atomiton.devtools" in loaded
-    heavy = sorted(name for name in loaded if name.partition(".")[0] in HEAVY or name in HEAVY)
+    heavy = sorted(
+        name
+        for name in loaded
+        if name in HEAVY_AT_IMPORT or name.partition(".")[0] in HEAVY_AT_IMPORT
+    )
     assert heavy == [], f"import atomiton.devtools loads {heavy}"
 
 
@@ -65,8 +32,12 @@ def test_importing_all_six_packages_loads_no_heavy_module() -> None:
         f"atomiton.{name}"
         for name in ("platform", "events", "execution", "store", "storage", "devtools")
     )
-    loaded = _loaded_by(statement)
-    heavy = sorted(name for name in loaded if name.partition(".")[0] in HEAVY or name in HEAVY)
+    loaded = modules_loaded_by(statement)
+    heavy = sorted(
+        name
+        for name in loaded
+        if name in HEAVY_AT_IMPORT or name.partition(".")[0] in HEAVY_AT_IMPORT
+    )
     assert heavy == [], f"importing all six packages loads {heavy}"
 
 

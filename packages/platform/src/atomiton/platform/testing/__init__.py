@@ -45,6 +45,10 @@ from typing import Any, NoReturn
 
 import pytest
 
+from atomiton.platform.testing._imports import (
+    HEAVY_AT_IMPORT,
+    modules_loaded_by,
+)
 from atomiton.platform.testing._servers import NatsServer, PrivateServer, RedisServer, free_port
 from atomiton.platform.testing._services import (
     SERVICES,
@@ -57,6 +61,7 @@ from atomiton.platform.testing._services import (
 )
 
 __all__ = [
+    "HEAVY_AT_IMPORT",
     "SERVICES",
     "NatsServer",
     "PrivateServer",
@@ -66,6 +71,7 @@ __all__ = [
     "free_port",
     "is_strict",
     "missing_reason",
+    "modules_loaded_by",
     "nats_server_factory",
     "nats_stream",
     "nats_subject",

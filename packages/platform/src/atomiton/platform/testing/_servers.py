@@ -8,6 +8,7 @@ test's own folder, so a NATS JetStream restart finds the streams it had.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 import shutil
 import signal
 import socket
@@ -29,7 +30,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class PrivateServer:
+class PrivateServer(ABC):
     """A server process owned by one test: ``start()``, ``kill()`` (SIGKILL), ``stop()``.
 
     Attributes:
@@ -48,8 +49,9 @@ class PrivateServer:
         self.url = ""
         self._process: subprocess.Popen[bytes] | None = None
 
+    @abstractmethod
     def _command(self, binary: str) -> list[str]:
-        raise NotImplementedError  # pragma: no cover - each server kind says its command
+        """The command line that starts this kind of server on ``self.port``."""
 
     @property
     def pid(self) -> int | None:
