@@ -8,12 +8,12 @@ test's own folder, so a NATS JetStream restart finds the streams it had.
 from __future__ import annotations
 
 import os
-from abc import ABC, abstractmethod
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Self
 
