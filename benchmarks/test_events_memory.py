@@ -9,8 +9,6 @@ how long building one idle bus takes.
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +20,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from reactivex.subject import Subject
 
 from atomiton.events import EventBus
+from atomiton.platform.testing import bytes_per_object
 
 IDLE_BUS_LIMIT = 1024
 
@@ -35,19 +34,8 @@ FACTORIES: dict[str, Callable[[], Any]] = {
 
 
 def bytes_per_instance(factory: Callable[[], Any], count: int = 1000) -> float:
-    """Bytes tracemalloc sees allocated per live instance (the holding list excluded)."""
-    factory()  # warm caches and lazy imports outside the measurement
-    holder: list[Any] = [None] * count
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        for index in range(count):
-            holder[index] = factory()
-        after = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    return (after - before) / count
+    """Bytes allocated per live instance by the factory itself (other threads' excluded)."""
+    return bytes_per_object(lambda _index: factory(), count)
 
 
 def test_idle_bus_takes_at_most_one_kilobyte() -> None:

@@ -4,34 +4,26 @@ Ceilings: a primitive atom plus its value in one store <= 200 bytes; a derived a
 cached value and dependency record in one store) <= 500 bytes. The derived ceiling is checked
 on what atomiton allocates (the read function is the application's); the figure with a fresh
 lambda per atom is printed too, since that is what an application pays in total.
+Only allocations made by the measured code count (``bytes_per_object``), not other threads'.
 Run with ``-s`` to see the numbers.
 """
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import reaktiv
 
+from atomiton.platform.testing import bytes_per_object
 from atomiton.store import Atom, atom, computed, create_store
 
 N = 2000
 
 
 def _bytes_per_item(make: Callable[[int], Any]) -> float:
-    gc.collect()
-    tracemalloc.start()
-    try:
-        held = [make(i) for i in range(N)]
-        current, _peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert len(held) == N
-    return (current - 8 * N) / N  # the list's own pointers are not the atom's
+    return bytes_per_object(make, N)
 
 
 def _reader(source: Atom[int]) -> Atom[int]:

@@ -27,6 +27,9 @@ and run in any order:
 - ``nats_stream`` and ``nats_subject``: a JetStream stream name and a subject root; afterwards
   every stream whose name contains the test's token is deleted.
 
+Memory: ``bytes_per_object(make, count)`` is what ``make(i)`` allocates per object, kept alive,
+counting only allocations made under ``make`` (never another thread's).
+
 Private servers, for tests that kill and restart a server: ``redis_server_factory`` and
 ``nats_server_factory`` return a function that starts a :class:`RedisServer` /
 :class:`NatsServer` on a free port in the test's folder; each has ``url``, ``kill()`` (SIGKILL),
@@ -49,6 +52,7 @@ from atomiton.platform.testing._imports import (
     HEAVY_AT_IMPORT,
     modules_loaded_by,
 )
+from atomiton.platform.testing._memory import bytes_per_object
 from atomiton.platform.testing._servers import NatsServer, PrivateServer, RedisServer, free_port
 from atomiton.platform.testing._services import (
     SERVICES,
@@ -67,6 +71,7 @@ __all__ = [
     "PrivateServer",
     "RedisServer",
     "Service",
+    "bytes_per_object",
     "chromium_path",
     "free_port",
     "is_strict",
