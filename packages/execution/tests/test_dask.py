@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -208,3 +209,24 @@ def test_bad_options_are_refused_before_any_cluster_is_touched(
 ) -> None:
     with pytest.raises(error, match=match):
         DaskWorkers(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_a_crashed_worker_comes_back_even_when_dask_gives_up_on_lost_workers_early() -> None:
+    # Dask's SpecCluster closes the nanny of a worker still missing lost-worker-timeout after
+    # its removal; a restart gap that overlaps that timer used to shrink the cluster for good.
+    # At 0.2 s, every crash's own restart gap overlaps it.
+    import dask
+
+    with (
+        dask.config.set({"distributed.deploy.lost-worker-timeout": "0.2s"}),
+        DaskWorkers(n_workers=2, kill_grace=0.3) as workers,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        crasher = workers.submit(count_then_exit, str(Path(folder) / "runs"))
+        assert isinstance(crasher.exception(timeout=60), WorkerCrashedError)
+        time.sleep(1.0)  # past the timer, whatever the restart's length
+        assert wait_for(lambda: len(workers.stats().workers) == 2)
+        time.sleep(1.0)
+        assert len(workers.stats().workers) == 2
+        assert list(workers.map(triple, range(50), timeout=60)) == [3 * n for n in range(50)]
