@@ -6,12 +6,14 @@ from typing import Any
 
 import pytest
 
+import atomiton.platform
 from atomiton.events import (
-    JOB_STATUSES,
     Event,
     EventBus,
     EventDataError,
     JobEvent,
+    JobEventKind,
+    JobStatus,
     StorageOperation,
     StoreChanged,
     system_event,
@@ -20,7 +22,8 @@ from atomiton.events import (
 JOB = {
     "job_id": "j1",
     "name": "resize",
-    "status": "progress",
+    "kind": "progress",
+    "status": "running",
     "current": 3,
     "total": 10.0,
     "error": None,
@@ -29,16 +32,9 @@ STORAGE = {"operation": "get", "keys": ["a", "b"], "duration": 0.002, "bytes": 1
 STORE = {"store": "users", "operation": "update", "ids": ["u1"]}
 
 
-def test_job_statuses_are_the_seven_from_the_contract() -> None:
-    assert JOB_STATUSES == (
-        "queued",
-        "started",
-        "progress",
-        "succeeded",
-        "failed",
-        "cancelled",
-        "timed_out",
-    )
+def test_job_vocabulary_is_the_one_platform_declares() -> None:
+    assert JobStatus is atomiton.platform.JobStatus
+    assert JobEventKind is atomiton.platform.JobEventKind
 
 
 def test_subscriber_gets_typed_job_data() -> None:
@@ -46,8 +42,19 @@ def test_subscriber_gets_typed_job_data() -> None:
     jobs: list[JobEvent] = []
     bus.on(JobEvent.PATTERN, lambda e: jobs.append(JobEvent.from_event(e)))
     bus.emit("execution.job.progress", dict(JOB), source="execution")
-    assert jobs == [JobEvent("j1", "resize", "progress", 3.0, 10.0, None)]
+    assert jobs == [
+        JobEvent("j1", "resize", JobEventKind.PROGRESS, JobStatus.RUNNING, 3.0, 10.0, None)
+    ]
+    assert jobs[0].kind is JobEventKind.PROGRESS
+    assert jobs[0].status is JobStatus.RUNNING
     assert jobs[0].event_type == "execution.job.progress"
+
+
+def test_constructor_strings_become_the_enums() -> None:
+    event = JobEvent("j1", "resize", "queued", "pending", None, None, None)  # type: ignore[arg-type]
+    assert event.kind is JobEventKind.QUEUED
+    assert event.status is JobStatus.PENDING
+    assert type(event.to_data()["kind"]) is str
 
 
 def test_storage_and_store_payloads_parse_to_their_dataclasses() -> None:
@@ -104,6 +111,8 @@ def test_malformed_store_payload_is_refused_naming_the_problem(data: Any, messag
     ("data", "message"),
     [
         ({**JOB, "status": "exploded"}, "status must be one of"),
+        ({**JOB, "kind": "exploded"}, "kind must be one of"),
+        ({**JOB, "status": "succeeded"}, "'progress' job event leaves the job 'running'"),
         ({**JOB, "current": "3"}, "current must be a number or None"),
         ({**JOB, "error": 3}, "error must be a str or None"),
     ],
@@ -113,8 +122,8 @@ def test_malformed_job_payload_is_refused(data: dict[str, Any], message: str) ->
         JobEvent.from_data(data)
 
 
-def test_job_event_type_must_agree_with_its_status() -> None:
-    with pytest.raises(EventDataError, match="carries status 'progress'"):
+def test_job_event_type_must_agree_with_its_kind() -> None:
+    with pytest.raises(EventDataError, match="carries kind 'progress'"):
         JobEvent.from_event(Event(1, "execution.job.failed", dict(JOB), None, 0.0))
 
 

@@ -16,7 +16,7 @@ from .execution_jobs import (
     sleep_then_return,
 )
 
-KEYS = {"job_id", "name", "status", "current", "total", "error"}
+KEYS = {"job_id", "name", "kind", "status", "current", "total", "error"}
 
 
 def settle(bus: RecordingBus, count: int) -> None:
@@ -46,12 +46,20 @@ def test_events_follow_a_job_from_queued_to_succeeded(
         assert payload["job_id"] == job.id
         assert payload["name"] == "report_steps"
         assert source == "execution"
-    assert bus.events[0][1]["status"] == "pending"
+    # Each event's kind is its type's last part, and its status the one that kind leads to.
+    assert [(p["kind"], p["status"]) for _, p, _ in bus.events] == [
+        ("queued", "pending"),
+        ("started", "running"),
+        ("progress", "running"),
+        ("progress", "running"),
+        ("succeeded", "succeeded"),
+    ]
     assert bus.events[2][1]["current"] == 1.0
     assert bus.events[2][1]["total"] == 2.0
     assert bus.events[-1][1] == {
         "job_id": job.id,
         "name": "report_steps",
+        "kind": "succeeded",
         "status": "succeeded",
         "current": 2.0,
         "total": 2.0,

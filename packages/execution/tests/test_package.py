@@ -27,6 +27,7 @@ def test_public_api_is_pinned() -> None:
         "ExecutionError",
         "Job",
         "JobContext",
+        "JobEventKind",
         "JobStatus",
         "JobTimeoutError",
         "NotImportableError",

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from atomiton.events._patterns import matches as matches
     from atomiton.events._provider import provide as provide
     from atomiton.events._stream import EventStream as EventStream
-    from atomiton.events._system import JOB_STATUSES as JOB_STATUSES
     from atomiton.events._system import JobEvent as JobEvent
+    from atomiton.events._system import JobEventKind as JobEventKind
     from atomiton.events._system import JobStatus as JobStatus
     from atomiton.events._system import StorageOperation as StorageOperation
     from atomiton.events._system import StoreChanged as StoreChanged
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from atomiton.events._version import __version__ as __version__
 
 __all__ = [
-    "JOB_STATUSES",
     "Bridge",
     "BridgeEncodingError",
     "BridgeError",
@@ -69,6 +68,7 @@ __all__ = [
     "EventsError",
     "Handler",
     "JobEvent",
+    "JobEventKind",
     "JobStatus",
     "JsonLinesFile",
     "NoEventLoopError",
@@ -93,7 +93,6 @@ __all__ = [
 
 # Public name -> private module that defines it.
 _HOME = {
-    "JOB_STATUSES": "_system",
     "Bridge": "_bridge",
     "BridgeEncodingError": "_errors",
     "BridgeError": "_errors",
@@ -113,6 +112,7 @@ _HOME = {
     "EventsError": "_errors",
     "Handler": "_dispatch",
     "JobEvent": "_system",
+    "JobEventKind": "_system",
     "JobStatus": "_system",
     "JsonLinesFile": "_log",
     "NoEventLoopError": "_errors",

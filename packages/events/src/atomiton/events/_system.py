@@ -7,18 +7,27 @@ which check the keys exactly and the value types, so a malformed payload fails l
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Literal, Self, get_args
+from typing import Any, ClassVar, Self
 
 from atomiton.events._errors import EventDataError
 from atomiton.events._event import Event
 from atomiton.events._patterns import matches
+from atomiton.platform import JobEventKind, JobStatus
 
-JobStatus = Literal[
-    "queued", "started", "progress", "succeeded", "failed", "cancelled", "timed_out"
+# JobStatus and JobEventKind are atomiton.platform's (one vocabulary with atomiton.execution),
+# re-exported by the package face.
+__all__ = [
+    "JobEvent",
+    "JobEventKind",
+    "JobStatus",
+    "StorageOperation",
+    "StoreChanged",
+    "SystemEvent",
+    "system_event",
 ]
-JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
 
 _NUMBER = (int, float)
 
@@ -47,6 +56,14 @@ def _check(cls_name: str, data: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
         elif kind == "str_or_none":
             if value is not None and not isinstance(value, str):
                 raise EventDataError(f"{cls_name}.{key} must be a str or None, got {value!r:.80}")
+        elif isinstance(kind, type) and issubclass(kind, enum.Enum):
+            try:
+                value = kind(value)
+            except ValueError:
+                choices = [member.value for member in kind]
+                raise EventDataError(
+                    f"{cls_name}.{key} must be one of {choices}, got {value!r:.80}"
+                ) from None
         elif kind is float:
             if isinstance(value, bool) or not isinstance(value, _NUMBER):
                 raise EventDataError(f"{cls_name}.{key} must be a number, got {value!r}")
@@ -94,11 +111,15 @@ class _SystemEvent:
         """Hook: refuse an event type that contradicts the data (a job's status)."""
 
     def to_data(self) -> dict[str, Any]:
-        """The payload dict that emitters send (tuples become lists, as JSON would)."""
+        """The payload dict that emitters send (tuples become lists, enums their strings)."""
         data: dict[str, Any] = {}
         for field in fields(self):  # type: ignore[arg-type]
             value = getattr(self, field.name)
-            data[field.name] = list(value) if isinstance(value, tuple) else value
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, enum.Enum):
+                value = value.value
+            data[field.name] = value
         return data
 
 
@@ -146,13 +167,20 @@ class StorageOperation(_SystemEvent):
 
 @dataclass(frozen=True, slots=True)
 class JobEvent(_SystemEvent):
-    """``execution.job.<status>``: a job changed status or reported progress."""
+    """``execution.job.<kind>``: something happened to a job (see ``JobEventKind``).
+
+    ``kind`` names the event (queued, started, progress, succeeded, failed, cancelled,
+    timed_out) and ``status`` is the job's status right after it (``kind.status``: queued ->
+    pending, started and progress -> running, the final kinds -> their own status). Strings
+    given to the constructor become the enums.
+    """
 
     PATTERN: ClassVar[str] = "execution.job.*"
     _SPEC: ClassVar[dict[str, Any]] = {
         "job_id": str,
         "name": str,
-        "status": str,
+        "kind": JobEventKind,
+        "status": JobStatus,
         "current": "number_or_none",
         "total": "number_or_none",
         "error": "str_or_none",
@@ -160,26 +188,38 @@ class JobEvent(_SystemEvent):
 
     job_id: str
     name: str
-    status: str
+    kind: JobEventKind
+    status: JobStatus
     current: float | None
     total: float | None
     error: str | None
 
     def __post_init__(self) -> None:
-        if self.status not in JOB_STATUSES:
+        for key, enum_type in (("kind", JobEventKind), ("status", JobStatus)):
+            value = getattr(self, key)
+            if not isinstance(value, enum_type):
+                try:
+                    object.__setattr__(self, key, enum_type(value))
+                except ValueError:
+                    choices = [member.value for member in enum_type]
+                    raise EventDataError(
+                        f"JobEvent.{key} must be one of {choices}, got {value!r:.80}"
+                    ) from None
+        if self.kind.status is not self.status:
             raise EventDataError(
-                f"JobEvent.status must be one of {JOB_STATUSES}, got {self.status!r}"
+                f"a {self.kind.value!r} job event leaves the job "
+                f"{self.kind.status.value!r}, but its status is {self.status.value!r}"
             )
 
     @property
     def event_type(self) -> str:
-        """The type to emit this under: ``execution.job.<status>``."""
-        return f"execution.job.{self.status}"
+        """The type to emit this under: ``execution.job.<kind>``."""
+        return self.kind.event_type
 
     def _check_type(self, event_type: str) -> None:
         if event_type != self.event_type:
             raise EventDataError(
-                f"event {event_type!r} carries status {self.status!r}; "
+                f"event {event_type!r} carries kind {self.kind.value!r}; "
                 f"expected type {self.event_type!r}"
             )
 

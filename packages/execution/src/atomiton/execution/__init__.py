@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from atomiton.execution._errors import WorkerCrashedError as WorkerCrashedError
     from atomiton.execution._errors import WorkersShutdownError as WorkersShutdownError
     from atomiton.execution._job import Job as Job
+    from atomiton.execution._job import JobEventKind as JobEventKind
     from atomiton.execution._job import JobStatus as JobStatus
     from atomiton.execution._job import Progress as Progress
     from atomiton.execution._observe import EventSink as EventSink
@@ -40,6 +41,7 @@ __all__ = [
     "ExecutionError",
     "Job",
     "JobContext",
+    "JobEventKind",
     "JobStatus",
     "JobTimeoutError",
     "NotImportableError",
@@ -70,6 +72,7 @@ _HOME = {
     "ExecutionError": "_errors",
     "Job": "_job",
     "JobContext": "_context",
+    "JobEventKind": "_job",
     "JobStatus": "_job",
     "JobTimeoutError": "_errors",
     "NotImportableError": "_errors",

@@ -17,6 +17,7 @@ from atomiton.execution._pool_state import (
     _Worker,
     logger,
 )
+from atomiton.platform import JobEventKind
 
 
 class Dispatcher(PoolState):
@@ -56,7 +57,7 @@ class Dispatcher(PoolState):
         # "started" goes out before the job does, so no progress or result event of it can
         # overtake it (the reader emits those).
         for job in started:
-            self._job_changed(job, "started")
+            self._job_changed(job, JobEventKind.STARTED)
         for worker, data in sends:
             worker.send(data)  # if it died meanwhile, the reader re-queues these jobs
         for job, error in doomed:

@@ -19,7 +19,6 @@ exactly as ``Future`` does (state, waiters and ``notify_all`` in one step).
 
 from __future__ import annotations
 
-import enum
 import itertools
 import logging
 import threading
@@ -36,28 +35,15 @@ from concurrent.futures._base import (
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["Job", "JobStatus", "Progress"]
+from atomiton.platform import JobEventKind, JobStatus
+
+# JobStatus and JobEventKind are atomiton.platform's, re-exported by the package face.
+__all__ = ["Job", "JobEventKind", "JobStatus", "Progress"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 _ids = itertools.count(1)
 _DONE_STATES = (CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED)
-
-
-class JobStatus(enum.StrEnum):
-    """Where a job is in its life; the value is the string used in events."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    TIMED_OUT = "timed_out"
-
-    @property
-    def is_final(self) -> bool:
-        """True once the job can no longer change (succeeded, failed, cancelled, timed out)."""
-        return self not in (JobStatus.PENDING, JobStatus.RUNNING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +217,7 @@ class Job(Future[T]):
         self._payload = None
         self._owner._job_cancelled(self, was_running)
         if self._owner._observed:
-            self._owner._job_changed(self, "cancelled")
+            self._owner._job_changed(self, JobEventKind.CANCELLED)
         if "_done_callbacks" in self.__dict__:
             self._invoke_callbacks()  # type: ignore[attr-defined]
         return True
@@ -346,7 +332,7 @@ class Job(Future[T]):
                 condition.notify_all()
         self._payload = None
         if self._owner._observed:
-            self._owner._job_changed(self, status.value)
+            self._owner._job_changed(self, JobEventKind(status.value))
         if "_done_callbacks" in self.__dict__:
             self._invoke_callbacks()  # type: ignore[attr-defined]
         return True
@@ -370,7 +356,7 @@ class Job(Future[T]):
             except Exception:
                 logger.exception("progress callback %r of %r failed", callback, self)
         if self._owner._observed:
-            self._owner._job_changed(self, "progress")
+            self._owner._job_changed(self, JobEventKind.PROGRESS)
 
     def _is_stopping(self) -> bool:
         """True once nobody waits for the running job any more (cancelled or timed out)."""

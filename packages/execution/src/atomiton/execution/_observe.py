@@ -5,26 +5,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from atomiton.execution._job import Job
+from atomiton.platform import EventSink, JobEventKind
 
+# EventSink is atomiton.platform's, re-exported for the pools that import it from here.
 __all__ = ["EventSink", "JobObservers", "job_event_payload"]
 
 logger = logging.getLogger(__name__)
-EVENT_PREFIX = "execution.job."
 
 
-class EventSink(Protocol):
-    """The slice of an event bus the workers use (atomiton.events' EventBus fits it)."""
+def job_event_payload(job: Job[Any], kind: JobEventKind) -> dict[str, Any]:
+    """The payload of the ``execution.job.<kind>`` event: exactly the cross-package keys.
 
-    def emit(self, type: str, data: dict[str, Any], /, *, source: str) -> object:
-        """Publish ``data`` under the event ``type``."""
-        ...
-
-
-def job_event_payload(job: Job[Any]) -> dict[str, Any]:
-    """The payload of every ``execution.job.*`` event: exactly the cross-package keys."""
+    ``status`` is the status ``kind`` leaves the job in, not ``job.status`` read now: a job
+    may already have finished when its ``started`` event is built.
+    """
     error: str | None = None
     if job.done() and not job.cancelled():
         exc = job.exception()
@@ -33,7 +30,8 @@ def job_event_payload(job: Job[Any]) -> dict[str, Any]:
     return {
         "job_id": job.id,
         "name": job.name,
-        "status": job.status.value,
+        "kind": kind.value,
+        "status": kind.status.value,
         "current": job._current,
         "total": job._total,
         "error": error,
@@ -68,14 +66,17 @@ class JobObservers:
         return remove
 
     def notify(self, job: Job[Any], kind: str) -> None:
-        """Tell every listener and the bus that ``job`` changed (``kind``: queued, started...)."""
+        """Tell every listener and the bus that ``job`` changed (``kind``: a JobEventKind)."""
         for listener in self._listeners:
             try:
                 listener(job)
             except Exception:
                 logger.exception("job listener %r failed on %r", listener, job)
         if self._events is not None:
+            event_kind = JobEventKind(kind)
             try:
-                self._events.emit(EVENT_PREFIX + kind, job_event_payload(job), source="execution")
+                self._events.emit(
+                    event_kind.event_type, job_event_payload(job, event_kind), source="execution"
+                )
             except Exception:
-                logger.exception("emitting %s for %r failed", EVENT_PREFIX + kind, job)
+                logger.exception("emitting %s for %r failed", event_kind.event_type, job)

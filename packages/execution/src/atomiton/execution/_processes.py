@@ -34,6 +34,7 @@ from atomiton.execution._workers import (
     check_timeout,
     job_name,
 )
+from atomiton.platform import JobEventKind
 
 __all__ = ["ProcessWorkers"]
 
@@ -145,7 +146,7 @@ class ProcessWorkers(Dispatcher, Reader):
         job: Job[T] = Job(self, name or job_name(fn), timeout)
         job._payload = self._pickle_call(fn, args, kwargs, job.name)
         if self._observers.active:
-            self._job_changed(job, "queued")
+            self._job_changed(job, JobEventKind.QUEUED)
         with self._lock:
             self._refuse_if_shut_down()
             self._recent.append(weakref.ref(job))

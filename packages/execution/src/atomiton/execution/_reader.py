@@ -24,6 +24,7 @@ from atomiton.execution._pool_state import (
     logger,
 )
 from atomiton.execution._worker import ERROR, OK, PROGRESS, SKIPPED
+from atomiton.platform import JobEventKind
 
 
 class Reader(PoolState):
@@ -128,7 +129,7 @@ class Reader(PoolState):
             ):
                 self._wake.notify()
         for other in started:
-            self._job_changed(other, "started")
+            self._job_changed(other, JobEventKind.STARTED)
         if tag == SKIPPED:
             return
         if tag == OK:

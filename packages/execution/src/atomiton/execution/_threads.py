@@ -33,6 +33,7 @@ from atomiton.execution._workers import (
     check_timeout,
     job_name,
 )
+from atomiton.platform import JobEventKind
 
 __all__ = ["ThreadWorkers"]
 
@@ -170,7 +171,7 @@ class ThreadWorkers(Workers):
         job._payload = (fn, args, kwargs)
         if self._observers.active:  # outside the lock: a listener may submit too
             self._refuse_if_shut_down()
-            self._job_changed(job, "queued")
+            self._job_changed(job, JobEventKind.QUEUED)
         with self._lock:
             if self._shutdown:
                 self._refuse_if_shut_down()
@@ -224,7 +225,7 @@ class ThreadWorkers(Workers):
                     if job.timeout is not None:
                         self._timer().add(job, job.timeout)
                     if observers.active:
-                        self._job_changed(job, "started")
+                        self._job_changed(job, JobEventKind.STARTED)
                     fn, args, kwargs = payload
                     running.current = job  # set_running(job), inlined
                     try:

@@ -1,4 +1,4 @@
-"""atomiton.platform: detection, typed settings, retry and circuit breaker, and the DI container.
+"""atomiton.platform: detection, settings, resilience, the DI container and the shared vocabulary.
 
 Importing this package loads nothing but this module (the import budget is 10 ms): each public
 name is imported from its private module on first access (PEP 562 ``__getattr__``). See the
@@ -26,12 +26,15 @@ if TYPE_CHECKING:
     from atomiton.platform._errors import ResolutionError as ResolutionError
     from atomiton.platform._errors import ScopeError as ScopeError
     from atomiton.platform._errors import SettingsError as SettingsError
+    from atomiton.platform._jobs import JobEventKind as JobEventKind
+    from atomiton.platform._jobs import JobStatus as JobStatus
     from atomiton.platform._lazy import lazy_exports as lazy_exports
     from atomiton.platform._provider import provide as provide
     from atomiton.platform._retry import RetryPolicy as RetryPolicy
     from atomiton.platform._scope import Scope as Scope
     from atomiton.platform._settings import env as env
     from atomiton.platform._settings import parse_duration as parse_duration
+    from atomiton.platform._sink import EventSink as EventSink
     from atomiton.platform._version import __version__ as __version__
 
 __all__ = [
@@ -43,6 +46,9 @@ __all__ = [
     "CircularDependencyError",
     "Container",
     "ContainerError",
+    "EventSink",
+    "JobEventKind",
+    "JobStatus",
     "PlatformError",
     "PlatformInfo",
     "ResolutionError",
@@ -73,6 +79,9 @@ _HOME = {
     "CircularDependencyError": "_errors",
     "Container": "_container",
     "ContainerError": "_errors",
+    "EventSink": "_sink",
+    "JobEventKind": "_jobs",
+    "JobStatus": "_jobs",
     "PlatformError": "_errors",
     "PlatformInfo": "_detect",
     "ResolutionError": "_errors",
