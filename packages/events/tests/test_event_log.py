@@ -1,4 +1,4 @@
-"""EventLog: JSON lines (or any EventSink), replayed in order; bad data refused at emit time."""
+"""EventLog: JSON lines (or any LogSink), replayed in order; bad data refused at emit time."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from atomiton.events import (
     EventEncodingError,
     EventLog,
     EventLogError,
-    EventSink,
     JsonLinesFile,
+    LogSink,
 )
 
 
@@ -93,7 +93,7 @@ def test_circular_data_is_refused_with_a_clear_error(tmp_path: Path) -> None:
 
 
 class ListSink:
-    """A storage that satisfies the EventSink protocol."""
+    """A storage that satisfies the LogSink protocol."""
 
     def __init__(self) -> None:
         self.stored: list[str] = []
@@ -107,7 +107,7 @@ class ListSink:
 
 def test_any_storage_satisfying_the_protocol_can_hold_the_log() -> None:
     sink = ListSink()
-    assert isinstance(sink, EventSink)
+    assert isinstance(sink, LogSink)
     bus = EventBus(log=EventLog(sink))
     bus.emit("a", [1])
     bus.emit("b", "x")
@@ -197,5 +197,5 @@ def test_an_unencodable_source_is_named_as_the_source(tmp_path: Path) -> None:
 
 
 def test_a_target_that_is_neither_path_nor_sink_is_refused() -> None:
-    with pytest.raises(BusConfigError, match="EventLog target must be a file path or an EventSink"):
+    with pytest.raises(BusConfigError, match="EventLog target must be a file path or a LogSink"):
         EventLog(5)  # type: ignore[arg-type]

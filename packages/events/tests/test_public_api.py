@@ -11,7 +11,6 @@ def test_public_names_are_pinned() -> None:
         "EventBus",
         "EventDomain",
         "EventLog",
-        "EventSink",
         "EventStream",
         "EventsError",
         "JobEvent",

@@ -14,7 +14,7 @@ EXPECTED = [
     "CodecError",
     "Durability",
     "Entry",
-    "EventEmitter",
+    "EventSink",
     "FileStorage",
     "InvalidKeyError",
     "InvalidTTLError",

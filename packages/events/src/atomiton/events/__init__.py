@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from atomiton.events._errors import TransportError as TransportError
     from atomiton.events._event import Event as Event
     from atomiton.events._log import EventLog as EventLog
-    from atomiton.events._log import EventSink as EventSink
     from atomiton.events._log import JsonLinesFile as JsonLinesFile
+    from atomiton.events._log import LogSink as LogSink
     from atomiton.events._patterns import matches as matches
     from atomiton.events._provider import provide as provide
     from atomiton.events._stream import EventStream as EventStream
@@ -63,7 +63,6 @@ __all__ = [
     "EventEncodingError",
     "EventLog",
     "EventLogError",
-    "EventSink",
     "EventStream",
     "EventsError",
     "Handler",
@@ -71,6 +70,7 @@ __all__ = [
     "JobEventKind",
     "JobStatus",
     "JsonLinesFile",
+    "LogSink",
     "NoEventLoopError",
     "PatternError",
     "ReplayFrom",
@@ -107,7 +107,7 @@ _HOME = {
     "EventEncodingError": "_errors",
     "EventLog": "_log",
     "EventLogError": "_errors",
-    "EventSink": "_log",
+    "LogSink": "_log",
     "EventStream": "_stream",
     "EventsError": "_errors",
     "Handler": "_dispatch",

@@ -1,7 +1,7 @@
 """EventLog: events written as JSON records, for debugging, and replayed onto a bus later.
 
 A record is one JSON object per line: ``{"id", "type", "data", "source", "timestamp"}``. The log
-writes to a JSON-lines file by default, or to anything that satisfies ``EventSink``. Encoding
+writes to a JSON-lines file by default, or to anything that satisfies ``LogSink``. Encoding
 happens inside ``emit``, so data that JSON cannot represent is refused at the emit that carries it,
 not discovered when the log is read.
 """
@@ -26,7 +26,7 @@ _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan
 
 
 @runtime_checkable
-class EventSink(Protocol):
+class LogSink(Protocol):
     """Where an EventLog keeps its records: any storage with these two methods will do."""
 
     def append(self, record: str) -> None:
@@ -37,11 +37,13 @@ class EventSink(Protocol):
 
 
 class _Emitter(Protocol):
+    """A bus to replay onto: atomiton.platform's EventSink, also taking ``source=None``."""
+
     def emit(self, event_type: str, data: Any = None, source: str | None = None) -> Event: ...
 
 
 class JsonLinesFile:
-    """An EventSink that appends one record per line to a UTF-8 file (created on first write)."""
+    """An LogSink that appends one record per line to a UTF-8 file (created on first write)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -75,25 +77,25 @@ class EventLog:
     """Writes every event of a bus as a JSON record; ``EventLog.replay`` re-emits them in order.
 
     Args:
-        target: A file path (JSON lines) or any EventSink.
+        target: A file path (JSON lines) or any LogSink.
 
     Raises:
-        BusConfigError: ``target`` is neither a path nor an EventSink.
+        BusConfigError: ``target`` is neither a path nor a LogSink.
 
     Example:
         >>> log = EventLog("events.jsonl")  # doctest: +SKIP
         >>> bus = EventBus(log=log)  # doctest: +SKIP
     """
 
-    def __init__(self, target: str | os.PathLike[str] | EventSink) -> None:
+    def __init__(self, target: str | os.PathLike[str] | LogSink) -> None:
         if isinstance(target, (str, os.PathLike)):
             target = JsonLinesFile(target)
-        elif not isinstance(target, EventSink):
+        elif not isinstance(target, LogSink):
             raise BusConfigError(
-                "EventLog target must be a file path or an EventSink (append() and records()), "
+                "EventLog target must be a file path or a LogSink (append() and records()), "
                 f"got {type(target).__name__}: {target!r:.60}"
             )
-        self.sink: EventSink = target
+        self.sink: LogSink = target
         self._lock = threading.Lock()
 
     @staticmethod
@@ -166,7 +168,7 @@ class EventLog:
             yield self.decode(record)
 
     @classmethod
-    def replay(cls, source: str | os.PathLike[str] | EventSink | EventLog, bus: _Emitter) -> int:
+    def replay(cls, source: str | os.PathLike[str] | LogSink | EventLog, bus: _Emitter) -> int:
         """Re-emit every logged event on ``bus``, in order, with its type, data and source.
 
         The bus gives the re-emitted events new ids and timestamps; read the originals with

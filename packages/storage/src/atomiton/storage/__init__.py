@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from atomiton.storage._keys import is_valid_key as is_valid_key
     from atomiton.storage._keys import validate_key as validate_key
     from atomiton.storage._memory import MemoryStorage as MemoryStorage
-    from atomiton.storage._monitored import EventEmitter as EventEmitter
+    from atomiton.storage._monitored import EventSink as EventSink
     from atomiton.storage._monitored import MonitoredStorage as MonitoredStorage
     from atomiton.storage._monitored import OperationRecord as OperationRecord
     from atomiton.storage._monitored import report_to_events as report_to_events
@@ -59,7 +59,7 @@ __all__ = [
     "CodecError",
     "Durability",
     "Entry",
-    "EventEmitter",
+    "EventSink",
     "FileStorage",
     "InvalidKeyError",
     "InvalidTTLError",
@@ -100,7 +100,7 @@ _HOME = {
     "CodecError": "_errors",
     "Durability": "_sqlite",
     "Entry": "_client",
-    "EventEmitter": "_monitored",
+    "EventSink": "_monitored",
     "FileStorage": "_file",
     "InvalidKeyError": "_errors",
     "InvalidTTLError": "_errors",

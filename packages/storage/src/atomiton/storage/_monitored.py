@@ -10,8 +10,10 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any, Protocol
+from typing import Any
 
+# EventSink is atomiton.platform's; the package face re-exports it from here.
+from atomiton.platform import EventSink as EventSink
 from atomiton.storage._client import Entry, Items, KeyList, StorageClient, pairs
 from atomiton.storage._wrapper import StorageWrapper
 
@@ -73,16 +75,14 @@ def _record(
     return record
 
 
-class EventEmitter(Protocol):
-    """What ``report_to_events`` needs from an event bus (atomiton.events' EventBus fits)."""
-
-    def emit(self, type: str, data: Any, /, *, source: str = ...) -> Any:
-        """Deliver an event of ``type`` carrying ``data``."""
-
-
-def report_to_events(bus: EventEmitter) -> Callable[[OperationRecord], None]:
+def report_to_events(bus: EventSink) -> Callable[[OperationRecord], None]:
     """Return an ``on_operation`` callback emitting ``storage.operation`` events on ``bus``."""
-    return lambda record: bus.emit("storage.operation", record.to_event(), source="storage")
+    emit = bus.emit
+
+    def report(record: OperationRecord) -> None:
+        emit("storage.operation", record.to_event(), source="storage")
+
+    return report
 
 
 def _describe(exc: BaseException) -> str:
