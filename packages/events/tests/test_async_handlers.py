@@ -1,4 +1,4 @@
-"""Async handlers: scheduled on their loop by emit, awaited by emit_async, fed from any thread."""
+"""Async handlers: scheduled on their loop by emit, awaited by aemit, fed from any thread."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ async def test_emit_inside_a_loop_schedules_async_handlers_on_it() -> None:
     assert seen == [(1, True)]
 
 
-async def test_emit_async_awaits_every_async_handler_and_runs_sync_ones() -> None:
+async def test_aemit_awaits_every_async_handler_and_runs_sync_ones() -> None:
     bus = EventBus()
     seen: list[str] = []
 
@@ -43,12 +43,12 @@ async def test_emit_async_awaits_every_async_handler_and_runs_sync_ones() -> Non
     bus.on("a", slow)
     bus.on("a", fast)
     bus.on("a", lambda e: seen.append("sync"))
-    event = await bus.emit_async("a", 1)
+    event = await bus.aemit("a", 1)
     assert sorted(seen) == ["fast", "slow", "sync"]
     assert event.data == 1
 
 
-async def test_emit_async_isolates_async_errors() -> None:
+async def test_aemit_isolates_async_errors() -> None:
     errors: list[str] = []
     bus = EventBus(on_error=lambda error, event: errors.append(str(error)))
     seen: list[str] = []
@@ -65,7 +65,7 @@ async def test_emit_async_isolates_async_errors() -> None:
     bus.on("a", failing)
     bus.on("a", failing_sync)
     bus.on("a", fine)
-    await bus.emit_async("a")
+    await bus.aemit("a")
     assert seen == ["fine"]
     assert sorted(errors) == ["async boom", "sync boom"]
 
@@ -121,7 +121,7 @@ async def test_loop_bound_async_handler_receives_events_emitted_from_other_threa
     assert {thread for _, thread in received} == {threading.main_thread()}
 
 
-async def test_emit_async_from_another_loop_awaits_a_handler_bound_to_this_loop() -> None:
+async def test_aemit_from_another_loop_awaits_a_handler_bound_to_this_loop() -> None:
     bus = EventBus()
     home = asyncio.get_running_loop()
     ran_on: list[asyncio.AbstractEventLoop] = []
@@ -134,8 +134,8 @@ async def test_emit_async_from_another_loop_awaits_a_handler_bound_to_this_loop(
 
     def other_thread() -> int:
         async def main() -> int:
-            await bus.emit_async("a")
-            return len(ran_on)  # emit_async waited for the handler on the home loop
+            await bus.aemit("a")
+            return len(ran_on)  # aemit waited for the handler on the home loop
 
         return asyncio.run(main())
 
@@ -155,7 +155,7 @@ def test_async_handler_with_no_loop_anywhere_reports_a_clear_error() -> None:
     (error,) = errors
     assert isinstance(error, NoEventLoopError)
     assert "handler" in str(error)
-    assert "emit_async" in str(error)
+    assert "aemit" in str(error)
 
 
 def test_unbound_async_handler_runs_on_the_emitters_loop() -> None:
@@ -168,7 +168,7 @@ def test_unbound_async_handler_runs_on_the_emitters_loop() -> None:
     bus.on("a", handler)  # no loop running here
 
     async def main() -> None:
-        await bus.emit_async("a")
+        await bus.aemit("a")
         bus.emit("a")
         await asyncio.sleep(0.01)
 
@@ -185,12 +185,12 @@ async def test_async_callable_object_is_treated_as_async() -> None:
             seen.append(event.id)
 
     bus.on("a", Handler())
-    await bus.emit_async("a")
+    await bus.aemit("a")
     assert seen == [1]
 
 
-@pytest.mark.parametrize("use_emit_async", [False, True])
-async def test_once_async_handler_fires_once(use_emit_async: bool) -> None:
+@pytest.mark.parametrize("use_aemit", [False, True])
+async def test_once_async_handler_fires_once(use_aemit: bool) -> None:
     bus = EventBus()
     seen: list[int] = []
 
@@ -199,8 +199,8 @@ async def test_once_async_handler_fires_once(use_emit_async: bool) -> None:
 
     bus.once("a", handler)
     for _ in range(3):
-        if use_emit_async:
-            await bus.emit_async("a")
+        if use_aemit:
+            await bus.aemit("a")
         else:
             bus.emit("a")
     await asyncio.sleep(0.01)
@@ -240,11 +240,11 @@ async def test_partials_and_bound_methods_of_async_functions_are_async_handlers(
     bus.on("a", functools.partial(tagged, "partial"))
     bus.on("a", Listener().handle)
     bus.on("a", lambda e: seen.append(f"sync {e.id}"))
-    await bus.emit_async("a")
+    await bus.aemit("a")
     assert sorted(seen) == ["method 1", "partial 1", "sync 1"]
 
 
-def test_emit_async_to_a_handler_bound_to_a_closed_loop_reports_the_same_clear_error() -> None:
+def test_aemit_to_a_handler_bound_to_a_closed_loop_reports_the_same_clear_error() -> None:
     errors: list[Exception] = []
     bus = EventBus(on_error=lambda error, event: errors.append(error))
     seen: list[int] = []
@@ -259,7 +259,7 @@ def test_emit_async_to_a_handler_bound_to_a_closed_loop_reports_the_same_clear_e
     bus.on("a", lambda e: seen.append(e.id))
 
     async def main() -> None:
-        await bus.emit_async("a")
+        await bus.aemit("a")
 
     asyncio.run(main())  # warnings are errors: an unawaited coroutine would fail this test
     (error,) = errors

@@ -374,7 +374,7 @@ async def test_asyncio_handlers_receive_remote_events_and_aclose_flushes(url: st
     receiver.on("job.*", handler)
     async with connect_bus(receiver, url):
         bridge = connect_bus(sender, url)
-        await sender.emit_async("job.done", {"id": 1})
+        await sender.aemit("job.done", {"id": 1})
         event = await asyncio.wait_for(arrived.get(), WAIT)
         await bridge.aclose()
     assert (event.type, event.data, event.origin) == ("job.done", {"id": 1}, bridge.origin)

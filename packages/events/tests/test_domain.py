@@ -15,7 +15,7 @@ async def test_domain_prefixes_every_operation() -> None:
     execution.on("job.*", lambda e: seen.append(e.type))
     bus.on("**", lambda e: everything.append(e.type))
     event = execution.emit("job.started", {"id": 1}, source="execution")
-    await execution.emit_async("job.done")
+    await execution.aemit("job.done")
     bus.emit("job.started")  # not in the domain
     assert event.type == "execution.job.started"
     assert seen == ["execution.job.started", "execution.job.done"]

@@ -2,7 +2,7 @@
 
 The bus keeps, per event type, a tuple of *calls*. A sync handler is its own call (nothing in the
 way on the hot path); the wrappers below add async scheduling, run-once and replay ordering.
-A wrapper that needs to be awaited by ``emit_async`` offers ``start_async(event)``.
+A wrapper that needs to be awaited by ``aemit`` offers ``astart(event)``.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ class AsyncCall:
             raise NoEventLoopError(
                 f"async handler {handler_name(self.handler)} subscribed outside any event loop "
                 f"and {event.type!r} was emitted outside one too; subscribe it from inside the "
-                "loop that should run it, or use 'await bus.emit_async(...)'"
+                "loop that should run it, or use 'await bus.aemit(...)'"
             )
         if loop is running:
             self._start(event)
@@ -166,7 +166,7 @@ class AsyncCall:
         except Exception as error:
             self.report(error, event, self.handler)
 
-    def start_async(self, event: Event) -> Awaitable[None]:
+    def astart(self, event: Event) -> Awaitable[None]:
         """Return an awaitable for one delivery, crossing to the bound loop if it is another."""
         if self.loop is None or self.loop is running_loop():
             return self.run(event)
@@ -198,7 +198,7 @@ class OnceCall:
         if self._claim():
             self.inner(event)
 
-    def start_async(self, event: Event) -> Awaitable[Any] | None:
+    def astart(self, event: Event) -> Awaitable[Any] | None:
         """Claim the single delivery and hand it to the inner call's async path."""
         if not self._claim():
             return None
@@ -262,7 +262,7 @@ class ReplayGate:
         if self._admit(event):
             self.inner(event)
 
-    def start_async(self, event: Event) -> Awaitable[Any] | None:
+    def astart(self, event: Event) -> Awaitable[Any] | None:
         """Admit or park the event, then hand it to the inner call's async path."""
         if not self._admit(event):
             return None
@@ -286,7 +286,7 @@ class ReplayGate:
 
 
 def _start(call: Callable[[Event], Any], event: Event) -> Awaitable[Any] | None:
-    starter = getattr(call, "start_async", None)
+    starter = getattr(call, "astart", None)
     if starter is not None:
         result: Awaitable[Any] | None = starter(event)
         return result
@@ -294,7 +294,7 @@ def _start(call: Callable[[Event], Any], event: Event) -> Awaitable[Any] | None:
     return None
 
 
-def start_async(call: Callable[[Event], Any], event: Event) -> Awaitable[Any] | None:
+def astart(call: Callable[[Event], Any], event: Event) -> Awaitable[Any] | None:
     """Deliver ``event`` to ``call``: run a sync handler now, or return an async one's awaitable."""
     return _start(call, event)
 

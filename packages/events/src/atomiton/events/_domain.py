@@ -40,11 +40,9 @@ class EventDomain:
         """Emit ``name.event_type`` on the bus (see ``EventBus.emit``)."""
         return self.bus.emit(self._full(event_type), data, source)
 
-    async def emit_async(
-        self, event_type: str, data: Any = None, source: str | None = None
-    ) -> Event:
-        """Emit ``name.event_type`` and await its async handlers (see ``EventBus.emit_async``)."""
-        return await self.bus.emit_async(self._full(event_type), data, source)
+    async def aemit(self, event_type: str, data: Any = None, source: str | None = None) -> Event:
+        """Emit ``name.event_type`` and await its async handlers (see ``EventBus.aemit``)."""
+        return await self.bus.aemit(self._full(event_type), data, source)
 
     def on(
         self, pattern: str, handler: Handler, *, priority: int = 0, replay: bool = False
