@@ -104,7 +104,8 @@ def test_an_atom_owned_by_a_store_is_not_accessible_from_another() -> None:
     a = atom(0, store=owner)
     owner.set(a, 2)
     assert owner.get(a) == 2
-    assert a.owner is owner
+    assert owner.registry is not None
+    assert owner.registry.get_store_for_atom(a.id) is owner
     with pytest.raises(IsolationError, match="owner"):
         other.get(a)
     with pytest.raises(IsolationError):

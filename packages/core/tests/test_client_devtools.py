@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from atomiton.store import EntityClient, InMemoryStorage, StoreChange, create_client, provide
-from atomiton.store._devtools import channel
+from atomiton.store._entities.devtools import channel
 
 
 def test_channel_lists_stores_counts_and_recent_entities() -> None:

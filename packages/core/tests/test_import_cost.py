@@ -42,7 +42,7 @@ def test_async_read_functions_are_recognised_as_inspect_does() -> None:
     import functools
     import inspect
 
-    from atomiton.store._atom import _is_async
+    from atomiton.store._atoms.factories import _is_async
 
     async def read(get: object) -> int:
         return 1

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from atomiton.store import EntityClient, create_client
-from atomiton.store._query import compile_where
+from atomiton.store._entities.query import compile_where
 
 
 @pytest.fixture

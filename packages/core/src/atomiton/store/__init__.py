@@ -7,22 +7,41 @@ first access (PEP 562 ``__getattr__``), so ``import atomiton.store`` stays under
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from atomiton.store._atom import Atom as Atom
-    from atomiton.store._atom import Computed as Computed
-    from atomiton.store._atom import Getter as Getter
-    from atomiton.store._atom import PrimitiveAtom as PrimitiveAtom
-    from atomiton.store._atom import Setter as Setter
-    from atomiton.store._atom import WritableComputed as WritableComputed
-    from atomiton.store._atom import atom as atom
-    from atomiton.store._atom import computed as computed
-    from atomiton.store._client import EntityClient as EntityClient
-    from atomiton.store._client import create_client as create_client
-    from atomiton.store._entities import EntityStore as EntityStore
-    from atomiton.store._entities import StoresAccessor as StoresAccessor
-    from atomiton.store._entities_handle import StoreChange as StoreChange
-    from atomiton.store._entities_history import EntityHistory as EntityHistory
-    from atomiton.store._entities_provider import provide as provide
-    from atomiton.store._entities_storage import InMemoryStorage as InMemoryStorage
+    from atomiton.store._atoms.atom import Atom as Atom
+    from atomiton.store._atoms.atom import Computed as Computed
+    from atomiton.store._atoms.atom import Getter as Getter
+    from atomiton.store._atoms.atom import PrimitiveAtom as PrimitiveAtom
+    from atomiton.store._atoms.atom import Setter as Setter
+    from atomiton.store._atoms.atom import WritableComputed as WritableComputed
+    from atomiton.store._atoms.create import create_store as create_store
+    from atomiton.store._atoms.factories import atom as atom
+    from atomiton.store._atoms.factories import computed as computed
+    from atomiton.store._atoms.index import AtomMetadata as AtomMetadata
+    from atomiton.store._atoms.plugins import PluginHooks as PluginHooks
+    from atomiton.store._atoms.registry import AtomRegistry as AtomRegistry
+    from atomiton.store._atoms.registry import default_registry as default_registry
+    from atomiton.store._atoms.snapshot import Snapshot as Snapshot
+    from atomiton.store._atoms.store import Store as Store
+    from atomiton.store._atoms.store import StorePlugin as StorePlugin
+    from atomiton.store._atoms.time_travel import HistoryEntry as HistoryEntry
+    from atomiton.store._atoms.time_travel import TimeTravel as TimeTravel
+    from atomiton.store._entities.client import EntityClient as EntityClient
+    from atomiton.store._entities.client import create_client as create_client
+    from atomiton.store._entities.codec import InMemoryStorage as InMemoryStorage
+    from atomiton.store._entities.facades import EntityStore as EntityStore
+    from atomiton.store._entities.facades import StoresAccessor as StoresAccessor
+    from atomiton.store._entities.handle import StoreChange as StoreChange
+    from atomiton.store._entities.history import EntityHistory as EntityHistory
+    from atomiton.store._entities.ids import new_id as new_id
+    from atomiton.store._entities.protocols import ContainerLike as ContainerLike
+    from atomiton.store._entities.protocols import EventEmitter as EventEmitter
+    from atomiton.store._entities.protocols import StorageLike as StorageLike
+    from atomiton.store._entities.provider import provide as provide
+    from atomiton.store._entities.query import Page as Page
+    from atomiton.store._entities.query import QueryPlan as QueryPlan
+    from atomiton.store._entities.strategies import EntityChange as EntityChange
+    from atomiton.store._entities.strategies import WriteContext as WriteContext
+    from atomiton.store._entities.strategies import WriteStrategy as WriteStrategy
     from atomiton.store._errors import ClientDisposedError as ClientDisposedError
     from atomiton.store._errors import CycleError as CycleError
     from atomiton.store._errors import DuplicateAtomNameWarning as DuplicateAtomNameWarning
@@ -46,29 +65,10 @@ if TYPE_CHECKING:
     from atomiton.store._errors import StoreHubError as StoreHubError
     from atomiton.store._errors import UnknownAtomError as UnknownAtomError
     from atomiton.store._errors import UnknownWriteStrategyError as UnknownWriteStrategyError
-    from atomiton.store._hub import StoreDefinition as StoreDefinition
-    from atomiton.store._hub import StoreHub as StoreHub
-    from atomiton.store._hub import StoreState as StoreState
-    from atomiton.store._hub import define_store as define_store
-    from atomiton.store._ids import new_id as new_id
-    from atomiton.store._protocols import ContainerLike as ContainerLike
-    from atomiton.store._protocols import EventEmitter as EventEmitter
-    from atomiton.store._protocols import StorageLike as StorageLike
-    from atomiton.store._query import Page as Page
-    from atomiton.store._query import QueryPlan as QueryPlan
-    from atomiton.store._registry import AtomMetadata as AtomMetadata
-    from atomiton.store._registry import AtomRegistry as AtomRegistry
-    from atomiton.store._registry import default_registry as default_registry
-    from atomiton.store._store import PluginHooks as PluginHooks
-    from atomiton.store._store import Snapshot as Snapshot
-    from atomiton.store._store import Store as Store
-    from atomiton.store._store import StorePlugin as StorePlugin
-    from atomiton.store._store import create_store as create_store
-    from atomiton.store._strategies import EntityChange as EntityChange
-    from atomiton.store._strategies import WriteContext as WriteContext
-    from atomiton.store._strategies import WriteStrategy as WriteStrategy
-    from atomiton.store._time_travel import HistoryEntry as HistoryEntry
-    from atomiton.store._time_travel import TimeTravel as TimeTravel
+    from atomiton.store._hub.hub import StoreDefinition as StoreDefinition
+    from atomiton.store._hub.hub import StoreHub as StoreHub
+    from atomiton.store._hub.hub import StoreState as StoreState
+    from atomiton.store._hub.hub import define_store as define_store
     from atomiton.store._version import __version__ as __version__
 
 __all__ = [
@@ -139,69 +139,69 @@ __all__ = [
 
 # Public name -> private module that defines it.
 _HOME = {
-    "Atom": "_atom",
-    "AtomMetadata": "_registry",
-    "AtomRegistry": "_registry",
+    "Atom": "_atoms.atom",
+    "AtomMetadata": "_atoms.index",
+    "AtomRegistry": "_atoms.registry",
     "ClientDisposedError": "_errors",
-    "Computed": "_atom",
-    "ContainerLike": "_protocols",
+    "Computed": "_atoms.atom",
+    "ContainerLike": "_entities.protocols",
     "CycleError": "_errors",
     "DuplicateAtomNameWarning": "_errors",
     "DuplicateEntityError": "_errors",
-    "EntityChange": "_strategies",
-    "EntityClient": "_client",
-    "EntityHistory": "_entities_history",
+    "EntityChange": "_entities.strategies",
+    "EntityClient": "_entities.client",
+    "EntityHistory": "_entities.history",
     "EntityNotFoundError": "_errors",
-    "EntityStore": "_entities",
+    "EntityStore": "_entities.facades",
     "EntityStoreError": "_errors",
-    "EventEmitter": "_protocols",
-    "Getter": "_atom",
-    "HistoryEntry": "_time_travel",
+    "EventEmitter": "_entities.protocols",
+    "Getter": "_atoms.atom",
+    "HistoryEntry": "_atoms.time_travel",
     "HubDisposedError": "_errors",
-    "InMemoryStorage": "_entities_storage",
+    "InMemoryStorage": "_entities.codec",
     "InvalidEntityIdError": "_errors",
     "InvalidStoreIdError": "_errors",
     "IsolationError": "_errors",
     "ListenersDidNotSettleError": "_errors",
-    "Page": "_query",
+    "Page": "_entities.query",
     "PendingError": "_errors",
     "PersistenceError": "_errors",
-    "PluginHooks": "_store",
-    "PrimitiveAtom": "_atom",
+    "PluginHooks": "_atoms.plugins",
+    "PrimitiveAtom": "_atoms.atom",
     "QueryError": "_errors",
-    "QueryPlan": "_query",
+    "QueryPlan": "_entities.query",
     "ReadOnlyAtomError": "_errors",
     "SchemaValidationError": "_errors",
-    "Setter": "_atom",
-    "Snapshot": "_store",
-    "StorageLike": "_protocols",
-    "Store": "_store",
-    "StoreChange": "_entities_handle",
-    "StoreDefinition": "_hub",
+    "Setter": "_atoms.atom",
+    "Snapshot": "_atoms.snapshot",
+    "StorageLike": "_entities.protocols",
+    "Store": "_atoms.store",
+    "StoreChange": "_entities.handle",
+    "StoreDefinition": "_hub.hub",
     "StoreDefinitionError": "_errors",
     "StoreDependencyCycleError": "_errors",
     "StoreDisposedError": "_errors",
     "StoreError": "_errors",
-    "StoreHub": "_hub",
+    "StoreHub": "_hub.hub",
     "StoreHubError": "_errors",
-    "StorePlugin": "_store",
-    "StoreState": "_hub",
-    "StoresAccessor": "_entities",
-    "TimeTravel": "_time_travel",
+    "StorePlugin": "_atoms.store",
+    "StoreState": "_hub.hub",
+    "StoresAccessor": "_entities.facades",
+    "TimeTravel": "_atoms.time_travel",
     "UnknownAtomError": "_errors",
     "UnknownWriteStrategyError": "_errors",
-    "WritableComputed": "_atom",
-    "WriteContext": "_strategies",
-    "WriteStrategy": "_strategies",
+    "WritableComputed": "_atoms.atom",
+    "WriteContext": "_entities.strategies",
+    "WriteStrategy": "_entities.strategies",
     "__version__": "_version",
-    "atom": "_atom",
-    "computed": "_atom",
-    "create_client": "_client",
-    "create_store": "_store",
-    "default_registry": "_registry",
-    "define_store": "_hub",
-    "new_id": "_ids",
-    "provide": "_entities_provider",
+    "atom": "_atoms.factories",
+    "computed": "_atoms.factories",
+    "create_client": "_entities.client",
+    "create_store": "_atoms.create",
+    "default_registry": "_atoms.registry",
+    "define_store": "_hub.hub",
+    "new_id": "_entities.ids",
+    "provide": "_entities.provider",
 }
 
 

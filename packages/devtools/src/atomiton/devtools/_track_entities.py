@@ -1,8 +1,8 @@
 """Attaching an entity client through its one private devtools channel.
 
-``atomiton.store._devtools.channel(client)`` is the only door devtools uses into the client's
-runtime: the store names, counts, recent entities, and ``observe(callback) -> remover`` for every
-committed change. Users never see it; detaching calls the remover.
+``atomiton.store._entities.devtools.channel(client)`` is the only door devtools uses into the
+client's runtime: the store names, counts, recent entities, and ``observe(callback) -> remover``
+for every committed change. Users never see it; detaching calls the remover.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ _RECENT = 20
 
 
 def _channel(client: Any) -> Any:
-    from atomiton.store import _devtools  # the store package's private devtools channel
+    from atomiton.store._entities import devtools as _devtools  # private devtools channel
 
     return _devtools.channel(client)
 

@@ -11,17 +11,16 @@ from __future__ import annotations
 import itertools
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from threading import get_ident
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, cast, overload
+from typing import Any, TypeVar, TypeVarTuple, cast, overload
 
-from atomiton.store._atom import Atom, Computed, PrimitiveAtom, WritableComputed
+from atomiton.store._atoms.atom import Atom, Computed, PrimitiveAtom, WritableComputed
+from atomiton.store._atoms.index import AtomIndex
+from atomiton.store._atoms.plugins import PluginHooks
+from atomiton.store._atoms.runtime import MISSING, Runtime, equal
+from atomiton.store._atoms.snapshot import Snapshot
 from atomiton.store._errors import PendingError, UnknownAtomError
-from atomiton.store._runtime import MISSING, Runtime, equal
-
-if TYPE_CHECKING:
-    from atomiton.store._registry import AtomRegistry
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -31,62 +30,8 @@ _NO: Any = MISSING
 _store_ids = itertools.count(1)
 
 
-@dataclass(frozen=True, slots=True)
-class PluginHooks:
-    """What a plugin returns: optional hooks, called in this order for each primitive write.
-
-    ``on_set(atom, value) -> value`` (may transform the value) -> write -> recompute ->
-    notify listeners -> ``after_set(atom, value)``; ``on_commit()`` runs once after each
-    top-level operation (a ``set``, ``update``, write function, ``batch`` or ``restore``) that
-    changed something.
-    """
-
-    on_set: Callable[[Atom[Any], Any], Any] | None = None
-    after_set: Callable[[Atom[Any], Any], None] | None = None
-    on_commit: Callable[[], None] | None = None
-
-
 StorePlugin = Callable[["Store"], PluginHooks | None]
 """A plugin: called with the store when added, returns the hooks it wants (or None)."""
-
-
-class Snapshot:
-    """The values of a store's primitive atoms at one moment, keyed by atom identity (id).
-
-    Immutable; holds values, never atoms. ``snapshot[atom]`` is the atom's value then (its
-    initial value if it had not been written).
-    """
-
-    __slots__ = ("_values",)
-
-    def __init__(self, values: dict[int, Any]) -> None:
-        self._values = values
-
-    def __getitem__(self, atom: Atom[Any]) -> Any:
-        try:
-            return self._values[atom._id]
-        except KeyError:
-            if isinstance(atom, PrimitiveAtom):
-                return atom.init
-            raise UnknownAtomError(f"{atom!r} is not a primitive atom of this snapshot") from None
-
-    def __contains__(self, atom: object) -> bool:
-        return isinstance(atom, Atom) and atom._id in self._values
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __repr__(self) -> str:
-        return f"<Snapshot of {len(self._values)} atoms>"
-
-    @property
-    def ids(self) -> frozenset[int]:
-        """The ids of the atoms written in the store when the snapshot was taken."""
-        return frozenset(self._values)
-
-    def by_id(self) -> dict[int, Any]:
-        """A copy of the values, keyed by atom id."""
-        return dict(self._values)
 
 
 class _Batch:
@@ -127,7 +72,7 @@ class Store:
         self._id = next(_store_ids)
         self._name = name
         self._bind(runtime if runtime is not None else Runtime())
-        self._registry: AtomRegistry | None = None
+        self._registry: AtomIndex[Store] | None = None
 
     def _bind(self, runtime: Runtime) -> None:
         if runtime.home is None or runtime.home() is None:
@@ -142,7 +87,7 @@ class Store:
         return self._name if self._name is not None else f"store-{self._id}"
 
     @property
-    def registry(self) -> AtomRegistry | None:
+    def registry(self) -> AtomIndex[Store] | None:
         """The registry this store is attached to, if any."""
         return self._registry
 
@@ -514,36 +459,3 @@ class Store:
                     rt.values[key] = value
                     rt.clock += 1
                     rt.dirty = True
-
-
-def create_store(
-    *,
-    plugins: list[StorePlugin] | tuple[StorePlugin, ...] = (),
-    registry_mode: Literal["isolated", "global"] = "isolated",
-    registry: AtomRegistry | None = None,
-    name: str | None = None,
-) -> Store:
-    """Create a store.
-
-    Args:
-        plugins: Plugins called with the store now (see ``Store.use``).
-        registry_mode: ``"isolated"`` (default): the store holds its own values.
-            ``"global"``: every global-mode store of the same registry shares one set of
-            values (and listeners and plugins).
-        registry: The registry to attach to (default: ``default_registry``).
-        name: The store's name (default ``store-<n>``).
-
-    Returns:
-        The new store.
-    """
-    if registry_mode not in ("isolated", "global"):
-        raise ValueError(f"registry_mode must be 'isolated' or 'global', got {registry_mode!r}")
-    if registry is None:
-        from atomiton.store._registry import default_registry
-
-        registry = default_registry
-    store = Store(name=name)
-    registry.attach_store(store, mode=registry_mode)
-    for plugin in plugins:
-        store.use(plugin)
-    return store

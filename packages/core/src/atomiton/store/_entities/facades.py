@@ -8,16 +8,44 @@ Facades are cached per name, so ``client.stores.Todo is client.stores("Todo")``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
-from atomiton.store._entities_handle import StoreChange, Updater
-from atomiton.store._ids import validate_store_name
-from atomiton.store._query import Page
+from atomiton.store._entities.handle import StoreChange, StoreHandle, Updater
+from atomiton.store._entities.ids import validate_store_name
+from atomiton.store._entities.query import Page
+from atomiton.store._entities.strategies import EntityChange
 
-if TYPE_CHECKING:
-    from atomiton.store._client import EntityClient
+__all__ = ["ClientCore", "EntityStore", "StoresAccessor"]
 
-__all__ = ["EntityStore", "StoresAccessor"]
+T = TypeVar("T")
+
+
+class ClientCore(Protocol):
+    """What a facade calls on its client (``EntityClient`` implements it).
+
+    Declared here so that the facades need not import the client module, which builds them.
+    """
+
+    @property
+    def id(self) -> str:
+        """The client's id."""
+        ...
+
+    def _store_names(self) -> list[str]: ...
+
+    def _read(self, name: str, read: Callable[[StoreHandle], T]) -> T: ...
+
+    def _write(
+        self,
+        name: str,
+        operation: str,
+        plan: Callable[[StoreHandle], list[EntityChange]],
+        write_strategy: str | None,
+    ) -> list[dict[str, Any]]: ...
+
+    def _subscribe(
+        self, name: str, listener: Callable[[StoreChange], None]
+    ) -> Callable[[], None]: ...
 
 
 class EntityStore:
@@ -29,7 +57,7 @@ class EntityStore:
 
     __slots__ = ("_client", "name")
 
-    def __init__(self, client: EntityClient, name: str) -> None:
+    def __init__(self, client: ClientCore, name: str) -> None:
         self._client = client
         self.name = name
 
@@ -199,7 +227,7 @@ class StoresAccessor:
 
     __slots__ = ("_cache", "_client")
 
-    def __init__(self, client: EntityClient) -> None:
+    def __init__(self, client: ClientCore) -> None:
         self._client = client
         self._cache: dict[str, EntityStore] = {}
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from atomiton.store._client import EntityClient
-from atomiton.store._entities_handle import StoreChange, StoreHandle
+from atomiton.store._entities.client import EntityClient
+from atomiton.store._entities.handle import StoreChange, StoreHandle
 
 __all__ = ["DevtoolsChannel", "RecentEntity", "StoreChange", "channel"]
 

@@ -12,24 +12,13 @@ import threading
 import time
 import warnings
 import weakref
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from atomiton.store._atom import Atom, _Options
+from atomiton.store._atoms.atom import Atom, _Options
+from atomiton.store._atoms.index import AtomMetadata, Mode
+from atomiton.store._atoms.runtime import Runtime
+from atomiton.store._atoms.store import Store
 from atomiton.store._errors import DuplicateAtomNameWarning, StoreError, UnknownAtomError
-from atomiton.store._runtime import Runtime
-from atomiton.store._store import Store
-
-Mode = Literal["isolated", "global"]
-
-
-@dataclass(frozen=True, slots=True)
-class AtomMetadata:
-    """What the registry knows about a registered atom."""
-
-    name: str
-    created_at: float  # time.time() when the atom was registered
-    kind: str  # "primitive", "computed" or "writable"
 
 
 class _StoreEntry:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from atomiton.store._client import EntityClient, create_client
-from atomiton.store._protocols import ContainerLike
+from atomiton.store._entities.client import EntityClient, create_client
+from atomiton.store._entities.protocols import ContainerLike
 
 __all__ = ["provide"]
 

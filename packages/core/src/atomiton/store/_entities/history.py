@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from atomiton.store._strategies import EntityChange
+from atomiton.store._entities.strategies import EntityChange
 
 if TYPE_CHECKING:
     pass

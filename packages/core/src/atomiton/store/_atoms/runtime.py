@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import asyncio
 
-from atomiton.store._atom import Atom, Computed, _runtimes
+from atomiton.store._atoms.atom import Atom, Computed, _runtimes
+from atomiton.store._atoms.plugins import PluginHooks
 from atomiton.store._errors import (
     CycleError,
     IsolationError,
@@ -47,9 +48,6 @@ from atomiton.store._errors import (
     PendingError,
     ReadOnlyAtomError,
 )
-
-if TYPE_CHECKING:
-    from atomiton.store._store import PluginHooks, Store
 
 _NESTING_LIMIT = 60
 _COMPUTING = -2  # ``_Cell.checked`` while its read runs: reading it again is a cycle
@@ -198,7 +196,7 @@ class Runtime:
         self.hooks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         # A store using this runtime (weak), given to on_mount/on_unmount of atoms that a
         # recompute mounts or releases (no subscribe/unsubscribe call names a store then).
-        self.home: weakref.ref[Store] | None = None
+        self.home: weakref.ref[Any] | None = None
         self.plugins: tuple[PluginHooks, ...] = ()
         self.runs: dict[int, _AsyncRun] = {}
         # During a recompute pass: mounted atoms still to visit -> their epoch before it. A read
@@ -658,7 +656,7 @@ class Runtime:
             self.recomputing = _NOT_RECOMPUTING
 
     # ---------------------------------------------------------------- mount / unmount
-    def mount(self, atom: Atom[Any], store: Store | None = None) -> _Mounted:
+    def mount(self, atom: Atom[Any], store: object | None = None) -> _Mounted:
         """Mount ``atom`` and, first, every dependency it has (iterative, post-order)."""
         mounted = self.mounted
         m = mounted.get(atom._id)
@@ -699,7 +697,7 @@ class Runtime:
                 self.hooks.append((opts.on_mount, (store,)))
         return mounted[atom._id]
 
-    def unmount(self, atoms: list[Atom[Any]], store: Store | None = None) -> None:
+    def unmount(self, atoms: list[Atom[Any]], store: object | None = None) -> None:
         """Unmount each of ``atoms`` that nothing observes, then their released dependencies."""
         if self.stale:
             self.settle()  # an unmounted cell is marked fresh: it must be up to date first

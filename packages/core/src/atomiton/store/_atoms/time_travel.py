@@ -6,7 +6,9 @@ import time
 from dataclasses import dataclass
 from threading import RLock
 
-from atomiton.store._store import PluginHooks, Snapshot, Store
+from atomiton.store._atoms.plugins import PluginHooks
+from atomiton.store._atoms.snapshot import Snapshot
+from atomiton.store._atoms.store import Store
 
 _ABSENT = object()
 

@@ -13,18 +13,24 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from atomiton.store._entities_schema import META_FIELDS, SchemaValidator
-from atomiton.store._entities_storage import decode_entity, encode_entity
+from atomiton.store._entities.codec import decode_entity, encode_entity
+from atomiton.store._entities.ids import new_id, validate_entity_id
+from atomiton.store._entities.indexes import FieldIndex, plan_candidates
+from atomiton.store._entities.query import (
+    Page,
+    QueryPlan,
+    compile_where,
+    normalise_order_by,
+    sort_entities,
+)
+from atomiton.store._entities.schema import META_FIELDS, SchemaValidator
+from atomiton.store._entities.strategies import EntityChange
 from atomiton.store._errors import (
     DuplicateEntityError,
     EntityNotFoundError,
     EntityStoreError,
     QueryError,
 )
-from atomiton.store._ids import new_id, validate_entity_id
-from atomiton.store._indexes import FieldIndex, plan_candidates
-from atomiton.store._query import Page, QueryPlan, compile_where, normalise_order_by, sort_entities
-from atomiton.store._strategies import EntityChange
 
 __all__ = ["StoreChange", "StoreHandle", "Updater"]
 

@@ -32,9 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from atomiton.store._entities_storage import decode_entity, encode_entity
-from atomiton.store._ids import new_id
-from atomiton.store._protocols import StorageLike
+from atomiton.store._entities.codec import decode_entity, encode_entity
+from atomiton.store._entities.ids import new_id
+from atomiton.store._entities.protocols import StorageLike
 
 __all__ = [
     "BackgroundFlusher",

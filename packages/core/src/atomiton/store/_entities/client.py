@@ -15,21 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from atomiton.store._entities import StoresAccessor
-from atomiton.store._entities_handle import StoreChange, StoreHandle
-from atomiton.store._entities_history import EntityHistory
-from atomiton.store._entities_schema import make_validator
-from atomiton.store._entities_storage import InMemoryStorage
-from atomiton.store._errors import (
-    ClientDisposedError,
-    EntityStoreError,
-    PersistenceError,
-    StoreError,
-    UnknownWriteStrategyError,
-)
-from atomiton.store._ids import new_id, validate_store_name
-from atomiton.store._protocols import EventEmitter, StorageLike
-from atomiton.store._strategies import (
+from atomiton.store._entities.codec import InMemoryStorage
+from atomiton.store._entities.facades import StoresAccessor
+from atomiton.store._entities.handle import StoreChange, StoreHandle
+from atomiton.store._entities.history import EntityHistory
+from atomiton.store._entities.ids import new_id, validate_store_name
+from atomiton.store._entities.protocols import EventEmitter, StorageLike
+from atomiton.store._entities.schema import make_validator
+from atomiton.store._entities.strategies import (
     BackgroundFlusher,
     EntityChange,
     Persistence,
@@ -38,6 +31,13 @@ from atomiton.store._strategies import (
     coalesce,
     direct,
     queue,
+)
+from atomiton.store._errors import (
+    ClientDisposedError,
+    EntityStoreError,
+    PersistenceError,
+    StoreError,
+    UnknownWriteStrategyError,
 )
 
 __all__ = ["EntityClient", "create_client"]

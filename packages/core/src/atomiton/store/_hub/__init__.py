@@ -1,0 +1,1 @@
+"""Part 3 of atomiton.store: the hub of named, lazily created store instances."""
