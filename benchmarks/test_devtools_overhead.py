@@ -65,7 +65,7 @@ def test_set_with_store_time_travel(benchmark: Any) -> None:
 
 @pytest.mark.benchmark(group="devtools: emit after detach")
 def test_emit_after_detach_atomiton(benchmark: Any) -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     bus.on("job.*", lambda event: None)
     with DevTools() as dt:
         dt.attach(bus)
@@ -75,7 +75,7 @@ def test_emit_after_detach_atomiton(benchmark: Any) -> None:
 
 @pytest.mark.benchmark(group="devtools: emit after detach")
 def test_emit_never_attached(benchmark: Any) -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     bus.on("job.*", lambda event: None)
     benchmark.extra_info["impl"] = "never attached"
     benchmark(bus.emit, "job.done", {"id": 1})
@@ -83,7 +83,7 @@ def test_emit_never_attached(benchmark: Any) -> None:
 
 @pytest.mark.benchmark(group="devtools: emit while attached")
 def test_emit_while_attached_atomiton(benchmark: Any) -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     dt = DevTools(max_entries=1000)
     dt.attach(bus)
     benchmark.extra_info["impl"] = "atomiton"

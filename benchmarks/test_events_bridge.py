@@ -115,11 +115,11 @@ class _Bridged:
 
     def __init__(self, path: Path, subscribers: int) -> None:
         url = f"sqlite://{path}"
-        self._publisher = EventBus(history=0)
+        self._publisher = EventBus(history_limit=0)
         self._bridges = [connect_bus(self._publisher, url, subscribe=[])]
         self.arrivals = [_Arrivals() for _ in range(subscribers)]
         for arrivals in self.arrivals:
-            bus = EventBus(history=0)
+            bus = EventBus(history_limit=0)
             bus.on("bench.*", arrivals)
             self._bridges.append(connect_bus(bus, url, publish=[]))
 

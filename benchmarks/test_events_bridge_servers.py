@@ -85,7 +85,7 @@ def make_publisher(
     if impl == "atomiton":
         from atomiton.events import EventBus, connect_bus
 
-        bus = EventBus(history=0)
+        bus = EventBus(history_limit=0)
         bridge = connect_bus(bus, url, subscribe=[], stream=name)
 
         def publish_atomiton(count: int) -> None:
@@ -182,7 +182,7 @@ def run_subscriber(impl: str, server: str, url: str, name: str) -> None:
     if impl == "atomiton":
         from atomiton.events import EventBus, connect_bus
 
-        bus = EventBus(history=0)
+        bus = EventBus(history_limit=0)
         bus.on(TYPE, lambda event: recorder.receive(event.data))
         closer: Callable[[], None] = connect_bus(bus, url, publish=[], stream=name).close
     elif impl == "raw" and server == "redis":

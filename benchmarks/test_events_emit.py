@@ -52,7 +52,7 @@ class _PsygnalEmitter:
 
 
 def _atomiton(listeners: int, make: Callable[[], Callable[..., None]]) -> Callable[[], Any]:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     for _ in range(listeners):
         bus.on("job.done", make())
     return lambda: bus.emit("job.done", PAYLOAD)
@@ -135,13 +135,13 @@ def test_emit_to_ten_listeners(benchmark: BenchmarkFixture, impl: str) -> None:
 
 
 def _wildcard_atomiton() -> Callable[[], Any]:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     bus.on("job.*", _event_listener)
     return lambda: bus.emit("job.done", PAYLOAD)
 
 
 def _exact_atomiton() -> Callable[[], Any]:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     bus.on("job.done", _event_listener)
     return lambda: bus.emit("job.done", PAYLOAD)
 
@@ -174,7 +174,7 @@ def test_emit_to_a_wildcard_listener(benchmark: BenchmarkFixture, impl: str) -> 
 
 
 def test_wildcard_setup_delivers() -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     seen: list[str] = []
     bus.on("job.*", lambda e: seen.append(e.type))
     bus.emit("job.done")

@@ -32,13 +32,13 @@ def _value_listener(_value: Any) -> None:
 
 
 def _emit_with_history() -> Callable[[], Any]:
-    bus = EventBus(history=HISTORY)
+    bus = EventBus(history_limit=HISTORY)
     bus.on("job.done", _event_listener)
     return lambda: bus.emit("job.done", 1)
 
 
 def _emit_without_history() -> Callable[[], Any]:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     bus.on("job.done", _event_listener)
     return lambda: bus.emit("job.done", 1)
 
@@ -68,7 +68,7 @@ def test_history_cost_per_emit(benchmark: BenchmarkFixture, impl: str) -> None:
 
 
 def _replay_atomiton() -> Callable[[], Any]:
-    bus = EventBus(history=HISTORY)
+    bus = EventBus(history_limit=HISTORY)
     for number in range(HISTORY):
         bus.emit("job.done", number)
 
@@ -103,7 +103,7 @@ def test_replay_per_event(benchmark: BenchmarkFixture, impl: str) -> None:
 
 
 def test_replay_setup_replays_every_event() -> None:
-    bus = EventBus(history=HISTORY)
+    bus = EventBus(history_limit=HISTORY)
     for number in range(HISTORY + 5):
         bus.emit("job.done", number)
     seen: list[int] = []

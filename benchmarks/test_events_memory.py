@@ -45,7 +45,7 @@ def test_idle_bus_takes_at_most_one_kilobyte() -> None:
 
 def test_a_bus_that_was_used_and_emptied_again_is_still_small() -> None:
     def used_bus() -> EventBus:
-        bus = EventBus(history=0)
+        bus = EventBus(history_limit=0)
         bus.on("a.*", print)()
         return bus
 

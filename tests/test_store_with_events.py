@@ -7,7 +7,7 @@ from atomiton.store import EventEmitter, create_client
 
 
 def test_event_bus_satisfies_the_emitter_protocol_and_gets_typed_store_changes() -> None:
-    bus = EventBus(history=100)
+    bus = EventBus(history_limit=100)
     assert isinstance(bus, EventEmitter)
     received: list[Event] = []
     bus.on("store.*", received.append)

@@ -51,7 +51,7 @@ class Inbox:
 
 
 def peer(url: str, name: str, count: int, expect: int) -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     inbox = Inbox()
     bus.on("peer.*", inbox)
     with connect_bus(bus, url):
@@ -67,7 +67,7 @@ def peer(url: str, name: str, count: int, expect: int) -> None:
 
 
 def stream(url: str) -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     stop = threading.Event()
 
     def wait_for_stop() -> None:
@@ -87,7 +87,7 @@ def stream(url: str) -> None:
 
 
 def late(url: str) -> None:
-    bus = EventBus(history=1_000_000)
+    bus = EventBus(history_limit=1_000_000)
     inbox = Inbox()
     with connect_bus(bus, url, publish=[]):
         bus.on("tick", inbox, replay=True)

@@ -100,7 +100,7 @@ def test_a_logged_bus_keeps_origin_and_seq_of_remote_events(url: str, tmp_path: 
 
 
 def test_events_of_one_emitter_arrive_once_each_in_emit_order(url: str) -> None:
-    sender, receiver = EventBus(history=0), EventBus(history=0)
+    sender, receiver = EventBus(history_limit=0), EventBus(history_limit=0)
     seen = Collector()
     receiver.on("n", seen)
     with connect_bus(sender, url), connect_bus(receiver, url):
@@ -278,7 +278,7 @@ def test_replay_on_a_bridged_bus_reads_the_durable_stream_then_goes_live(url: st
 
 
 def test_replay_while_another_process_emits_has_no_gap_and_no_duplicate(url: str) -> None:
-    emitter, joiner = EventBus(history=0), EventBus(history=10_000)
+    emitter, joiner = EventBus(history_limit=0), EventBus(history_limit=10_000)
     total = 3000
     with connect_bus(emitter, url, subscribe=[]):
         started = threading.Event()
@@ -312,7 +312,7 @@ def test_replay_while_another_process_emits_has_no_gap_and_no_duplicate(url: str
 def test_replay_skips_stored_events_that_the_bridge_delivers_after_the_replay(
     url: str, history: int, expected: list[int]
 ) -> None:
-    emitter, joiner = EventBus(), EventBus(history=history)
+    emitter, joiner = EventBus(), EventBus(history_limit=history)
     release, blocked = threading.Event(), threading.Event()
 
     def slow(event: Event) -> None:  # holds the bridge's delivery thread at the first event
@@ -508,7 +508,7 @@ def test_rows_a_foreign_writer_mangled_are_reported_and_skipped(url: str, tmp_pa
 def test_a_stuck_subscriber_does_not_block_the_publisher(
     url: str,
 ) -> None:
-    publisher, stuck = EventBus(history=0), EventBus(history=0)
+    publisher, stuck = EventBus(history_limit=0), EventBus(history_limit=0)
     release, blocked = threading.Event(), threading.Event()
 
     def handler(_event: Event) -> None:

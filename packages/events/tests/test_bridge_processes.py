@@ -104,7 +104,7 @@ def test_a_late_joiner_replays_then_goes_live_without_gap_or_duplicate(url: str)
     joiner = None
     try:
         assert _line(emitter) == "ready"
-        reader = EventBus(history=0)
+        reader = EventBus(history_limit=0)
         ticks = Collector()
         reader.on("tick", ticks)
         with connect_bus(reader, url, publish=[]):

@@ -54,7 +54,7 @@ def test_server_killed_mid_stream_every_event_arrives_once_in_order(
     server = _server(scheme, request)
     url = f"{server.url}?timeout=1"
     problems = Problems()
-    sender, receiver = EventBus(history=0, on_error=problems), EventBus(history=0)
+    sender, receiver = EventBus(history_limit=0, on_error=problems), EventBus(history_limit=0)
     seen = Collector()
     receiver.on("tick", seen)
     emitted = threading.Event()
@@ -89,7 +89,7 @@ def test_nats_memory_stream_lost_on_restart_is_reported(
     server = nats_server_factory()
     url = f"{server.url}?timeout=1&storage=memory"
     problems = Problems()
-    sender, receiver = EventBus(history=0), EventBus(history=0, on_error=problems)
+    sender, receiver = EventBus(history_limit=0), EventBus(history_limit=0, on_error=problems)
     seen = Collector()
     receiver.on("tick", seen)
     with (
@@ -113,7 +113,7 @@ def test_redis_without_persistence_reports_the_lost_stream_and_goes_on(
     server = redis_server_factory()
     url = f"{server.url}?timeout=1"
     problems = Problems()
-    sender, receiver = EventBus(history=0), EventBus(history=0, on_error=problems)
+    sender, receiver = EventBus(history_limit=0), EventBus(history_limit=0, on_error=problems)
     seen = Collector()
     receiver.on("tick", seen)
     with (
@@ -138,7 +138,7 @@ def test_emits_past_the_outbox_bound_while_down_are_reported_the_rest_sent_after
     server = _server(scheme, request)
     url = f"{server.url}?timeout=1"
     problems = Problems()
-    sender, receiver = EventBus(history=0, on_error=problems), EventBus(history=0)
+    sender, receiver = EventBus(history_limit=0, on_error=problems), EventBus(history_limit=0)
     seen = Collector()
     receiver.on("tick", seen)
     with (

@@ -196,7 +196,7 @@ def test_close_removes_every_subscription() -> None:
 
 
 def test_many_distinct_types_keep_delivering_past_the_cache_limit() -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     seen: list[str] = []
     bus.on("t.*", lambda e: seen.append(e.type))
     for number in range(5000):

@@ -28,21 +28,21 @@ def test_history_is_newest_last_and_filtered_by_pattern() -> None:
 
 
 def test_history_keeps_only_the_newest_by_count() -> None:
-    bus = EventBus(history=3)
+    bus = EventBus(history_limit=3)
     for _ in range(10):
         bus.emit("a")
     assert [e.id for e in bus.history()] == [8, 9, 10]
 
 
 def test_history_zero_records_nothing() -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     bus.emit("a")
     assert bus.history() == []
 
 
 def test_history_drops_events_older_than_the_age_limit() -> None:
     clock = FakeClock()
-    bus = EventBus(history=None, history_age=10.0, clock=clock)
+    bus = EventBus(history_limit=None, history_age=10.0, clock=clock)
     bus.emit("old")
     clock.now += 6
     bus.emit("middle")
@@ -55,7 +55,7 @@ def test_history_drops_events_older_than_the_age_limit() -> None:
 
 def test_history_bounded_by_count_and_age_together() -> None:
     clock = FakeClock()
-    bus = EventBus(history=2, history_age=5.0, clock=clock)
+    bus = EventBus(history_limit=2, history_age=5.0, clock=clock)
     for _ in range(3):
         bus.emit("a")
     assert [e.id for e in bus.history()] == [2, 3]
@@ -73,13 +73,16 @@ def test_clear_history_forgets_events() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"history": -1}, "history must be >= 0"),
-        ({"history": None}, "needs history_age"),
+        ({"history_limit": -1}, "history_limit must be >= 0"),
+        ({"history_limit": None}, "needs history_age"),
         ({"history_age": 0}, "history_age must be > 0"),
         ({"history_age": float("nan")}, "history_age must be > 0"),
-        ({"history": "10"}, "history must be an int number of events or None, got '10'"),
-        ({"history": 1.5}, "history must be an int"),
-        ({"history": True}, "history must be an int"),
+        (
+            {"history_limit": "10"},
+            "history_limit must be an int number of events or None, got '10'",
+        ),
+        ({"history_limit": 1.5}, "history_limit must be an int"),
+        ({"history_limit": True}, "history_limit must be an int"),
         ({"history_age": "1m"}, "history_age must be seconds"),
         ({"on_error": "log"}, "on_error must be callable"),
         ({"log": "events.jsonl"}, "log must be an EventLog"),
@@ -106,7 +109,7 @@ def test_replay_delivers_matching_history_oldest_first_then_live() -> None:
 
 
 def test_replay_with_empty_history_is_just_live() -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     seen: list[int] = []
     bus.on("a", lambda e: seen.append(e.id), replay=True)
     bus.emit("a")
@@ -114,7 +117,7 @@ def test_replay_with_empty_history_is_just_live() -> None:
 
 
 def subscribe_with_replay_while_three_threads_emit(per_thread: int) -> list[int]:
-    bus = EventBus(history=100_000)
+    bus = EventBus(history_limit=100_000)
     started = threading.Barrier(4)
 
     def emit_many() -> None:

@@ -55,7 +55,7 @@ def test_pattern_table(pattern: str, event_type: str, expected: bool) -> None:
 def test_bus_delivery_follows_the_pattern_table(
     pattern: str, event_type: str, expected: bool
 ) -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     seen: list[str] = []
     bus.on(pattern, lambda event: seen.append(event.type))
     bus.emit(event_type)
@@ -140,7 +140,7 @@ def test_many_double_stars_against_a_long_type_do_not_blow_up() -> None:
     assert not matches(pattern, miss)
     assert matches(pattern, ".".join(["x"] * 31))
     assert not matches(".".join(["**.a"] * 60), ".".join(["a"] * 59 + ["b"]))
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     seen: list[str] = []
     bus.on(pattern, lambda event: seen.append(event.type))
     bus.emit(miss)

@@ -46,7 +46,7 @@ def test_the_bus_is_built_lazily_on_first_resolve(monkeypatch: pytest.MonkeyPatc
 def test_settings_shape_the_bus(tmp_path: Path) -> None:
     container = Container()
     path = tmp_path / "events.jsonl"
-    provide(container, {"events.history": 2, "events.log": str(path)})
+    provide(container, {"events.history_limit": 2, "events.log": str(path)})
     bus = container.resolve(EventBus)
     for number in range(3):
         bus.emit("a", number)
@@ -67,11 +67,11 @@ def test_closing_the_container_closes_the_bus() -> None:
 @pytest.mark.parametrize(
     "settings",
     [
-        {"events.history": "many"},
-        {"events.history": -1},
+        {"events.history_limit": "many"},
+        {"events.history_limit": -1},
         {"events.history_age": "1h"},
         {"events.history_age": 0},
-        {"events.history": None},
+        {"events.history_limit": None},
         {"events.log": 5},
     ],
 )

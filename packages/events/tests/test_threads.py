@@ -9,7 +9,7 @@ from atomiton.events import Event, EventBus
 
 
 def test_concurrent_emitters_deliver_every_event_exactly_once() -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     seen: list[int] = []
     lock = threading.Lock()
 
@@ -29,7 +29,7 @@ def test_concurrent_emitters_deliver_every_event_exactly_once() -> None:
 
 
 def test_subscribing_and_unsubscribing_while_others_emit_is_safe() -> None:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     stable: list[Event] = []
     bus.on("t.x", stable.append)
     stop = threading.Event()
@@ -50,7 +50,7 @@ def test_subscribing_and_unsubscribing_while_others_emit_is_safe() -> None:
 
 
 def race_six_emitters_against_once() -> list[int]:
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     fired: list[int] = []
     bus.once("a", lambda e: fired.append(e.id))
     barrier = threading.Barrier(6)
@@ -75,7 +75,7 @@ def test_once_fires_exactly_once_under_concurrent_emits() -> None:
 
 def test_once_that_fires_while_being_subscribed_still_unsubscribes() -> None:
     for _ in range(20):
-        bus = EventBus(history=0)
+        bus = EventBus(history_limit=0)
         stop = threading.Event()
 
         def emit_until_stopped(bus: EventBus = bus, stop: threading.Event = stop) -> None:
@@ -96,7 +96,7 @@ def test_once_that_fires_while_being_subscribed_still_unsubscribes() -> None:
 
 def fresh_events_kept_when_three_threads_emit_past_an_age_limit() -> int:
     now = [0.0]
-    bus = EventBus(history=None, history_age=60.0, clock=lambda: now[0])
+    bus = EventBus(history_limit=None, history_age=60.0, clock=lambda: now[0])
     for _ in range(3):
         bus.emit("old")
     now[0] = 100.0  # every recorded event is now too old: the next emits evict them

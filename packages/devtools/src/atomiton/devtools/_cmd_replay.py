@@ -76,7 +76,7 @@ def run_replay(args: argparse.Namespace) -> int:
     out = sys.stdout
     rows = _Rows(out, args.pattern)
     rows.header(path)
-    bus = EventBus(history=0)
+    bus = EventBus(history_limit=0)
     count = 0
     with (
         DevTools(max_entries=_KEPT_ENTRIES, max_events=_KEPT_ENTRIES) as devtools,

@@ -67,7 +67,7 @@ class EventBus:
 
     Raises:
         BusConfigError: A history that is not an int >= 0 (or None), an age that is not a
-            positive number, no bound at all (``history=None`` without an age), or an
+            positive number, no bound at all (``history_limit=None`` without an age), or an
             ``on_error``, ``log`` or ``clock`` of the wrong kind; the message names it.
     """
 
@@ -91,20 +91,20 @@ class EventBus:
 
     def __init__(
         self,
-        history: int | None = 1000,
-        on_error: ErrorHandler | None = None,
         *,
+        history_limit: int | None = 1000,
+        on_error: ErrorHandler | None = None,
         history_age: float | None = None,
         log: EventLog | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        check_bus_settings(history, on_error, history_age, log, clock)
-        self._history_size = history
+        check_bus_settings(history_limit, on_error, history_age, log, clock)
+        self._history_size = history_limit
         self._history_age = history_age
         self._history: deque[Event] | None = None  # created on first record: idle buses stay tiny
         self._plain_history: deque[Event] | None = None  # the same deque, when nothing else to do
         self._log = log
-        self._recording = history != 0 or log is not None
+        self._recording = history_limit != 0 or log is not None
         self._on_error = on_error
         self._clock = clock
         self._ids = itertools.count(1)
@@ -469,4 +469,5 @@ class EventBus:
             self._log.close()
 
     def __repr__(self) -> str:
-        return f"<EventBus subscriptions={len(self._subscriptions)} history={self._history_size}>"
+        subscriptions, limit = len(self._subscriptions), self._history_size
+        return f"<EventBus subscriptions={subscriptions} history_limit={limit}>"

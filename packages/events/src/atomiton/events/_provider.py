@@ -20,7 +20,7 @@ def provide(container: Container, settings: Mapping[str, Any] | None = None) -> 
 
     Args:
         container: The atomiton Container to register in.
-        settings: Optional ``"events.history"`` (int, default 1000), ``"events.history_age"``
+        settings: Optional ``"events.history_limit"`` (int, default 1000), ``"events.history_age"``
             (seconds) and ``"events.log"`` (path of a JSON-lines EventLog).
 
     Raises:
@@ -28,25 +28,27 @@ def provide(container: Container, settings: Mapping[str, Any] | None = None) -> 
             before anything is built).
     """
     options = dict(settings or {})
-    history = options.get("events.history", 1000)
+    history = options.get("events.history_limit", 1000)
     age = options.get("events.history_age")
     log_path = options.get("events.log")
     if history is not None and (
         isinstance(history, bool) or not isinstance(history, int) or history < 0
     ):
-        raise BusConfigError(f"settings['events.history'] must be an int >= 0, got {history!r}")
+        raise BusConfigError(
+            f"settings['events.history_limit'] must be an int >= 0, got {history!r}"
+        )
     if age is not None and (
         isinstance(age, bool) or not isinstance(age, (int, float)) or not age > 0
     ):
         raise BusConfigError(f"settings['events.history_age'] must be seconds > 0, got {age!r}")
     if history is None and age is None:
-        raise BusConfigError("settings['events.history'] is None: set events.history_age too")
+        raise BusConfigError("settings['events.history_limit'] is None: set events.history_age too")
     if log_path is not None and not isinstance(log_path, (str, os.PathLike)):
         raise BusConfigError(f"settings['events.log'] must be a file path, got {log_path!r}")
 
     def make_event_bus() -> EventBus:
         log = EventLog(log_path) if log_path else None
-        return EventBus(history=history, history_age=age, log=log)
+        return EventBus(history_limit=history, history_age=age, log=log)
 
     registered = EventBus  # the key, fixed now: "events" must always mean this registration
 
