@@ -69,7 +69,7 @@ class DaskWorkers(Workers):
             ``cancelled`` flag turned on before its worker process is restarted.
         connect_timeout: Seconds to wait for the scheduler (and for ``min_workers``).
         events: Optional event bus; receives ``execution.job.*`` events.
-        history: How many recent jobs ``jobs()`` remembers.
+        history_limit: How many recent jobs ``jobs()`` remembers.
     """
 
     def __init__(
@@ -84,9 +84,9 @@ class DaskWorkers(Workers):
         kill_grace: float = 1.0,
         connect_timeout: float = 30.0,
         events: EventSink | None = None,
-        history: int = 1000,
+        history_limit: int = 1000,
     ) -> None:
-        super().__init__(events=events, history=history)
+        super().__init__(events=events, history_limit=history_limit)
         idle = check_timeout(idle_timeout, "idle_timeout")
         grace = check_timeout(kill_grace, "kill_grace")
         self._grace = 1.0 if grace is None else grace
