@@ -105,7 +105,7 @@ def test_a_finished_job_releases_its_arguments_while_the_caller_holds_it(
 
 def test_a_finished_job_that_nobody_holds_is_released(make_workers: WorkersFactory) -> None:
     # jobs() history and the pool's threads keep no finished job (and so no result) alive.
-    workers = make_workers(history=1000)
+    workers = make_workers(history_limit=1000)
     job = workers.schedule(make_dummy_object, args=(0,), timeout=60)
     result_ref = weakref.ref(job.result(timeout=10))
     job_ref = weakref.ref(job)

@@ -131,7 +131,7 @@ def test_a_failing_listener_is_logged_and_does_not_break_the_job(
 
 
 def test_jobs_remembers_only_the_recent_history() -> None:
-    with ThreadWorkers(max_workers=1, history=3) as workers:
+    with ThreadWorkers(max_workers=1, history_limit=3) as workers:
         jobs = [workers.submit(sleep_then_return, 0, n) for n in range(5)]
         for job in jobs:
             job.result(timeout=10)

@@ -54,7 +54,7 @@ class ProcessWorkers(Dispatcher, Reader):
         start_method: "fork", "forkserver" or "spawn" (default: from ``capabilities()``; on
             CPython 3.12+ "fork" is replaced by "forkserver", see the README).
         events: Optional event bus; receives ``execution.job.*`` events.
-        history: How many recent jobs ``jobs()`` remembers.
+        history_limit: How many recent jobs ``jobs()`` remembers.
     """
 
     def __init__(
@@ -66,9 +66,9 @@ class ProcessWorkers(Dispatcher, Reader):
         max_tasks_per_worker: int | None = None,
         start_method: str | None = None,
         events: EventSink | None = None,
-        history: int = 1000,
+        history_limit: int = 1000,
     ) -> None:
-        super().__init__(events=events, history=history)
+        super().__init__(events=events, history_limit=history_limit)
         if max_workers is None:
             max_workers = cpu_count()
         check_pool_size(max_workers, min_workers)

@@ -106,7 +106,7 @@ class ThreadWorkers(Workers):
         max_tasks_per_worker: Jobs a thread runs before it is replaced (None: no limit).
         thread_name_prefix: Prefix of the worker threads' names.
         events: Optional event bus; receives ``execution.job.*`` events.
-        history: How many recent jobs ``jobs()`` remembers.
+        history_limit: How many recent jobs ``jobs()`` remembers.
     """
 
     def __init__(
@@ -118,9 +118,9 @@ class ThreadWorkers(Workers):
         max_tasks_per_worker: int | None = None,
         thread_name_prefix: str = "atomiton-thread",
         events: EventSink | None = None,
-        history: int = 1000,
+        history_limit: int = 1000,
     ) -> None:
-        super().__init__(events=events, history=history)
+        super().__init__(events=events, history_limit=history_limit)
         if max_workers is None:
             max_workers = min(32, cpu_count() + 4)
         check_pool_size(max_workers, min_workers)

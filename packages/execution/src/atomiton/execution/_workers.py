@@ -107,14 +107,18 @@ def check_pool_size(max_workers: int, min_workers: int) -> None:
 class Workers(Executor, abc.ABC):
     """The shared face of ThreadWorkers and ProcessWorkers: a ``concurrent.futures.Executor``."""
 
-    def __init__(self, *, events: EventSink | None, history: int) -> None:
-        if isinstance(history, bool) or not isinstance(history, int) or history < 0:
-            raise ValueError(f"history must be an int >= 0, got {history!r}")
+    def __init__(self, *, events: EventSink | None, history_limit: int) -> None:
+        if (
+            isinstance(history_limit, bool)
+            or not isinstance(history_limit, int)
+            or history_limit < 0
+        ):
+            raise ValueError(f"history_limit must be an int >= 0, got {history_limit!r}")
         self._observers = JobObservers(events)
         # Weak: the history must not keep a finished job (and its result) alive; a job still
         # queued or running is held by the pool, a finished one only by whoever kept it.
         # (A pool that appends a Job itself keeps it strongly; both forms are listed.)
-        self._recent: deque[weakref.ref[Job[Any]] | Job[Any]] = deque(maxlen=history)
+        self._recent: deque[weakref.ref[Job[Any]] | Job[Any]] = deque(maxlen=history_limit)
         self._shutdown = False
         self._count_lock = threading.Lock()
         self._job_lock = threading.Lock()  # guards every job's state changes (see _job.py)
@@ -216,7 +220,7 @@ class Workers(Executor, abc.ABC):
         return self._observers.add(callback)
 
     def jobs(self) -> list[Job[Any]]:
-        """The most recent jobs (of the last ``history`` submitted), oldest first.
+        """The most recent jobs (of the last ``history_limit`` submitted), oldest first.
 
         Only jobs that still exist are listed: those queued or running, and finished ones that
         someone still holds. The pool keeps no finished job alive (nor its result) for this.
