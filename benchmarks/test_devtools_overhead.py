@@ -47,7 +47,7 @@ def test_set_never_attached(benchmark: Any) -> None:
 @pytest.mark.benchmark(group="devtools: store.set while attached")
 def test_set_while_attached_atomiton(benchmark: Any) -> None:
     store, count, numbers = _counter_store()
-    dt = DevTools(max_entries=1000, max_history=100)
+    dt = DevTools(entry_limit=1000, history_limit=100)
     dt.attach(store, name="ui")
     benchmark.extra_info["impl"] = "atomiton"
     benchmark(lambda: store.set(count, next(numbers)))
@@ -84,7 +84,7 @@ def test_emit_never_attached(benchmark: Any) -> None:
 @pytest.mark.benchmark(group="devtools: emit while attached")
 def test_emit_while_attached_atomiton(benchmark: Any) -> None:
     bus = EventBus(history_limit=0)
-    dt = DevTools(max_entries=1000)
+    dt = DevTools(entry_limit=1000)
     dt.attach(bus)
     benchmark.extra_info["impl"] = "atomiton"
     benchmark(bus.emit, "job.done", {"id": 1})
@@ -94,7 +94,7 @@ def test_emit_while_attached_atomiton(benchmark: Any) -> None:
 @pytest.mark.benchmark(group="devtools: inspector view")
 def test_view_of_a_full_timeline_atomiton(benchmark: Any) -> None:
     store, count, numbers = _counter_store()
-    dt = DevTools(max_entries=10_000, max_history=100)
+    dt = DevTools(entry_limit=10_000, history_limit=100)
     dt.attach(store, name="ui")
     for _ in range(10_000):
         store.set(count, next(numbers))

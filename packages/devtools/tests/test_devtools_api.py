@@ -101,7 +101,7 @@ def test_a_batch_is_one_history_point(dt: DevTools) -> None:
 def test_jumping_to_a_position_that_is_not_kept_names_the_valid_range() -> None:
     count = atom(0, name="count")
     store = create_store()
-    with DevTools(max_history=3) as dt:
+    with DevTools(history_limit=3) as dt:
         dt.attach(store, name="ui")
         for n in range(1, 6):
             store.set(count, n)
@@ -116,7 +116,7 @@ def test_jumping_to_a_position_that_is_not_kept_names_the_valid_range() -> None:
 def test_the_timeline_ring_keeps_only_max_entries() -> None:
     count = atom(0, name="count")
     store = create_store()
-    with DevTools(max_entries=5) as dt:
+    with DevTools(entry_limit=5) as dt:
         dt.attach(store, name="ui")
         for n in range(1, 21):
             store.set(count, n)
@@ -344,12 +344,12 @@ def test_state_shows_mounted_derived_atoms_without_being_told_about_them() -> No
 @pytest.mark.parametrize(
     ("option", "value", "error"),
     [
-        ("max_history", 1.5, TypeError),
-        ("max_history", True, TypeError),
-        ("max_history", 1, ValueError),
-        ("max_entries", 0, ValueError),
-        ("max_entries", 10.0, TypeError),
-        ("max_events", False, TypeError),
+        ("history_limit", 1.5, TypeError),
+        ("history_limit", True, TypeError),
+        ("history_limit", 1, ValueError),
+        ("entry_limit", 0, ValueError),
+        ("entry_limit", 10.0, TypeError),
+        ("event_limit", False, TypeError),
     ],
 )
 def test_history_sizes_must_be_whole_numbers_in_range(

@@ -1,6 +1,6 @@
 """Time travel against a model: a list of states and a cursor, as an editor's undo stack.
 
-The history keeps only the newest ``max_history`` states; positions stay absolute.
+The history keeps only the newest ``history_limit`` states; positions stay absolute.
 """
 
 import pytest
@@ -20,12 +20,12 @@ operations = st.lists(
 )
 
 
-@pytest.mark.parametrize("max_history", [3, 1000])
+@pytest.mark.parametrize("history_limit", [3, 1000])
 @settings(max_examples=120, deadline=None)
 @given(ops=operations)
 @example(ops=[("a", 0), ("a", 1), ("a", 0), ("jump", 1), ("a", 1)])  # a write after dropped points
 def test_undo_redo_jump_match_a_cursor_over_a_list_of_states(
-    max_history: int, ops: list[tuple[str, int]]
+    history_limit: int, ops: list[tuple[str, int]]
 ) -> None:
     a, b = atom(0, name="a"), atom(0, name="b")
     store = create_store()
@@ -34,7 +34,7 @@ def test_undo_redo_jump_match_a_cursor_over_a_list_of_states(
         store.set(b, -1)
     states, cursor = [(-1, -1)], 0
     first = 0  # the oldest kept position: dropped points never come back
-    with DevTools(max_history=max_history) as dt:
+    with DevTools(history_limit=history_limit) as dt:
         dt.attach(store, name="ui")
         for op, value in ops:
             if op in ("a", "b", "both"):
@@ -62,7 +62,7 @@ def test_undo_redo_jump_match_a_cursor_over_a_list_of_states(
                 with pytest.raises(TimeTravelError, match="is not kept"):
                     dt.jump_to("ui", value)
             assert (store.get(a), store.get(b)) == states[cursor]
-            first = max(first, len(states) - max_history)
+            first = max(first, len(states) - history_limit)
             kept = dt.history("ui")
             assert [p.position for p in kept] == list(range(first, len(states)))
             assert [(p.state["a"], p.state["b"]) for p in kept] == states[first:]

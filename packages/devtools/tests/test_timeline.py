@@ -10,7 +10,7 @@ from atomiton.devtools._profile import Profiler
 
 
 def test_timeline_keeps_only_the_newest_entries_and_keeps_counting() -> None:
-    timeline = Timeline(max_entries=3)
+    timeline = Timeline(entry_limit=3)
     for n in range(5):
         timeline.record("event", "bus", f"e{n}")
     assert [e.label for e in timeline] == ["e2", "e3", "e4"]
@@ -19,8 +19,8 @@ def test_timeline_keeps_only_the_newest_entries_and_keeps_counting() -> None:
 
 
 def test_timeline_rejects_a_size_below_one() -> None:
-    with pytest.raises(ValueError, match="max_entries"):
-        Timeline(max_entries=0)
+    with pytest.raises(ValueError, match="entry_limit"):
+        Timeline(entry_limit=0)
 
 
 def test_timeline_filters_by_kind_and_limit() -> None:
@@ -49,7 +49,7 @@ def test_timeline_listener_sees_every_entry_until_removed() -> None:
 
 
 def test_timeline_numbers_entries_uniquely_under_threads() -> None:
-    timeline = Timeline(max_entries=10_000)
+    timeline = Timeline(entry_limit=10_000)
 
     def write() -> None:
         for _ in range(500):

@@ -80,7 +80,7 @@ class StoreHistory:
 
     def __init__(self, max_points: int = 1000) -> None:
         if max_points < 2:
-            raise ValueError(f"max_history must be >= 2, got {max_points!r}")
+            raise ValueError(f"history_limit must be >= 2, got {max_points!r}")
         self._max = max_points
         self._points: deque[_Point] = deque()
         self._position = -1

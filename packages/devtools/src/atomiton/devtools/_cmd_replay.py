@@ -79,7 +79,7 @@ def run_replay(args: argparse.Namespace) -> int:
     bus = EventBus(history_limit=0)
     count = 0
     with (
-        DevTools(max_entries=_KEPT_ENTRIES, max_events=_KEPT_ENTRIES) as devtools,
+        DevTools(entry_limit=_KEPT_ENTRIES, event_limit=_KEPT_ENTRIES) as devtools,
         path.open("rb") as lines,
         DelayedProgress(console(stderr=True), "replaying events", path.stat().st_size) as bar,
     ):

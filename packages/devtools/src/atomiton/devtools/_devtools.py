@@ -35,9 +35,9 @@ class DevTools:
     """One timeline and time travel across everything attached to it.
 
     Args:
-        max_entries: size of the timeline ring (oldest entries are dropped first).
-        max_history: history points kept per atom store for undo / redo / jump_to.
-        max_events: recent events kept for the inspector's event stream.
+        entry_limit: size of the timeline ring (oldest entries are dropped first).
+        history_limit: history points kept per atom store for undo / redo / jump_to.
+        event_limit: recent events kept for the inspector's event stream.
 
     Example:
         >>> from atomiton.store import atom, create_store
@@ -55,20 +55,20 @@ class DevTools:
     """
 
     def __init__(
-        self, *, max_entries: int = 10_000, max_history: int = 1_000, max_events: int = 500
+        self, *, entry_limit: int = 10_000, history_limit: int = 1_000, event_limit: int = 500
     ) -> None:
         for option, value, least in (
-            ("max_entries", max_entries, 1),
-            ("max_history", max_history, 2),
-            ("max_events", max_events, 1),
+            ("entry_limit", entry_limit, 1),
+            ("history_limit", history_limit, 2),
+            ("event_limit", event_limit, 1),
         ):
             # bool is an int to Python, and a float would reach deque(maxlen=...) as a late error.
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"DevTools {option} must be an integer, got {value!r}")
             if value < least:
                 raise ValueError(f"DevTools {option} must be >= {least}, got {value!r}")
-        self._recorder = Recorder(max_entries=max_entries, max_events=max_events)
-        self._max_history = max_history
+        self._recorder = Recorder(entry_limit=entry_limit, event_limit=event_limit)
+        self._history_limit = history_limit
         self._attached: dict[str, Attachment] = {}
         self._imported: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -120,7 +120,7 @@ class DevTools:
             attachment: Attachment
             if kind == "store":
                 attachment = AtomStoreAttachment(
-                    name, target, self._recorder, self._max_history, shown
+                    name, target, self._recorder, self._history_limit, shown
                 )
             elif kind == "client":
                 attachment = EntityClientAttachment(name, target, self._recorder)

@@ -21,19 +21,19 @@ class Recorder:
     """Timeline + profiler + recent events + known jobs, with a change counter.
 
     Args:
-        max_entries: size of the timeline ring.
-        max_events: how many recent events the inspector's event stream keeps.
-        max_jobs: how many jobs (most recently changed) are kept.
+        entry_limit: size of the timeline ring.
+        event_limit: how many recent events the inspector's event stream keeps.
+        job_limit: how many jobs (most recently changed) are kept.
     """
 
     def __init__(
-        self, max_entries: int = 10_000, max_events: int = 500, max_jobs: int = 200
+        self, *, entry_limit: int = 10_000, event_limit: int = 500, job_limit: int = 200
     ) -> None:
-        self.timeline = Timeline(max_entries)
+        self.timeline = Timeline(entry_limit=entry_limit)
         self.profiler = Profiler()
-        self.events: deque[dict[str, Any]] = deque(maxlen=max_events)
+        self.events: deque[dict[str, Any]] = deque(maxlen=event_limit)
         self.jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._max_jobs = max_jobs
+        self._job_limit = job_limit
         self._lock = threading.Lock()
         self._revision = itertools.count(1)
         self.revision = 0
@@ -70,7 +70,7 @@ class Recorder:
         with self._lock:
             previous = self.jobs.pop(job["id"], None)
             self.jobs[job["id"]] = job
-            while len(self.jobs) > self._max_jobs:
+            while len(self.jobs) > self._job_limit:
                 self.jobs.popitem(last=False)
         self.touch()
         return previous

@@ -76,19 +76,19 @@ class Timeline:
     """A thread-safe ring of ``TimelineEntry`` with change listeners.
 
     Args:
-        max_entries: how many entries are kept; the oldest are dropped first. Must be >= 1.
+        entry_limit: how many entries are kept; the oldest are dropped first. Must be >= 1.
     """
 
-    def __init__(self, max_entries: int = 10_000) -> None:
-        if not isinstance(max_entries, int) or max_entries < 1:
-            raise ValueError(f"max_entries must be a positive int, got {max_entries!r}")
-        self._entries: deque[TimelineEntry] = deque(maxlen=max_entries)
+    def __init__(self, *, entry_limit: int = 10_000) -> None:
+        if not isinstance(entry_limit, int) or entry_limit < 1:
+            raise ValueError(f"entry_limit must be a positive int, got {entry_limit!r}")
+        self._entries: deque[TimelineEntry] = deque(maxlen=entry_limit)
         self._seq = itertools.count()
         self._lock = threading.Lock()
         self._listeners: list[Callable[[TimelineEntry], None]] = []
 
     @property
-    def max_entries(self) -> int:
+    def entry_limit(self) -> int:
         """How many entries the ring keeps."""
         return self._entries.maxlen or 0
 
@@ -159,4 +159,4 @@ class Timeline:
             return self._entries[index]
 
     def __repr__(self) -> str:
-        return f"Timeline({len(self)} of {self.max_entries} entries)"
+        return f"Timeline({len(self)} of {self.entry_limit} entries)"

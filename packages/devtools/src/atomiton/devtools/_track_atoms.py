@@ -97,12 +97,12 @@ class AtomStoreAttachment:
         name: str,
         store: AtomStoreLike,
         recorder: Recorder,
-        max_history: int,
+        history_limit: int,
         atoms: Iterable[Atom[Any]] = (),
     ) -> None:
         self.name = name
         self.target = store
-        self.history = StoreHistory(max_history)
+        self.history = StoreHistory(history_limit)
         self._recorder = recorder
         self._local = threading.local()
         self._pending: list[tuple[str, Any]] = []
