@@ -27,13 +27,13 @@ def fail(breaker: CircuitBreaker, times: int) -> None:
 
 
 def test_closed_breaker_passes_calls_and_results(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(3, 10.0, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=3, reset_timeout=10.0, clock=clock)
     assert breaker.call(divmod, 7, 2) == (3, 1)
     assert state_of(breaker) == "closed"
 
 
 def test_opens_after_threshold_consecutive_failures(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(3, 10.0, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=3, reset_timeout=10.0, clock=clock)
     fail(breaker, 2)
     assert state_of(breaker) == "closed"
     fail(breaker, 1)
@@ -41,7 +41,7 @@ def test_opens_after_threshold_consecutive_failures(clock: FakeClock) -> None:
 
 
 def test_a_success_resets_the_consecutive_count(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(3, 10.0, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=3, reset_timeout=10.0, clock=clock)
     fail(breaker, 2)
     breaker.call(lambda: None)
     fail(breaker, 2)
@@ -50,7 +50,7 @@ def test_a_success_resets_the_consecutive_count(clock: FakeClock) -> None:
 
 
 def test_open_breaker_refuses_without_calling_and_says_when_it_retries(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(1, 10.0, clock=clock, name="payments")
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=10.0, clock=clock, name="payments")
     fail(breaker, 1)
     clock.now += 4
     called: list[int] = []
@@ -63,7 +63,7 @@ def test_open_breaker_refuses_without_calling_and_says_when_it_retries(clock: Fa
 
 
 def test_after_reset_timeout_a_trial_success_closes_it(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(1, 10.0, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=10.0, clock=clock)
     fail(breaker, 1)
     clock.now += 10
     assert state_of(breaker) == "half_open"
@@ -72,7 +72,7 @@ def test_after_reset_timeout_a_trial_success_closes_it(clock: FakeClock) -> None
 
 
 def test_a_failed_trial_opens_it_again_for_a_new_timeout(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(2, 10.0, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=10.0, clock=clock)
     fail(breaker, 2)
     clock.now += 10
     fail(breaker, 1)
@@ -81,7 +81,9 @@ def test_a_failed_trial_opens_it_again_for_a_new_timeout(clock: FakeClock) -> No
 
 
 def test_half_open_successes_are_all_needed_to_close(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(1, 5.0, half_open_successes=3, clock=clock)
+    breaker = CircuitBreaker(
+        failure_threshold=1, reset_timeout=5.0, half_open_successes=3, clock=clock
+    )
     fail(breaker, 1)
     clock.now += 5
     breaker.call(lambda: None)
@@ -92,7 +94,7 @@ def test_half_open_successes_are_all_needed_to_close(clock: FakeClock) -> None:
 
 
 def test_listeners_hear_every_state_change_and_can_be_removed(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(1, 5.0, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5.0, clock=clock)
     heard: list[tuple[str, str]] = []
     remove = breaker.add_listener(lambda b, old, new: heard.append((old, new)))
     fail(breaker, 1)
@@ -105,7 +107,9 @@ def test_listeners_hear_every_state_change_and_can_be_removed(clock: FakeClock) 
 
 
 def test_exceptions_outside_failure_on_do_not_count(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(1, 5.0, clock=clock, failure_on=(OSError,))
+    breaker = CircuitBreaker(
+        failure_threshold=1, reset_timeout=5.0, clock=clock, failure_on=(OSError,)
+    )
 
     def missing() -> None:
         raise KeyError("k")
@@ -116,7 +120,7 @@ def test_exceptions_outside_failure_on_do_not_count(clock: FakeClock) -> None:
 
 
 def test_reset_closes_an_open_breaker(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(1, 5.0, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5.0, clock=clock)
     fail(breaker, 1)
     breaker.reset()
     assert state_of(breaker) == "closed"
@@ -124,7 +128,7 @@ def test_reset_closes_an_open_breaker(clock: FakeClock) -> None:
 
 
 def test_decorator_form_counts_failures(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(2, 5.0, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=5.0, clock=clock)
 
     @breaker
     def read(fail_it: bool) -> str:
@@ -142,7 +146,7 @@ def test_decorator_form_counts_failures(clock: FakeClock) -> None:
 
 
 async def test_async_calls_record_their_outcome_when_awaited(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(2, 5.0, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=5.0, clock=clock)
 
     async def down() -> None:
         raise OSError("down")
@@ -164,7 +168,7 @@ async def test_async_calls_record_their_outcome_when_awaited(clock: FakeClock) -
 
 
 async def test_async_decorator_form(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(1, 5.0, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5.0, clock=clock)
 
     @breaker
     async def down() -> None:
@@ -177,7 +181,7 @@ async def test_async_decorator_form(clock: FakeClock) -> None:
 
 
 def test_concurrent_failures_from_threads_open_it_once(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(50, 5.0, clock=clock)
+    breaker = CircuitBreaker(failure_threshold=50, reset_timeout=5.0, clock=clock)
     opened: list[str] = []
     breaker.add_listener(lambda b, old, new: opened.append(new))
     barrier = threading.Barrier(8)

@@ -12,7 +12,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "cgroup"
 
 
 def limits_of(name: str) -> CgroupLimits:
-    return read_cgroup_limits(FIXTURES / name / "root", FIXTURES / name / "self_cgroup")
+    return read_cgroup_limits(
+        FIXTURES / name / "root", proc_self_cgroup=FIXTURES / name / "self_cgroup"
+    )
 
 
 def test_v2_quota_and_memory_limit() -> None:
@@ -50,14 +52,14 @@ def test_v1_nested_group_quota_is_found() -> None:
 
 
 def test_no_cgroup_filesystem_means_no_limits(tmp_path: Path) -> None:
-    assert read_cgroup_limits(tmp_path, tmp_path / "missing") == CgroupLimits()
+    assert read_cgroup_limits(tmp_path, proc_self_cgroup=tmp_path / "missing") == CgroupLimits()
 
 
 def test_malformed_files_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "cgroup.controllers").touch()
     (tmp_path / "cpu.max").write_text("lots 100000\n")
     (tmp_path / "memory.max").write_text("plenty\n")
-    assert read_cgroup_limits(tmp_path, tmp_path / "missing") == CgroupLimits(2)
+    assert read_cgroup_limits(tmp_path, proc_self_cgroup=tmp_path / "missing") == CgroupLimits(2)
 
 
 def test_cpu_quota_caps_the_affinity() -> None:

@@ -78,11 +78,11 @@ class CircuitBreaker:
 
     def __init__(
         self,
+        *,
         failure_threshold: int = 5,
         reset_timeout: float = 30.0,
         half_open_successes: int = 1,
         clock: Callable[[], float] = time.monotonic,
-        *,
         name: str = "circuit",
         failure_on: FailureOn = (Exception,),
     ) -> None:

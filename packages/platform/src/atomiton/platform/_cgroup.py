@@ -176,7 +176,7 @@ def _v1(root: Path, groups: dict[str, str]) -> CgroupLimits:
 
 
 def read_cgroup_limits(
-    root: str | Path = "/sys/fs/cgroup", proc_self_cgroup: str | Path = "/proc/self/cgroup"
+    root: str | Path = "/sys/fs/cgroup", *, proc_self_cgroup: str | Path = "/proc/self/cgroup"
 ) -> CgroupLimits:
     """Read the CPU quota and memory limit of this process's control group.
 

@@ -103,6 +103,7 @@ class RetryPolicy:
 
     def __init__(
         self,
+        *,
         attempts: int = 3,
         base_delay: float = 0.1,
         max_delay: float = 10.0,
@@ -110,7 +111,6 @@ class RetryPolicy:
         jitter: str = "full",
         retry_on: RetryOn = (Exception,),
         max_elapsed: float | None = None,
-        *,
         sleep: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
         random: Callable[[], float] = _random,
