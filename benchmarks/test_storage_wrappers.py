@@ -79,7 +79,7 @@ def test_monitored_memory_read_unwrapped(benchmark: Any) -> None:
 
 @pytest.mark.benchmark(group="storage: cached read (sqlite)")
 def test_cached_sqlite_read_atomiton(benchmark: Any, tmp_path: Path) -> None:
-    storage = CachedStorage(_filled(SQLiteStorage(tmp_path / "kv.db")), max_items=2000)
+    storage = CachedStorage(_filled(SQLiteStorage(tmp_path / "kv.db")), item_limit=2000)
     benchmark.extra_info["impl"] = "atomiton"
     _read_all(benchmark, storage)
 

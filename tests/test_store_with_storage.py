@@ -22,7 +22,7 @@ from atomiton.store import StorageLike, create_client
     [
         lambda p: SQLiteStorage(p / "app.db"),
         lambda p: MemoryStorage(),
-        lambda p: CachedStorage(SQLiteStorage(p / "cached.db"), max_items=100),
+        lambda p: CachedStorage(SQLiteStorage(p / "cached.db"), item_limit=100),
         lambda p: MonitoredStorage(SQLiteStorage(p / "monitored.db"), lambda record: None),
     ],
     ids=["sqlite", "memory", "cached-sqlite", "monitored-sqlite"],

@@ -62,10 +62,10 @@ STACKS: dict[str, Factory] = {
         MemoryStorage(clock=clock), _records()
     ),
     "cached(sqlite)": lambda path, clock: CachedStorage(
-        SQLiteStorage(path / "kv.db", clock=clock), max_items=4, clock=clock
+        SQLiteStorage(path / "kv.db", clock=clock), item_limit=4, clock=clock
     ),
     "cached-bytes-ttl(file)": lambda path, clock: CachedStorage(
-        FileStorage(path / "root", fsync=False, clock=clock), max_bytes=64, ttl=5.0, clock=clock
+        FileStorage(path / "root", fsync=False, clock=clock), byte_limit=64, ttl=5.0, clock=clock
     ),
     "retrying(file)": lambda path, clock: _retrying(
         FileStorage(path / "root", fsync=False, clock=clock)
@@ -74,7 +74,7 @@ STACKS: dict[str, Factory] = {
     "all(sqlite)": lambda path, clock: MonitoredStorage(
         CachedStorage(
             _retrying(_breaker(SQLiteStorage(path / "kv.db", clock=clock))),
-            max_items=8,
+            item_limit=8,
             clock=clock,
         ),
         _records(),
@@ -106,7 +106,7 @@ SERVER_STACKS: dict[str, tuple[str, str, ServerFactory]] = {
         lambda url, table, clock: MonitoredStorage(
             CachedStorage(
                 _retrying(_breaker(PostgresStorage(url, table, clock=clock))),
-                max_items=8,
+                item_limit=8,
                 clock=clock,
             ),
             _records(),
@@ -118,7 +118,7 @@ SERVER_STACKS: dict[str, tuple[str, str, ServerFactory]] = {
         lambda url, prefix, clock: MonitoredStorage(
             CachedStorage(
                 _retrying(_breaker(RedisStorage(url, prefix, clock=clock))),
-                max_items=8,
+                item_limit=8,
                 clock=clock,
             ),
             _records(),

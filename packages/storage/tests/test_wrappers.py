@@ -166,14 +166,14 @@ def test_cache_is_write_through_and_invalidates_on_delete() -> None:
 
 
 def test_cache_evicts_least_recently_used_by_items_and_bytes() -> None:
-    cache = CachedStorage(MemoryStorage(), max_items=2, max_bytes=10)
+    cache = CachedStorage(MemoryStorage(), item_limit=2, byte_limit=10)
     cache.write("a", b"1")
     cache.write("b", b"2")
     cache.read("a")
     cache.write("c", b"3")  # evicts b, the least recently used
     assert cache.cache_info().items == 2
     assert cache._entries.keys() == {"a", "c"}
-    cache.write("big", b"x" * 11)  # larger than max_bytes: stored, not cached
+    cache.write("big", b"x" * 11)  # larger than byte_limit: stored, not cached
     assert "big" not in cache._entries
     assert cache.read("big") == b"x" * 11
 

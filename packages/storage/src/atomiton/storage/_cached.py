@@ -56,8 +56,8 @@ class CachedStorage(StorageWrapper):
 
     Args:
         inner: The client to cache.
-        max_items: Most values kept (None: unbounded).
-        max_bytes: Most value bytes kept; a larger single value is not cached (None: unbounded).
+        item_limit: Most values kept (None: unbounded).
+        byte_limit: Most value bytes kept; a larger single value is not cached (None: unbounded).
         ttl: Seconds a cached value may be served before it is read again (None: until evicted).
         clock: The clock ``inner`` uses for TTLs (``time.time`` for every atomiton backend).
     """
@@ -65,18 +65,18 @@ class CachedStorage(StorageWrapper):
     def __init__(
         self,
         inner: StorageClient,
-        max_items: int | None = None,
-        max_bytes: int | None = None,
-        ttl: float | None = None,
         *,
+        item_limit: int | None = None,
+        byte_limit: int | None = None,
+        ttl: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(inner)
-        for name, bound in (("max_items", max_items), ("max_bytes", max_bytes)):
+        for name, bound in (("item_limit", item_limit), ("byte_limit", byte_limit)):
             if bound is not None and (not isinstance(bound, int) or bound < 0):
                 raise ValueError(f"CachedStorage {name} must be an int >= 0 or None, not {bound!r}")
-        self.max_items = max_items
-        self.max_bytes = max_bytes
+        self.item_limit = item_limit
+        self.byte_limit = byte_limit
         self.ttl = None if ttl is None else check_ttl(ttl)
         self._clock = clock
         # key -> (value, inner expiry or None, deadline after which the copy is not served)
@@ -90,7 +90,7 @@ class CachedStorage(StorageWrapper):
     # -- cache bookkeeping (call with the lock held) ------------------------------------------
     def _store(self, key: str, value: bytes, expires: float | None, now: float) -> None:
         size = len(value)
-        if (self.max_bytes is not None and size > self.max_bytes) or self.max_items == 0:
+        if (self.byte_limit is not None and size > self.byte_limit) or self.item_limit == 0:
             self._drop(key)
             return
         deadline = float("inf") if self.ttl is None else now + self.ttl
@@ -101,8 +101,8 @@ class CachedStorage(StorageWrapper):
             self._bytes -= len(old[0])
         self._entries[key] = (value, expires, deadline)
         self._bytes += size
-        while (self.max_items is not None and len(self._entries) > self.max_items) or (
-            self.max_bytes is not None and self._bytes > self.max_bytes
+        while (self.item_limit is not None and len(self._entries) > self.item_limit) or (
+            self.byte_limit is not None and self._bytes > self.byte_limit
         ):
             _, (evicted, _, _) = self._entries.popitem(last=False)
             self._bytes -= len(evicted)

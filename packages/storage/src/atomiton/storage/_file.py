@@ -85,8 +85,8 @@ class FileStorage(StorageClient):
     def __init__(
         self,
         root: str | os.PathLike[str],
-        fsync: bool = True,
         *,
+        fsync: bool = True,
         clock: Callable[[], float] = time.time,
         readonly: bool = False,
     ) -> None:

@@ -114,8 +114,8 @@ class SQLiteStorage(StorageClient):
     def __init__(
         self,
         path: str | os.PathLike[str],
-        durability: Durability = "normal",
         *,
+        durability: Durability = "normal",
         busy_timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
         readonly: bool = False,
