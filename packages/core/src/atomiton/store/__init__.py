@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from atomiton.store._atoms.store import StorePlugin as StorePlugin
     from atomiton.store._atoms.time_travel import HistoryEntry as HistoryEntry
     from atomiton.store._atoms.time_travel import TimeTravel as TimeTravel
+    from atomiton.store._entities._sync import SyncBus as SyncBus
+    from atomiton.store._entities._sync import SyncConflict as SyncConflict
     from atomiton.store._entities.client import EntityClient as EntityClient
     from atomiton.store._entities.client import create_client as create_client
     from atomiton.store._entities.codec import InMemoryStorage as InMemoryStorage
@@ -120,6 +122,8 @@ __all__ = [
     "StorePlugin",
     "StoreState",
     "StoresAccessor",
+    "SyncBus",
+    "SyncConflict",
     "TimeTravel",
     "UnknownAtomError",
     "UnknownWriteStrategyError",
@@ -187,6 +191,8 @@ _HOME = {
     "StorePlugin": "_atoms.store",
     "StoreState": "_hub.hub",
     "StoresAccessor": "_entities.facades",
+    "SyncBus": "_entities._sync",
+    "SyncConflict": "_entities._sync",
     "TimeTravel": "_atoms.time_travel",
     "UnknownAtomError": "_errors",
     "UnknownWriteStrategyError": "_errors",

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from atomiton.store._entities._sync import EntitySync, SyncBus, SyncConflict
 from atomiton.store._entities.codec import InMemoryStorage
 from atomiton.store._entities.facades import StoresAccessor
 from atomiton.store._entities.handle import StoreChange, StoreHandle
@@ -92,6 +93,9 @@ class EntityClient:
         flush_interval: float | None = 1.0,
         history_limit: int = 100,
         key_prefix: str = "atomiton/store",
+        sync: SyncBus | None = None,
+        on_conflict: Callable[[SyncConflict], object] | None = None,
+        reconcile_interval: float | None = 5.0,
     ) -> None:
         if hydrate not in ("lazy", "eager"):
             raise EntityStoreError(f"hydrate must be 'lazy' or 'eager', got {hydrate!r}")
@@ -117,6 +121,7 @@ class EntityClient:
             raise TypeError(
                 f"events must have emit(type, data, source=...), got {type(events).__name__}"
             )
+        _check_sync(sync, on_conflict, reconcile_interval)
         self.id = new_id()
         self._owns_storage = storage is None
         self.storage: StorageLike = InMemoryStorage() if storage is None else storage
@@ -133,6 +138,14 @@ class EntityClient:
         self.history = EntityHistory(history_limit, self._replay)
         self.stores = StoresAccessor(self)
         self._persistence.load_outbox()
+        # Subscribed before any store hydrates (see _sync.py).
+        self._sync: EntitySync | None = None
+        if sync is not None:
+            self._sync = EntitySync(
+                self, sync, on_conflict=on_conflict, reconcile_interval=reconcile_interval
+            )
+            self._persistence.on_flush = self._sync.flushed
+            self._flusher.after_flush = self._sync.drain
         if self._persistence.pending:
             self._flusher.start()
         if hydrate == "eager":
@@ -208,7 +221,24 @@ class EntityClient:
     def flush(self) -> int:
         """Move every queued write to its entity key now; return how many records moved."""
         self._check_open()
-        return self._persistence.flush()
+        moved = self._persistence.flush()
+        if self._sync is not None:
+            self._sync.drain()
+        return moved
+
+    def reconcile(self) -> int:
+        """Reload every hydrated store from storage and apply the difference as remote changes.
+
+        Only for a synced client (``sync=``); it also runs on a sequence gap and every
+        ``reconcile_interval`` seconds. Returns how many entities changed in memory.
+
+        Raises:
+            EntityStoreError: the client is not synced.
+        """
+        self._check_open()
+        if self._sync is None:
+            raise EntityStoreError("reconcile() needs a synced client (create_client(sync=...))")
+        return self._sync.reconcile()
 
     def dispose(self) -> None:
         """Stop the flusher, flush queued writes, drop every handle; idempotent.
@@ -227,6 +257,8 @@ class EntityClient:
             logger.exception(
                 "entity client %s: final flush failed; writes stay in the outbox", self.id
             )
+        if self._sync is not None:
+            self._sync.close()
         with self._lock:
             self._handles.clear()
             self._observers.clear()
@@ -277,6 +309,7 @@ class EntityClient:
             failures: list[tuple[str, BaseException]] = []
             failed_ids: set[tuple[str, str]] = set()
             committed: list[EntityChange] = []
+            published: list[tuple[str, EntityChange]] = []
             unrestored: list[tuple[str, Exception]] = []
             for strategy, changes in coalesce(batch.order).items():
                 context = WriteContext(strategy, tuple(changes), self._persistence)
@@ -291,12 +324,17 @@ class EntityClient:
                         unrestored.append((strategy, undo_error))
                 else:
                     committed += changes
+                    published += ((strategy, c) for c in changes)
             if batch.record:
                 self.history.record(tuple(committed))
+            if self._sync is not None and published:
+                self._sync.record(published)
             for store, operation, ids, strategy in batch.notes:
                 kept = tuple(i for i in ids if (store, i) not in failed_ids)
                 if kept:
                     notes.append((store, operation, kept, strategy))
+        if self._sync is not None:
+            self._sync.drain()
         self._notify_all(notes)
         if failures:
             names = ", ".join(repr(s) for s, _e in failures)
@@ -395,10 +433,14 @@ class EntityClient:
                     raise
                 handle.apply(changes)
                 self.history.record(tuple(changes))
+                if self._sync is not None:
+                    self._sync.record([(strategy, c) for c in changes])
             if strategy == "queue" or self._persistence.pending:
                 self._flusher.start()
             result = [dict(c.after) if c.after is not None else {"id": c.id} for c in changes]
         if batch is None:
+            if self._sync is not None:
+                self._sync.drain()
             self._notify_all([(name, operation, ids, strategy)])
         return result
 
@@ -453,10 +495,18 @@ class EntityClient:
 
         return remove
 
-    def _notify_all(self, notes: list[tuple[str, str, tuple[str, ...], str]]) -> None:
+    def _hydrated(self, name: str) -> StoreHandle | None:
+        return self._handles.get(self._key(name))
+
+    def _hydrated_handles(self) -> list[StoreHandle]:
+        return list(self._handles.values())
+
+    def _notify_all(
+        self, notes: list[tuple[str, str, tuple[str, ...], str]], remote: bool = False
+    ) -> None:
         errors: list[Exception] = []
         for name, operation, ids, _strategy in notes:
-            change = StoreChange(name, operation, ids)
+            change = StoreChange(name, operation, ids, remote)
             handle = self._handles.get(self._key(name))
             listeners = [] if handle is None else list(handle.listeners)
             for listener in [*listeners, *self._observers]:
@@ -488,6 +538,9 @@ def create_client(
     flush_interval: float | None = 1.0,
     history_limit: int = 100,
     key_prefix: str = "atomiton/store",
+    sync: SyncBus | None = None,
+    on_conflict: Callable[[SyncConflict], object] | None = None,
+    reconcile_interval: float | None = 5.0,
 ) -> EntityClient:
     """Create an entity client.
 
@@ -501,6 +554,17 @@ def create_client(
             ``flush()`` and ``dispose()`` flush).
         history_limit: how many writes ``client.history`` remembers.
         key_prefix: the storage key prefix of this client's data.
+        sync: keep this client in step with the other clients on the same storage and key
+            prefix: a bridged ``atomiton.events.EventBus`` (or anything with its ``emit`` /
+            ``on`` shape). Each committed write or batch is published as one
+            ``store.sync.entities`` event; others re-read the named entities from storage and
+            notify their subscribers (``StoreChange.remote``). See the README, "Several
+            processes and machines".
+        on_conflict: called with a ``SyncConflict`` when a remote change meets an entity this
+            client had changed itself (storage's value wins).
+        reconcile_interval: seconds between reconciliations against storage of a synced
+            client (the staleness bound if a writer dies before publishing); None: only on a
+            sequence gap and ``client.reconcile()``.
 
     Returns:
         The new ``EntityClient``.
@@ -512,7 +576,28 @@ def create_client(
         flush_interval=flush_interval,
         history_limit=history_limit,
         key_prefix=key_prefix,
+        sync=sync,
+        on_conflict=on_conflict,
+        reconcile_interval=reconcile_interval,
     )
+
+
+def _check_sync(sync: object, on_conflict: object, reconcile_interval: object) -> None:
+    if sync is not None and not isinstance(sync, SyncBus):
+        raise TypeError(
+            "sync must have emit(type, data, *, source) and on(pattern, handler) (e.g. a "
+            f"bridged atomiton.events.EventBus), got {type(sync).__name__}"
+        )
+    if on_conflict is not None and not callable(on_conflict):
+        raise EntityStoreError(f"on_conflict must be callable or None, got {on_conflict!r}")
+    if reconcile_interval is not None and (
+        not isinstance(reconcile_interval, int | float)
+        or isinstance(reconcile_interval, bool)
+        or not reconcile_interval > 0
+    ):
+        raise EntityStoreError(
+            f"reconcile_interval must be > 0 or None, got {reconcile_interval!r}"
+        )
 
 
 def _undo(context: WriteContext) -> Exception | None:

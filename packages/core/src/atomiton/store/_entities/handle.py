@@ -45,13 +45,17 @@ class StoreChange:
 
     Attributes:
         store: the store's name.
-        operation: ``add``, ``update``, ``upsert``, ``delete``, ``undo`` or ``redo``.
+        operation: ``add``, ``update``, ``upsert``, ``delete``, ``undo`` or ``redo``; for a
+            change another process made (``create_client(sync=...)``): ``remote``, or
+            ``reconcile`` when found by a reconciliation against storage.
         ids: the ids the write touched, in order.
+        remote: True when another process made the change (applied from storage, not written).
     """
 
     store: str
     operation: str
     ids: tuple[str, ...]
+    remote: bool = False
 
 
 class StoreHandle:

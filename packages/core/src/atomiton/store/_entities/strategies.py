@@ -84,6 +84,8 @@ class Persistence:
         self.lock = threading.RLock()
         # Outbox records not yet flushed, oldest first: (outbox key, {entity key: bytes | None}).
         self.pending: list[tuple[str, dict[str, bytes | None]]] = []
+        # Told the entity keys each flush wrote, under the lock (the sync queues an event).
+        self.on_flush: Callable[[list[str]], None] | None = None
 
     def entity_key(self, store: str, entity_id: str) -> str:
         """Return the storage key of one entity."""
@@ -166,6 +168,8 @@ class Persistence:
             self._write(merged)
             self.storage.delete_many([key for key, _items in records])
             del self.pending[: len(records)]
+            if self.on_flush is not None:
+                self.on_flush(list(merged))
             return len(records)
 
     def load_outbox(self) -> None:
@@ -262,6 +266,8 @@ class BackgroundFlusher:
         self._name = name
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
+        # Called after each background flush, holding no lock (the sync publishes there).
+        self.after_flush: Callable[[], None] | None = None
 
     def start(self) -> None:
         """Start the thread (idempotent; a no-op without an interval or after ``stop``)."""
@@ -284,6 +290,8 @@ class BackgroundFlusher:
         while not self._stopped.wait(interval):
             try:
                 self._persistence.flush()
+                if self.after_flush is not None:
+                    self.after_flush()
             except Exception:
                 logger.exception(
                     "entity client %s: background flush failed; will retry", self._name

@@ -1,0 +1,302 @@
+"""Entity clients kept in sync over a bus-shaped object (``create_client(sync=...)``), in-process.
+
+The fake ``Wire`` joins several ``FakeBus`` objects like the events bridge does: what one emits
+reaches the handlers of every bus (its own included, as a local event does), synchronously or
+held back until ``deliver()``, and can lose chosen events. The real bridge over real processes
+is tested in the workspace's ``tests/test_store_sync_*.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from atomiton.store import (
+    EntityClient,
+    EntityStoreError,
+    InMemoryStorage,
+    StoreChange,
+    SyncBus,
+    SyncConflict,
+    create_client,
+)
+
+
+@dataclass
+class FakeEvent:
+    type: str
+    data: Any
+
+
+class Wire:
+    def __init__(self) -> None:
+        self.buses: list[FakeBus] = []
+        self.held: list[FakeEvent] | None = None
+        self.drop: Callable[[FakeEvent], bool] = lambda _e: False
+        self.sent: list[FakeEvent] = []
+
+    def bus(self) -> FakeBus:
+        bus = FakeBus(self)
+        self.buses.append(bus)
+        return bus
+
+    def send(self, event: FakeEvent) -> None:
+        self.sent.append(event)
+        if self.drop(event):
+            return
+        if self.held is not None:
+            self.held.append(event)
+            return
+        for bus in list(self.buses):
+            bus.deliver(event)
+
+    def hold(self) -> None:
+        self.held = []
+
+    def release(self) -> None:
+        held, self.held = self.held or [], None
+        for event in held:
+            for bus in list(self.buses):
+                bus.deliver(event)
+
+
+class FakeBus:
+    def __init__(self, wire: Wire) -> None:
+        self.wire = wire
+        self.handlers: list[Callable[[Any], Any]] = []
+
+    def emit(self, type: str, data: Any, /, *, source: str) -> object:
+        event = FakeEvent(type, data)
+        self.wire.send(event)
+        return event
+
+    def on(self, pattern: str, handler: Callable[[Any], Any], /) -> Callable[[], object]:
+        assert pattern == "store.sync.entities"
+        self.handlers.append(handler)
+        return lambda: self.handlers.remove(handler)
+
+    def deliver(self, event: FakeEvent) -> None:
+        for handler in list(self.handlers):
+            handler(event)
+
+
+@pytest.fixture
+def wire() -> Wire:
+    return Wire()
+
+
+@pytest.fixture
+def storage() -> Iterator[InMemoryStorage]:
+    shared = InMemoryStorage()
+    yield shared
+    shared.close()
+
+
+def _client(storage: InMemoryStorage, wire: Wire, **options: Any) -> EntityClient:
+    options.setdefault("reconcile_interval", None)
+    options.setdefault("flush_interval", None)
+    return create_client(storage, sync=wire.bus(), **options)
+
+
+def _state(client: EntityClient, store: str = "Todo") -> list[dict[str, Any]]:
+    return client.stores(store).get_all(include_deleted=True)
+
+
+def test_fake_bus_satisfies_the_protocol(wire: Wire) -> None:
+    assert isinstance(wire.bus(), SyncBus)
+
+
+def test_a_write_reaches_the_other_client_its_subscribers_and_indexes(
+    storage: InMemoryStorage, wire: Wire
+) -> None:
+    a, b = _client(storage, wire), _client(storage, wire)
+    b.configure("Todo", indexes=["done"])
+    heard: list[StoreChange] = []
+    b.stores.Todo.subscribe(heard.append)
+    added = a.stores.Todo.add_one({"title": "x", "done": False})
+    assert b.stores.Todo.get_one(added["id"]) == added
+    assert heard == [StoreChange("Todo", "remote", (added["id"],), remote=True)]
+    a.stores.Todo.update_one(added["id"], {"done": True})
+    assert b.stores.Todo.find_many({"done": True}, explain=True).plan.strategy == "index"  # type: ignore[union-attr]
+    assert [e["id"] for e in b.stores.Todo.find_many({"done": True}).data] == [added["id"]]
+    a.stores.Todo.delete_one(added["id"], force=True)
+    assert b.stores.Todo.get_one(added["id"], include_deleted=True) is None
+    assert b.stores.Todo.find_many({"done": True}).data == []
+    # Remote changes are not b's to undo.
+    assert not b.history.can_undo
+    a.close()
+    b.close()
+
+
+def test_one_event_per_write_or_batch_with_writer_and_sequence(
+    storage: InMemoryStorage, wire: Wire
+) -> None:
+    a = _client(storage, wire)
+    a.stores.Todo.add_many([{"n": 1}, {"n": 2}])
+    with a.batch():
+        one = a.stores.Todo.add_one({"n": 3})
+        a.stores.Note.add_one({"text": "t"})
+        a.stores.Todo.update_one(one["id"], {"n": 4}, write_strategy="queue")
+    events = [e.data for e in wire.sent]
+    assert [e["seq"] for e in events] == [1, 2]
+    assert {e["writer"] for e in events} == {a.id}
+    # A batch is coalesced: one change per entity, with its final state and strategy.
+    changes = sorted((c["store"], c["strategy"], c["after"]["id"]) for c in events[1]["changes"])
+    note = a.stores.Note.get_all()[0]
+    assert changes == [("Note", "direct", note["id"]), ("Todo", "queue", one["id"])]
+    assert a.flush() == 1
+    assert wire.sent[-1].data["kind"] == "flush"
+    assert wire.sent[-1].data["seq"] == 3
+    a.close()
+
+
+def test_receivers_trust_storage_not_the_payload(storage: InMemoryStorage, wire: Wire) -> None:
+    a, b, c = _client(storage, wire), _client(storage, wire), _client(storage, wire)
+    entity = a.stores.Todo.add_one({"v": 0})
+    for client in (b, c):
+        client.stores.Todo.count()  # hydrated
+    wire.hold()
+    a.stores.Todo.update_one(entity["id"], {"v": "a"})
+    b.stores.Todo.update_one(entity["id"], {"v": "b"})  # committed to storage last
+    wire.release()  # a's event arrives after both writes: everyone reads "b"
+    for client in (a, b, c):
+        assert client.stores.Todo.get_one(entity["id"])["v"] == "b"  # type: ignore[index]
+    for client in (a, b, c):
+        client.close()
+
+
+def test_conflicts_reach_on_conflict(storage: InMemoryStorage, wire: Wire) -> None:
+    seen: list[SyncConflict] = []
+    a = _client(storage, wire, on_conflict=seen.append)
+    b = _client(storage, wire)
+    entity = a.stores.Todo.add_one({"v": 0})
+    b.stores.Todo.count()
+    wire.hold()
+    mine = a.stores.Todo.update_one(entity["id"], {"v": "a"})
+    theirs = b.stores.Todo.update_one(entity["id"], {"v": "b"})
+    wire.release()
+    assert seen == [SyncConflict("Todo", entity["id"], mine, theirs)]
+    assert a.stores.Todo.get_one(entity["id"]) == theirs
+    a.close()
+    b.close()
+
+
+def test_queue_writes_travel_as_hints_then_the_flush_is_read_back(
+    storage: InMemoryStorage, wire: Wire
+) -> None:
+    a, b = _client(storage, wire), _client(storage, wire)
+    b.stores.Todo.count()
+    queued = a.stores.Todo.add_one({"v": 1}, write_strategy="queue")
+    assert storage.list("atomiton/store/entities/") == []
+    assert b.stores.Todo.get_one(queued["id"]) == queued  # the hint
+    # b writes the entity directly, then a's flush overwrites it in storage: a's value wins.
+    b.stores.Todo.update_one(queued["id"], {"v": 2})
+    a.flush()
+    stored = a.stores.Todo.get_one(queued["id"])
+    assert b.stores.Todo.get_one(queued["id"]) == stored
+    a.close()
+    b.close()
+
+
+def test_a_sequence_gap_reconciles_against_storage(storage: InMemoryStorage, wire: Wire) -> None:
+    a, b = _client(storage, wire), _client(storage, wire)
+    b.stores.Todo.count()
+    wire.drop = lambda event: event.data["seq"] == 2
+    first = a.stores.Todo.add_one({"n": 1})
+    lost = a.stores.Todo.add_one({"n": 2})  # its event is lost
+    assert b.stores.Todo.get_one(lost["id"]) is None
+    heard: list[StoreChange] = []
+    b.stores.Todo.subscribe(heard.append)
+    third = a.stores.Todo.add_one({"n": 3})  # seq 3 after 1: b reconciles
+    assert [e["id"] for e in _state(b)] == [first["id"], lost["id"], third["id"]]
+    # Storage already holds the third write too: the reconciliation finds both.
+    assert heard == [StoreChange("Todo", "reconcile", (lost["id"], third["id"]), remote=True)]
+    a.close()
+    b.close()
+
+
+def test_reconcile_finds_a_write_whose_event_never_left(
+    storage: InMemoryStorage, wire: Wire
+) -> None:
+    a, b = _client(storage, wire), _client(storage, wire)
+    b.stores.Todo.count()
+    wire.drop = lambda _event: True  # a writer that died between commit and publish
+    entity = a.stores.Todo.add_one({"n": 1})
+    assert b.stores.Todo.get_one(entity["id"]) is None
+    assert b.reconcile() == 1
+    assert b.stores.Todo.get_one(entity["id"]) == entity
+    assert b.reconcile() == 0
+    a.close()
+    b.close()
+
+
+def test_the_reconcile_interval_bounds_staleness(storage: InMemoryStorage, wire: Wire) -> None:
+    a = _client(storage, wire)
+    b = _client(storage, wire, reconcile_interval=0.05)
+    b.stores.Todo.count()
+    wire.drop = lambda _event: True
+    entity = a.stores.Todo.add_one({"n": 1})
+    import time
+
+    deadline = time.monotonic() + 5
+    while b.stores.Todo.get_one(entity["id"]) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert b.stores.Todo.get_one(entity["id"]) == entity
+    a.close()
+    b.close()
+
+
+def test_a_late_joiner_hydrates_from_storage_and_skips_duplicates(
+    storage: InMemoryStorage, wire: Wire
+) -> None:
+    a = _client(storage, wire)
+    early = a.stores.Todo.add_one({"n": 1})
+    late = _client(storage, wire)
+    assert _state(late) == [early]
+    heard: list[StoreChange] = []
+    late.stores.Todo.subscribe(heard.append)
+    a.stores.Todo.update_one(early["id"], {"n": 2})
+    wire.buses[-1].deliver(wire.sent[-1])  # the same event again
+    assert len(heard) == 1
+    assert _state(late) == _state(a)
+    a.close()
+    late.close()
+
+
+def test_other_key_prefixes_and_malformed_events_are_ignored(
+    storage: InMemoryStorage, wire: Wire
+) -> None:
+    a = _client(storage, wire, key_prefix="app-one")
+    b = _client(storage, wire, key_prefix="app-two")
+    b.stores.Todo.count()
+    a.stores.Todo.add_one({"n": 1})
+    assert b.stores.Todo.count() == 0
+    for junk in (None, 5, {"prefix": "app-two"}, {"prefix": "app-two", "writer": "x", "seq": "1"}):
+        wire.buses[1].deliver(FakeEvent("store.sync.entities", junk))
+    assert b.stores.Todo.count() == 0
+    a.close()
+    b.close()
+
+
+def test_close_unsubscribes(storage: InMemoryStorage, wire: Wire) -> None:
+    a = _client(storage, wire)
+    bus = wire.buses[0]
+    assert len(bus.handlers) == 1
+    a.close()
+    assert bus.handlers == []
+
+
+def test_bad_sync_options_are_refused(storage: InMemoryStorage, wire: Wire) -> None:
+    with pytest.raises(TypeError, match="sync must have emit"):
+        create_client(storage, sync=object())  # type: ignore[arg-type]
+    with pytest.raises(EntityStoreError, match="reconcile_interval"):
+        create_client(storage, sync=wire.bus(), reconcile_interval=0)
+    with pytest.raises(EntityStoreError, match="on_conflict"):
+        create_client(storage, sync=wire.bus(), on_conflict=5)  # type: ignore[arg-type]
+    client = create_client(storage)
+    with pytest.raises(EntityStoreError, match="synced client"):
+        client.reconcile()
+    client.close()
