@@ -247,11 +247,11 @@ class ProcessHandle:
 
 def spawn(
     args: Sequence[str | os.PathLike[str]],
+    *,
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float | None = None,
     input: str | bytes | None = None,
-    *,
     kill_grace: float = 5.0,
 ) -> ProcessHandle:
     """Start a program (no shell) and return a handle to talk to it and stop it.
