@@ -187,3 +187,29 @@ def test_retry_on_must_be_exception_types_or_callable() -> None:
 def test_policy_is_immutable() -> None:
     with pytest.raises(AttributeError, match="immutable"):
         RetryPolicy().attempts = 9
+
+
+@pytest.mark.parametrize("max_elapsed", [None, 0.5])
+async def test_sync_and_async_twins_follow_one_schedule(
+    clock: FakeClock, max_elapsed: float | None
+) -> None:
+    """Both paths are driven by one backoff core: same delays, notes and final exception."""
+    outcomes = []
+    for use_async in (False, True):
+        clock.sleeps.clear()
+        flaky = Flaky(10)
+
+        async def afn(flaky: Flaky = flaky) -> str:
+            return flaky()
+
+        if use_async:
+            chosen = policy(clock, max_elapsed=max_elapsed, sleep=clock.async_sleep)
+            with pytest.raises(OSError, match="failure") as info:
+                await chosen.acall(afn)
+        else:
+            with pytest.raises(OSError, match="failure") as info:
+                policy(clock, max_elapsed=max_elapsed).call(flaky)
+        assert info.value.__context__ is None  # earlier failures are not chained on
+        outcomes.append((list(clock.sleeps), flaky.calls, str(info.value), info.value.__notes__))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][1] == (4 if max_elapsed is None else 3)

@@ -14,8 +14,8 @@ from types import CoroutineType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-    from typing import Any, ParamSpec, TypeVar
+    from collections.abc import Awaitable, Callable, Generator
+    from typing import Any, NoReturn, ParamSpec, TypeVar
 
     P = ParamSpec("P")
     R = TypeVar("R")
@@ -279,16 +279,30 @@ class RetryPolicy:
     def _deadline(self) -> float | None:
         return None if self.max_elapsed is None else self.clock() + self.max_elapsed
 
-    def _retry_sync(
-        self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any], exc: Exception
-    ) -> R:
+    def _backoff(self, exc: Exception) -> Generator[float, Exception, NoReturn]:
+        """The retry schedule after the first failure ``exc``, shared by the sync and async paths.
+
+        Yields the delay to sleep before each further attempt and is sent that attempt's
+        failure; raises the last failure (with a note) when the attempts, the predicate or
+        ``max_elapsed`` say to stop. The drivers only sleep, call and send: all the deciding
+        happens here, once for both.
+        """
         deadline = self._deadline()
-        sleep = self.sleep if self.sleep is not None else time.sleep
         attempt = 1
         while True:
             delay = self._next_delay(attempt, exc, deadline)
             if delay is None:
                 raise exc
+            exc = yield delay
+            attempt += 1
+
+    def _retry_sync(
+        self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any], exc: Exception
+    ) -> R:
+        sleep = self.sleep if self.sleep is not None else time.sleep
+        backoff = self._backoff(exc)
+        delay = next(backoff)
+        while True:
             pending = sleep(delay)
             if pending is not None and hasattr(pending, "__await__"):
                 if hasattr(pending, "close"):
@@ -297,11 +311,12 @@ class RetryPolicy:
                     "RetryPolicy.sleep returned an awaitable in a synchronous call; "
                     "give a plain sleep function, or call an async function"
                 ) from exc
-            attempt += 1
             try:
                 return fn(*args, **kwargs)
             except Exception as error:
-                exc = error
+                failure = error
+            # Outside the except block, so the failure that ends the retries chains onto nothing.
+            delay = backoff.send(failure)
 
     async def _retry_async(
         self,
@@ -323,22 +338,19 @@ class RetryPolicy:
         kwargs: dict[str, Any],
         exc: Exception,
     ) -> R:
-        deadline = self._deadline()
         sleep = self.sleep
         if sleep is None:
             import asyncio
 
             sleep = asyncio.sleep
-        attempt = 1
+        backoff = self._backoff(exc)
+        delay = next(backoff)
         while True:
-            delay = self._next_delay(attempt, exc, deadline)
-            if delay is None:
-                raise exc
             pending = sleep(delay)
             if pending is not None and hasattr(pending, "__await__"):
                 await pending
-            attempt += 1
             try:
                 return await fn(*args, **kwargs)
             except Exception as error:
-                exc = error
+                failure = error
+            delay = backoff.send(failure)
