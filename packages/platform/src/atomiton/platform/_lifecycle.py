@@ -22,7 +22,7 @@ from atomiton.platform._wiring import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable, Generator
 
     # Whether the container already holds an object (a built singleton or an instance()), so
     # a factory returning it (an alias key such as "events" -> the EventBus) adds no cleanup.
@@ -161,60 +161,96 @@ def _needs_async(how: str, key: object) -> ContainerError:
     )
 
 
-def run_cleanups(cleanups: list[Cleanup]) -> list[Exception]:
-    """Run and empty ``cleanups`` in reverse order; return the failures."""
+def _step(how: str, obj: Any, key: object, *, asynchronous: bool) -> Awaitable[Any] | None:
+    """Clean up one record: do the synchronous part now and return what must still be awaited.
+
+    For a synchronous close (``asynchronous=False``) a record that needs awaiting raises the
+    "use aclose()" error instead of returning an awaitable.
+    """
+    if how == _GEN:
+        _finish_generator(obj, key)
+        return None
+    if how == _CM:
+        obj.__exit__(None, None, None)
+        return None
+    if how == _CLOSE:
+        if asynchronous and hasattr(obj, "aclose"):
+            result = obj.aclose()
+        elif hasattr(obj, "close"):
+            result = obj.close()
+        else:
+            raise _needs_async("aclose()", key)
+        if not inspect.isawaitable(result):
+            return None
+        if not asynchronous:
+            if hasattr(result, "close"):
+                result.close()
+            raise _needs_async("its close() is async", key)
+        return result
+    if not asynchronous:
+        raise _needs_async(how, key)
+    if how == _AGEN:
+        return _finish_async_generator(obj, key)
+    exiting: Awaitable[Any] = obj.__aexit__(None, None, None)
+    return exiting
+
+
+async def _finish_async_generator(agen: Any, key: object) -> None:
+    try:
+        await agen.__anext__()
+    except StopAsyncIteration:
+        return
+    await agen.aclose()
+    raise ContainerError(f"the async generator factory for {describe(key)} yielded more than once")
+
+
+def _cleanup(
+    cleanups: list[Cleanup], *, asynchronous: bool
+) -> Generator[Awaitable[Any], None, list[Exception]]:
+    """Run and empty ``cleanups`` in reverse order; the one algorithm behind both closes.
+
+    Yields each awaitable a record leaves (only when ``asynchronous``); the async driver awaits
+    it and throws its failure back in. Returns the failures, every record having been tried.
+    """
     errors: list[Exception] = []
     while cleanups:
         how, obj, key = cleanups.pop()
         try:
-            if how == _GEN:
-                _finish_generator(obj, key)
-            elif how == _CM:
-                obj.__exit__(None, None, None)
-            elif how == _CLOSE and hasattr(obj, "close"):
-                result = obj.close()
-                if inspect.isawaitable(result):
-                    if hasattr(result, "close"):
-                        result.close()
-                    raise _needs_async("its close() is async", key)
-            else:
-                raise _needs_async("aclose()" if how == _CLOSE else how, key)
+            pending = _step(how, obj, key, asynchronous=asynchronous)
+            if pending is not None:
+                yield pending
         except Exception as exc:
             logger.debug("cleanup of %s failed", describe(key), exc_info=True)
             errors.append(exc)
     return errors
+
+
+def run_cleanups(cleanups: list[Cleanup]) -> list[Exception]:
+    """Run and empty ``cleanups`` in reverse order; return the failures."""
+    steps = _cleanup(cleanups, asynchronous=False)
+    try:
+        next(steps)
+    except StopIteration as done:
+        errors: list[Exception] = done.value
+        return errors
+    raise AssertionError("a synchronous cleanup never has anything to await")
 
 
 async def arun_cleanups(cleanups: list[Cleanup]) -> list[Exception]:
     """Async twin of run_cleanups: awaits async generators, async context managers, aclose()."""
-    errors: list[Exception] = []
-    while cleanups:
-        how, obj, key = cleanups.pop()
-        try:
-            if how == _GEN:
-                _finish_generator(obj, key)
-            elif how == _AGEN:
-                try:
-                    await obj.__anext__()
-                except StopAsyncIteration:
-                    pass
-                else:
-                    await obj.aclose()
-                    raise ContainerError(
-                        f"the async generator factory for {describe(key)} yielded more than once"
-                    )
-            elif how == _CM:
-                obj.__exit__(None, None, None)
-            elif how == _ACM:
-                await obj.__aexit__(None, None, None)
+    steps = _cleanup(cleanups, asynchronous=True)
+    try:
+        pending = next(steps)
+        while True:
+            try:
+                await pending
+            except Exception as exc:
+                pending = steps.throw(exc)
             else:
-                result = obj.aclose() if hasattr(obj, "aclose") else obj.close()
-                if inspect.isawaitable(result):
-                    await result
-        except Exception as exc:
-            logger.debug("cleanup of %s failed", describe(key), exc_info=True)
-            errors.append(exc)
-    return errors
+                pending = steps.send(None)
+    except StopIteration as done:
+        errors: list[Exception] = done.value
+        return errors
 
 
 def raise_failures(errors: list[Exception], what: str) -> None:
