@@ -1,0 +1,216 @@
+"""``store.watch(atom)``: ``async for value in store.watch(atom)`` over an atom's changes.
+
+The watch subscribes a listener that only records the latest value and wakes the consumer; the
+consumer takes whatever is latest when it gets round to it. So a slow consumer skips values
+instead of queueing them (memory stays constant), and it never sees a value older than one it
+was already given. Listeners run on whichever thread wrote; from a thread other than the
+consumer's event loop the wake-up goes through ``loop.call_soon_threadsafe`` (once per burst).
+
+Lifecycle::
+
+    created --first __anext__--> subscribed --close()/aclose()/async with exit--> closed
+                                     |  ^          break (the iterator is dropped): __del__
+                                     v  |          cancelled or failing __anext__
+                                   waiting
+
+The listener holds the watch weakly, so a watch dropped by a ``break`` is collected at once and
+its ``__del__`` unsubscribes: the store keeps no listener behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from atomiton.store import Atom, PendingError, Store
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable
+
+T = TypeVar("T")
+
+
+class _Nothing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<nothing>"
+
+
+_NOTHING: Any = _Nothing()
+
+
+class AtomWatch(AsyncIterator[T], Generic[T]):
+    """An async iterator over an atom's value in a store: the current value, then each change.
+
+    Get one from ``store.watch(atom)``. Iterate it on one event loop; close it with
+    ``close()``/``await aclose()``, ``async with``, or by dropping it (``break`` out of an
+    ``async for`` over ``store.watch(...)`` does that).
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_atom",
+        "_is_closed",
+        "_last",
+        "_latest",
+        "_loop",
+        "_store",
+        "_thread",
+        "_unsubscribe",
+        "_waiter",
+        "_wake_scheduled",
+    )
+
+    def __init__(self, store: Store, atom: Atom[T]) -> None:
+        if not isinstance(atom, Atom):
+            raise TypeError(f"watch() needs an atom, got {type(atom).__name__}")
+        self._store = store
+        self._atom = atom
+        self._unsubscribe: Callable[[], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0
+        self._latest: Any = _NOTHING  # written by the listener (any thread)
+        self._last: Any = _NOTHING  # the value last given to the consumer
+        self._waiter: asyncio.Future[None] | None = None
+        self._wake_scheduled = False
+        self._is_closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._is_closed else "open"
+        return f"<AtomWatch {self._atom.name} in {self._store.name} ({state})>"
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the watch has stopped (its listener is gone)."""
+        return self._is_closed
+
+    # ---------------------------------------------------------------- iteration
+    def __aiter__(self) -> AtomWatch[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._is_closed:
+            raise StopAsyncIteration
+        try:
+            if self._loop is None:
+                return await self._first()
+            while True:
+                latest = self._latest
+                if latest is not _NOTHING and latest is not self._last:
+                    self._last = latest
+                    return latest  # type: ignore[no-any-return]
+                waiter = self._loop.create_future()
+                self._waiter = waiter
+                try:
+                    await waiter
+                finally:
+                    self._waiter = None
+                if self._is_closed:
+                    raise StopAsyncIteration
+        except BaseException as exc:
+            # As for an async generator: an exception out of __anext__ (a cancellation
+            # included) ends the iteration, so nothing stays subscribed.
+            if not isinstance(exc, StopAsyncIteration):
+                self.close()
+            raise
+
+    async def _first(self) -> T:
+        import asyncio  # already loaded: we run on an asyncio loop
+
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+        ref = weakref.ref(self)
+
+        def listener(value: Any) -> None:
+            watch = ref()
+            if watch is not None:
+                watch._deliver(value)
+
+        store = self._store
+        # The batch holds the store's lock: no write can fall between subscribing and reading
+        # the current value, so every later listener call carries a newer value.
+        with store.batch():
+            self._unsubscribe = store.subscribe(self._atom, listener)
+            try:
+                value = store.get(self._atom)
+            except PendingError:
+                value = _NOTHING
+            else:
+                self._latest = value
+        if value is _NOTHING:
+            # An async atom (or one reading one) that has not settled: wait for it. A listener
+            # call with that very value may come first; identity makes it count once.
+            value = await store.aget(self._atom)
+        self._last = value
+        return value
+
+    # ---------------------------------------------------------------- delivery (any thread)
+    def _deliver(self, value: Any) -> None:
+        self._latest = value
+        if threading.get_ident() == self._thread:
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        elif not self._wake_scheduled:
+            self._wake_scheduled = True
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        # Reset before looking: a value delivered after this line schedules another wake-up.
+        self._wake_scheduled = False
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # ---------------------------------------------------------------- closing
+    def close(self) -> None:
+        """Unsubscribe; a pending ``__anext__`` ends the iteration. Idempotent."""
+        if self._is_closed:
+            return
+        self._is_closed = True
+        unsubscribe = self._unsubscribe
+        self._unsubscribe = None
+        if unsubscribe is not None:
+            unsubscribe()
+        loop = self._loop
+        if loop is not None and self._waiter is not None:
+            if threading.get_ident() == self._thread:
+                self._wake()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(self._wake)
+
+    async def aclose(self) -> None:
+        """``close()``, for ``contextlib.aclosing`` and code that awaits its closers."""
+        self.close()
+
+    async def __aenter__(self) -> AtomWatch[T]:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        unsubscribe = getattr(self, "_unsubscribe", None)
+        if unsubscribe is not None:
+            # The store may be half torn down at interpreter exit: nothing is left to clean.
+            with contextlib.suppress(Exception):
+                unsubscribe()
+
+
+def watch(store: Store, atom: Atom[T]) -> AtomWatch[T]:
+    """The iterator behind ``store.watch(atom)``: the current value, then each change.
+
+    Raises:
+        TypeError: ``atom`` is not an atom.
+    """
+    return AtomWatch(store, atom)
