@@ -161,6 +161,16 @@ def test_wait_with_a_timeout_leaves_the_program_running() -> None:
     assert no_zombie(handle.pid)
 
 
+def test_close_kills_a_running_program_and_is_harmless_after_it_ended() -> None:
+    handle = spawn([PY, "-c", "import time; time.sleep(60)"], kill_grace=0.5)
+    assert handle.is_running
+    handle.close()
+    assert not handle.is_running
+    assert handle.wait().exit_code in (-15, -9)
+    handle.close()  # again: nothing left to do
+    assert no_zombie(handle.pid)
+
+
 def test_a_missing_program_is_a_process_error() -> None:
     with pytest.raises(ProcessError, match="cannot start 'no-such-program-atomiton'"):
         spawn(["no-such-program-atomiton"])

@@ -86,6 +86,13 @@ class ProcessHandle:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the program: kill it (with the handle's ``kill_grace``) if it still runs.
+
+        What ``with spawn(...)`` does on exit; after a finished program it only returns.
+        """
         self.kill(self._kill_grace)
 
     @property
