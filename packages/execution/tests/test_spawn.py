@@ -163,7 +163,8 @@ def test_wait_with_a_timeout_leaves_the_program_running() -> None:
 
 def test_close_kills_a_running_program_and_is_harmless_after_it_ended() -> None:
     handle = spawn([PY, "-c", "import time; time.sleep(60)"], kill_grace=0.5)
-    assert handle.is_running
+    running_before = handle.is_running
+    assert running_before
     handle.close()
     assert not handle.is_running
     assert handle.wait().exit_code in (-15, -9)
