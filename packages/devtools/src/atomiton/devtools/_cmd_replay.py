@@ -93,7 +93,7 @@ def run_replay(args: argparse.Namespace) -> int:
                 unreported = 0
             event = _decode(raw, number, path)
             if event is not None:
-                bus.emit(event.type, event.data, event.source)
+                bus.emit(event.type, event.data, source=event.source)
                 count += 1
         bar.advance(unreported)
     shown = "" if rows.shown == count else f", {rows.shown} shown (pattern {args.pattern!r})"

@@ -116,7 +116,7 @@ class EventBus:
 
     # -- emitting ---------------------------------------------------------------------------
 
-    def emit(self, event_type: str, data: Any = None, source: str | None = None) -> Event:
+    def emit(self, event_type: str, data: Any = None, *, source: str | None = None) -> Event:
         """Deliver an event to every matching handler, in priority then registration order.
 
         A handler that raises does not stop the others and its error never leaves ``emit``:
@@ -165,7 +165,7 @@ class EventBus:
                 self._report(error, event, call)
         return event  # type: ignore[no-any-return]  # built as Any above, it is an Event
 
-    async def aemit(self, event_type: str, data: Any = None, source: str | None = None) -> Event:
+    async def aemit(self, event_type: str, data: Any = None, *, source: str | None = None) -> Event:
         """Like ``emit``, but wait until every async handler has finished with the event.
 
         Sync handlers run first-to-last as in ``emit``; async handlers run concurrently (each on

@@ -36,13 +36,13 @@ class EventDomain:
             raise PatternError(f"pattern must be a str, got {type(pattern).__name__}")
         return f"{self.name}.{pattern}"
 
-    def emit(self, event_type: str, data: Any = None, source: str | None = None) -> Event:
+    def emit(self, event_type: str, data: Any = None, *, source: str | None = None) -> Event:
         """Emit ``name.event_type`` on the bus (see ``EventBus.emit``)."""
-        return self.bus.emit(self._full(event_type), data, source)
+        return self.bus.emit(self._full(event_type), data, source=source)
 
-    async def aemit(self, event_type: str, data: Any = None, source: str | None = None) -> Event:
+    async def aemit(self, event_type: str, data: Any = None, *, source: str | None = None) -> Event:
         """Emit ``name.event_type`` and await its async handlers (see ``EventBus.aemit``)."""
-        return await self.bus.aemit(self._full(event_type), data, source)
+        return await self.bus.aemit(self._full(event_type), data, source=source)
 
     def on(
         self, pattern: str, handler: Handler, *, priority: int = 0, replay: bool = False

@@ -39,7 +39,7 @@ class LogSink(Protocol):
 class _Emitter(Protocol):
     """A bus to replay onto: atomiton.platform's EventSink, also taking ``source=None``."""
 
-    def emit(self, event_type: str, data: Any = None, source: str | None = None) -> Event: ...
+    def emit(self, event_type: str, data: Any = None, *, source: str | None = None) -> Event: ...
 
 
 class JsonLinesFile:
@@ -182,7 +182,7 @@ class EventLog:
         log = source if isinstance(source, EventLog) else cls(source)
         events = list(log.events())  # a snapshot: the bus may be appending to this very log
         for event in events:
-            bus.emit(event.type, event.data, event.source)
+            bus.emit(event.type, event.data, source=event.source)
         return len(events)
 
     def close(self) -> None:
