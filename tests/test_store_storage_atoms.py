@@ -12,14 +12,8 @@ from typing import Any
 import pytest
 
 from atomiton.storage import JsonCodec, MemoryStorage, MsgpackCodec, SQLiteStorage
-from atomiton.store import create_store
-from atomiton.store._utilities._reset import RESET
-from atomiton.store._utilities._storage_atom import (
-    RELOAD,
-    Codec,
-    KeyValueStorage,
-    atom_with_storage,
-)
+from atomiton.store import RELOAD, RESET, atom_with_storage, create_store
+from atomiton.store._utilities._storage_atom import Codec, KeyValueStorage
 
 BACKENDS: list[Any] = [
     pytest.param(lambda p: MemoryStorage(), id="memory"),

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from atomiton.platform.testing import bytes_per_object
-from atomiton.store import PrimitiveAtom, atom, create_store
-from atomiton.store._utilities._family import AtomFamily, atom_family
+from atomiton.store import AtomFamily, PrimitiveAtom, atom, atom_family, create_store
 
 
 def _atom_of(param: Any) -> PrimitiveAtom[Any]:

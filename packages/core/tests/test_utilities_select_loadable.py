@@ -6,9 +6,19 @@ import asyncio
 
 import pytest
 
-from atomiton.store import Getter, PendingError, atom, computed, create_store
-from atomiton.store._utilities._loadable import HasData, HasError, Loading, loadable, unwrap
-from atomiton.store._utilities._select import select_atom
+from atomiton.store import (
+    Getter,
+    HasData,
+    HasError,
+    Loading,
+    PendingError,
+    atom,
+    computed,
+    create_store,
+    loadable,
+    select_atom,
+    unwrap,
+)
 
 
 def test_select_notifies_only_when_the_selected_slice_changes() -> None:

@@ -8,12 +8,16 @@ from typing import Any, cast
 
 import pytest
 
-from atomiton.store import Atom, StoreError, atom, computed, create_store
-from atomiton.store._utilities._split import (
+from atomiton.store import (
+    Atom,
     InsertItem,
     MoveItem,
     RemoveItem,
     SplitItemMissingError,
+    StoreError,
+    atom,
+    computed,
+    create_store,
     split_atom,
 )
 

@@ -7,9 +7,7 @@ from typing import Any, cast
 
 import pytest
 
-from atomiton.store import create_store
-from atomiton.store._utilities._reset import RESET
-from atomiton.store._utilities._storage_atom import JSON, RELOAD, atom_with_storage
+from atomiton.store import JSON, RELOAD, RESET, atom_with_storage, create_store
 
 
 class DictStorage:

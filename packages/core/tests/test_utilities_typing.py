@@ -8,15 +8,31 @@ from __future__ import annotations
 
 from typing import assert_type
 
-from atomiton.store import Computed, PrimitiveAtom, WritableComputed, atom, create_store
-from atomiton.store._utilities._family import AtomFamily, atom_family
-from atomiton.store._utilities._loadable import HasData, HasError, Loading, loadable, unwrap
-from atomiton.store._utilities._reducer import atom_with_reducer
-from atomiton.store._utilities._refresh import atom_with_refresh
-from atomiton.store._utilities._reset import RESET, Reset, atom_with_default, atom_with_reset
-from atomiton.store._utilities._select import select_atom
-from atomiton.store._utilities._split import SplitAction, split_atom
-from atomiton.store._utilities._watch import AtomWatch, watch
+from atomiton.store import (
+    RESET,
+    AtomFamily,
+    AtomWatch,
+    Computed,
+    HasData,
+    HasError,
+    Loading,
+    PrimitiveAtom,
+    Reset,
+    SplitAction,
+    WritableComputed,
+    atom,
+    atom_family,
+    atom_with_default,
+    atom_with_reducer,
+    atom_with_refresh,
+    atom_with_reset,
+    create_store,
+    loadable,
+    select_atom,
+    split_atom,
+    unwrap,
+)
+from atomiton.store._utilities._watch import watch
 
 
 def test_the_generic_utilities_keep_their_value_types() -> None:

@@ -7,10 +7,18 @@ import threading
 
 import pytest
 
-from atomiton.store import Getter, atom, computed, create_store
-from atomiton.store._utilities._reducer import atom_with_reducer
-from atomiton.store._utilities._refresh import atom_with_refresh
-from atomiton.store._utilities._reset import RESET, Reset, atom_with_default, atom_with_reset
+from atomiton.store import (
+    RESET,
+    Getter,
+    Reset,
+    atom,
+    atom_with_default,
+    atom_with_reducer,
+    atom_with_refresh,
+    atom_with_reset,
+    computed,
+    create_store,
+)
 
 
 def test_reset_returns_to_the_initial_value_and_notifies_once() -> None:

@@ -8,9 +8,17 @@ import threading
 
 import pytest
 
-from atomiton.store import Getter, atom, computed, create_store
-from atomiton.store._utilities._loadable import HasData, HasError, loadable
-from atomiton.store._utilities._watch import AtomWatch, watch
+from atomiton.store import (
+    AtomWatch,
+    Getter,
+    HasData,
+    HasError,
+    atom,
+    computed,
+    create_store,
+    loadable,
+)
+from atomiton.store._utilities._watch import watch
 
 
 def _mount_log() -> tuple[list[str], dict[str, object]]:

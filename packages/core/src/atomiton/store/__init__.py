@@ -71,12 +71,43 @@ if TYPE_CHECKING:
     from atomiton.store._hub.hub import StoreHub as StoreHub
     from atomiton.store._hub.hub import StoreState as StoreState
     from atomiton.store._hub.hub import define_store as define_store
+    from atomiton.store._utilities._family import AtomFamily as AtomFamily
+    from atomiton.store._utilities._family import atom_family as atom_family
+    from atomiton.store._utilities._loadable import HasData as HasData
+    from atomiton.store._utilities._loadable import HasError as HasError
+    from atomiton.store._utilities._loadable import Loadable as Loadable
+    from atomiton.store._utilities._loadable import Loading as Loading
+    from atomiton.store._utilities._loadable import loadable as loadable
+    from atomiton.store._utilities._loadable import unwrap as unwrap
+    from atomiton.store._utilities._reducer import atom_with_reducer as atom_with_reducer
+    from atomiton.store._utilities._refresh import atom_with_refresh as atom_with_refresh
+    from atomiton.store._utilities._reset import RESET as RESET
+    from atomiton.store._utilities._reset import Reset as Reset
+    from atomiton.store._utilities._reset import atom_with_default as atom_with_default
+    from atomiton.store._utilities._reset import atom_with_reset as atom_with_reset
+    from atomiton.store._utilities._select import select_atom as select_atom
+    from atomiton.store._utilities._split import InsertItem as InsertItem
+    from atomiton.store._utilities._split import MoveItem as MoveItem
+    from atomiton.store._utilities._split import RemoveItem as RemoveItem
+    from atomiton.store._utilities._split import SplitAction as SplitAction
+    from atomiton.store._utilities._split import SplitItemMissingError as SplitItemMissingError
+    from atomiton.store._utilities._split import split_atom as split_atom
+    from atomiton.store._utilities._storage_atom import JSON as JSON
+    from atomiton.store._utilities._storage_atom import RELOAD as RELOAD
+    from atomiton.store._utilities._storage_atom import Reload as Reload
+    from atomiton.store._utilities._storage_atom import atom_with_storage as atom_with_storage
+    from atomiton.store._utilities._watch import AtomWatch as AtomWatch
     from atomiton.store._version import __version__ as __version__
 
 __all__ = [
+    "JSON",
+    "RELOAD",
+    "RESET",
     "Atom",
+    "AtomFamily",
     "AtomMetadata",
     "AtomRegistry",
+    "AtomWatch",
     "ClientDisposedError",
     "Computed",
     "ContainerLike",
@@ -91,13 +122,19 @@ __all__ = [
     "EntityStoreError",
     "EventEmitter",
     "Getter",
+    "HasData",
+    "HasError",
     "HistoryEntry",
     "HubDisposedError",
     "InMemoryStorage",
+    "InsertItem",
     "InvalidEntityIdError",
     "InvalidStoreIdError",
     "IsolationError",
     "ListenersDidNotSettleError",
+    "Loadable",
+    "Loading",
+    "MoveItem",
     "Page",
     "PendingError",
     "PersistenceError",
@@ -106,9 +143,14 @@ __all__ = [
     "QueryError",
     "QueryPlan",
     "ReadOnlyAtomError",
+    "Reload",
+    "RemoveItem",
+    "Reset",
     "SchemaValidationError",
     "Setter",
     "Snapshot",
+    "SplitAction",
+    "SplitItemMissingError",
     "StorageLike",
     "Store",
     "StoreChange",
@@ -132,20 +174,32 @@ __all__ = [
     "WriteStrategy",
     "__version__",
     "atom",
+    "atom_family",
+    "atom_with_default",
+    "atom_with_reducer",
+    "atom_with_refresh",
+    "atom_with_reset",
+    "atom_with_storage",
     "computed",
     "create_client",
     "create_store",
     "default_registry",
     "define_store",
+    "loadable",
     "new_id",
     "provide",
+    "select_atom",
+    "split_atom",
+    "unwrap",
 ]
 
 # Public name -> private module that defines it.
 _HOME = {
     "Atom": "_atoms.atom",
+    "AtomFamily": "_utilities._family",
     "AtomMetadata": "_atoms.index",
     "AtomRegistry": "_atoms.registry",
+    "AtomWatch": "_utilities._watch",
     "ClientDisposedError": "_errors",
     "Computed": "_atoms.atom",
     "ContainerLike": "_entities.protocols",
@@ -160,13 +214,20 @@ _HOME = {
     "EntityStoreError": "_errors",
     "EventEmitter": "_entities.protocols",
     "Getter": "_atoms.atom",
+    "HasData": "_utilities._loadable",
+    "HasError": "_utilities._loadable",
     "HistoryEntry": "_atoms.time_travel",
     "HubDisposedError": "_errors",
     "InMemoryStorage": "_entities.codec",
+    "InsertItem": "_utilities._split",
     "InvalidEntityIdError": "_errors",
     "InvalidStoreIdError": "_errors",
     "IsolationError": "_errors",
+    "JSON": "_utilities._storage_atom",
     "ListenersDidNotSettleError": "_errors",
+    "Loadable": "_utilities._loadable",
+    "Loading": "_utilities._loadable",
+    "MoveItem": "_utilities._split",
     "Page": "_entities.query",
     "PendingError": "_errors",
     "PersistenceError": "_errors",
@@ -174,10 +235,17 @@ _HOME = {
     "PrimitiveAtom": "_atoms.atom",
     "QueryError": "_errors",
     "QueryPlan": "_entities.query",
+    "RELOAD": "_utilities._storage_atom",
+    "RESET": "_utilities._reset",
     "ReadOnlyAtomError": "_errors",
+    "Reload": "_utilities._storage_atom",
+    "RemoveItem": "_utilities._split",
+    "Reset": "_utilities._reset",
     "SchemaValidationError": "_errors",
     "Setter": "_atoms.atom",
     "Snapshot": "_atoms.snapshot",
+    "SplitAction": "_utilities._split",
+    "SplitItemMissingError": "_utilities._split",
     "StorageLike": "_entities.protocols",
     "Store": "_atoms.store",
     "StoreChange": "_entities.handle",
@@ -201,13 +269,23 @@ _HOME = {
     "WriteStrategy": "_entities.strategies",
     "__version__": "_version",
     "atom": "_atoms.factories",
+    "atom_family": "_utilities._family",
+    "atom_with_default": "_utilities._reset",
+    "atom_with_reducer": "_utilities._reducer",
+    "atom_with_refresh": "_utilities._refresh",
+    "atom_with_reset": "_utilities._reset",
+    "atom_with_storage": "_utilities._storage_atom",
     "computed": "_atoms.factories",
     "create_client": "_entities.client",
     "create_store": "_atoms.create",
     "default_registry": "_atoms.registry",
     "define_store": "_hub.hub",
+    "loadable": "_utilities._loadable",
     "new_id": "_entities.ids",
     "provide": "_entities.provider",
+    "select_atom": "_utilities._select",
+    "split_atom": "_utilities._split",
+    "unwrap": "_utilities._loadable",
 }
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from atomiton.store import Atom
+from atomiton.store._atoms.atom import Atom
 
 P = TypeVar("P")
 A = TypeVar("A", bound=Atom[Any])

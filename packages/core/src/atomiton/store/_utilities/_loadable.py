@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeAlias, TypeVar
 
-from atomiton.store import Atom, Computed, Getter, PendingError, computed
+from atomiton.store._atoms.atom import Atom, Computed, Getter
+from atomiton.store._atoms.factories import computed
+from atomiton.store._errors import PendingError
 
 T = TypeVar("T")
 F = TypeVar("F")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from atomiton.store import Getter, Setter, WritableComputed, atom, computed
+from atomiton.store._atoms.atom import Getter, Setter, WritableComputed
+from atomiton.store._atoms.factories import atom, computed
 
 T = TypeVar("T")
 A = TypeVar("A")

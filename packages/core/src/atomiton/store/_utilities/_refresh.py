@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, overload
 
-from atomiton.store import Getter, Setter, WritableComputed, atom, computed
+from atomiton.store._atoms.atom import Getter, Setter, WritableComputed
+from atomiton.store._atoms.factories import atom, computed
 
 T = TypeVar("T")
 

@@ -11,7 +11,8 @@ import enum
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar, cast, overload
 
-from atomiton.store import Getter, Setter, WritableComputed, atom, computed
+from atomiton.store._atoms.atom import Getter, Setter, WritableComputed
+from atomiton.store._atoms.factories import atom, computed
 
 T = TypeVar("T")
 

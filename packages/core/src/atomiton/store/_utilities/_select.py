@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from atomiton.store import Atom, Computed, computed
+from atomiton.store._atoms.atom import Atom, Computed
+from atomiton.store._atoms.factories import computed
 
 S = TypeVar("S")
 T = TypeVar("T")

@@ -14,16 +14,16 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeAlias, TypeVar, overload
 
-from atomiton.store import (
+from atomiton.store._atoms.atom import (
     Atom,
     Computed,
     Getter,
     PrimitiveAtom,
     Setter,
-    StoreError,
     WritableComputed,
-    computed,
 )
+from atomiton.store._atoms.factories import computed
+from atomiton.store._errors import StoreError
 
 T = TypeVar("T")
 

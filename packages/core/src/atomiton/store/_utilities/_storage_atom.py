@@ -14,7 +14,9 @@ import logging
 from collections.abc import Callable
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
-from atomiton.store import Getter, Setter, Store, WritableComputed, atom, computed
+from atomiton.store._atoms.atom import Getter, Setter, WritableComputed
+from atomiton.store._atoms.factories import atom, computed
+from atomiton.store._atoms.store import Store
 from atomiton.store._utilities._reset import RESET, Reset
 
 T = TypeVar("T")

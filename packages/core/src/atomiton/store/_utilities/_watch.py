@@ -22,17 +22,44 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from atomiton.store import Atom, PendingError, Store
+from atomiton.store._atoms.atom import Atom
+from atomiton.store._errors import PendingError
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Callable
+    from contextlib import AbstractContextManager
 
 T = TypeVar("T")
+V = TypeVar("V")
+
+
+class WatchedStore(Protocol):
+    """The store calls a watch makes (``Store`` has them; the store module imports this one)."""
+
+    @property
+    def name(self) -> str:
+        """The store's name, for the repr."""
+        ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Holds the store's lock for a block."""
+        ...
+
+    def subscribe(self, atom: Atom[V], listener: Callable[[V], None]) -> Callable[[], None]:
+        """Calls ``listener(value)`` after each change; returns the unsubscriber."""
+        ...
+
+    def get(self, atom: Atom[V]) -> V:
+        """The current value."""
+        ...
+
+    async def aget(self, atom: Atom[V]) -> V:
+        """The settled value."""
+        ...
 
 
 class _Nothing:
@@ -67,7 +94,7 @@ class AtomWatch(AsyncIterator[T], Generic[T]):
         "_wake_scheduled",
     )
 
-    def __init__(self, store: Store, atom: Atom[T]) -> None:
+    def __init__(self, store: WatchedStore, atom: Atom[T]) -> None:
         if not isinstance(atom, Atom):
             raise TypeError(f"watch() needs an atom, got {type(atom).__name__}")
         self._store = store
@@ -207,7 +234,7 @@ class AtomWatch(AsyncIterator[T], Generic[T]):
                 unsubscribe()
 
 
-def watch(store: Store, atom: Atom[T]) -> AtomWatch[T]:
+def watch(store: WatchedStore, atom: Atom[T]) -> AtomWatch[T]:
     """The iterator behind ``store.watch(atom)``: the current value, then each change.
 
     Raises:
