@@ -7,6 +7,8 @@ import weakref
 from typing import Any, cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from atomiton.store import (
     Atom,
@@ -186,3 +188,55 @@ def test_items_removed_for_good_are_collected() -> None:
     store.get(split)  # the store's cached list now holds one item atom
     gc.collect()
     assert sum(ref() is not None for ref in refs) == 1
+
+
+_STEP = st.tuples(
+    st.sampled_from(["remove", "insert", "move", "edit"]),
+    st.integers(0, 20),
+    st.one_of(st.none(), st.integers(0, 20)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=st.lists(st.integers(0, 1_000), max_size=8, unique=True), steps=st.lists(_STEP))
+def test_actions_match_a_list_model(
+    start: list[int], steps: list[tuple[str, int, int | None]]
+) -> None:
+    # Elements are {"id": n, "v": version}; keyed by id, so the model is a list of ids + values.
+    source = atom([{"id": n, "v": 0} for n in start])
+    split = split_atom(source, key=lambda e: e["id"])
+    store = create_store()
+    model = [{"id": n, "v": 0} for n in start]
+    fresh = iter(range(10_000, 20_000))
+    for kind, at, before in steps:
+        items = store.get(split)
+        assert [store.get(item) for item in items] == model
+        before_ids = {store.get(item)["id"]: item for item in items}
+        if kind == "insert":
+            target = None if before is None or not items else before % len(items)
+            value = {"id": next(fresh), "v": 0}
+            store.set(split, InsertItem(value, before=None if target is None else items[target]))
+            model.insert(len(model) if target is None else target, value)
+            continue
+        if not items:
+            continue
+        i = at % len(items)
+        if kind == "remove":
+            store.set(split, RemoveItem(items[i]))
+            del model[i]
+        elif kind == "edit":
+            changed = {**model[i], "v": model[i]["v"] + 1}
+            store.set(items[i], changed)
+            model[i] = changed
+        else:
+            j = None if before is None else before % len(items)
+            store.set(split, MoveItem(items[i], before=None if j is None else items[j]))
+            moved = model.pop(i)
+            if j is None:
+                model.append(moved)
+            else:
+                model.insert(j - 1 if i < j else j, moved)
+        # Every element still in the list kept its atom.
+        atom_of = {store.get(item)["id"]: item for item in store.get(split)}
+        assert all(atom_of.get(id_, item) is item for id_, item in before_ids.items())
+    assert [store.get(item) for item in store.get(split)] == model
