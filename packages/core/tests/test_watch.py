@@ -236,3 +236,45 @@ async def test_a_dropped_watch_is_collected_and_unsubscribed() -> None:
 def test_watch_rejects_what_is_not_an_atom() -> None:
     with pytest.raises(TypeError, match="needs an atom"):
         watch(create_store(), 3)  # type: ignore[arg-type]
+
+
+async def test_a_failing_first_async_evaluation_raises_and_leaves_no_listener() -> None:
+    store = create_store()
+    log, hooks = _mount_log()
+    source = atom(0, **hooks)  # type: ignore[arg-type]
+
+    async def load(get: Getter) -> int:
+        get(source)
+        await asyncio.sleep(0)
+        raise LookupError("gone")
+
+    updates = watch(store, computed(load))
+    with pytest.raises(LookupError, match="gone"):
+        await anext(updates)
+    assert updates.is_closed
+    assert log == ["mount", "unmount"]
+
+
+def test_a_write_from_a_thread_after_the_consumers_loop_closed_does_not_fail() -> None:
+    store = create_store()
+    count = atom(0)
+
+    async def start() -> AtomWatch[int]:
+        updates = watch(store, count)
+        assert await anext(updates) == 0
+        return updates
+
+    updates = asyncio.run(start())  # the loop is closed when run() returns
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            store.set(count, 1)
+        except BaseException as exc:  # pragma: no cover - the failure this test guards against
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    thread.join()
+    assert errors == []
+    updates.close()

@@ -187,8 +187,10 @@ class AtomWatch(AsyncIterator[T], Generic[T]):
         elif not self._wake_scheduled:
             self._wake_scheduled = True
             loop = self._loop
-            if loop is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(self._wake)
+            if loop is not None:
+                # A closed loop has no consumer left to wake; the writer must not fail for it.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(self._wake)
 
     def _wake(self) -> None:
         # Reset before looking: a value delivered after this line schedules another wake-up.
@@ -211,8 +213,9 @@ class AtomWatch(AsyncIterator[T], Generic[T]):
         if loop is not None and self._waiter is not None:
             if threading.get_ident() == self._thread:
                 self._wake()
-            elif not loop.is_closed():
-                loop.call_soon_threadsafe(self._wake)
+            else:
+                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                    loop.call_soon_threadsafe(self._wake)
 
     async def aclose(self) -> None:
         """``close()``, for ``contextlib.aclosing`` and code that awaits its closers."""
