@@ -52,7 +52,8 @@ def loadable(
     loadable are notified of errors too, unlike subscribers of ``a``). While a later evaluation
     of ``a`` runs, the loadable keeps showing the last settled outcome (the store keeps the last
     settled value of an async atom until the new one settles). An async atom starts evaluating
-    only inside a running event loop; read elsewhere, the loadable stays ``Loading()``.
+    only inside a running event loop; read elsewhere, the loadable stays ``Loading()``. Each call
+    defines a new atom (Jotai caches one per source; define it once, next to ``source``).
 
     Args:
         source: Any atom; usually an async derived atom.
