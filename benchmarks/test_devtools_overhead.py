@@ -57,7 +57,7 @@ def test_set_while_attached_atomiton(benchmark: Any) -> None:
 @pytest.mark.benchmark(group="devtools: store.set while attached")
 def test_set_with_store_time_travel(benchmark: Any) -> None:
     store, count, numbers = _counter_store()
-    travel = TimeTravel(store, max_history=100, auto_capture=True)
+    travel = TimeTravel(store, history_limit=100, auto_capture=True)
     benchmark.extra_info["impl"] = "TimeTravel(auto_capture)"
     benchmark(lambda: store.set(count, next(numbers)))
     travel.clear()

@@ -1,9 +1,10 @@
 """Memory per atom, measured with tracemalloc, against the issue's ceilings and reaktiv.
 
 Ceilings: a primitive atom plus its value in one store <= 200 bytes; a derived atom (with its
-cached value and dependency record in one store) <= 500 bytes. The derived ceiling is checked
-on what atomiton allocates (the read function is the application's); the figure with a fresh
-lambda per atom is printed too, since that is what an application pays in total.
+cached value and dependency record in one store) <= 500 bytes; 1,000 registered (named) atoms
+with values in one store <= 1 MB in all, registry entries included (issue 17). The derived
+ceiling is checked on what atomiton allocates (the read function is the application's); the
+figure with a fresh lambda per atom is printed too, since that is what an application pays.
 Only allocations made by the measured code count (``bytes_per_object``), not other threads'.
 Run with ``-s`` to see the numbers.
 """
@@ -17,7 +18,7 @@ import pytest
 import reaktiv
 
 from atomiton.platform.testing import bytes_per_object
-from atomiton.store import Atom, atom, computed, create_store
+from atomiton.store import Atom, AtomRegistry, atom, computed, create_store
 
 N = 2000
 
@@ -73,6 +74,29 @@ def test_derived_atom_with_its_own_read_function(record_property: Any) -> None:
     record_property("derived_with_closure_bytes", size)
     print(f"\natomiton derived atom + a closure read function: {size:.0f} B")
     assert size < 1000
+
+
+@pytest.mark.parametrize("how", ["automatic", "register(atom, store)"])
+def test_1000_registered_atoms_with_values_fit_in_1_mb(how: str, record_property: Any) -> None:
+    # Each atom has its own name (a new string, charged too), a value in the store and its
+    # registry entries: weak reference, metadata, id and name indexes, store membership.
+    registry = AtomRegistry()
+    store = create_store(registry=registry)
+
+    def make(i: int) -> Any:
+        a = atom(0, name=f"field_{i}")
+        if how != "automatic":
+            registry.register(a, store)
+        store.set(a, 1)
+        if i == 999:  # the last one: all 1,000 are registered (the warm-up atom was dropped)
+            assert len(registry) == 1000
+            assert registry.get_by_name(f"field_{i}", store) is a
+        return a
+
+    total = bytes_per_object(make, 1000) * 1000
+    record_property(f"registered_1000_{how}_bytes", total)
+    print(f"\natomiton 1,000 registered atoms with values ({how}): {total / 1e6:.3f} MB")
+    assert total <= 1_000_000
 
 
 @pytest.mark.parametrize("kind", ["signal", "computed"])

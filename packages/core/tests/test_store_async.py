@@ -1,4 +1,4 @@
-"""Async derived atoms: get_async, latest evaluation wins, subscribers notified on settle."""
+"""Async derived atoms: aget, latest evaluation wins, subscribers notified on settle."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from atomiton.store import Getter, PendingError, atom, computed, create_store
 
 
-async def test_get_async_awaits_the_settled_value() -> None:
+async def test_aget_awaits_the_settled_value() -> None:
     store = create_store()
     user_id = atom(1)
 
@@ -20,10 +20,10 @@ async def test_get_async_awaits_the_settled_value() -> None:
 
     user = computed(load)
     assert user.is_async
-    assert await store.get_async(user) == "user 1"
+    assert await store.aget(user) == "user 1"
     assert store.get(user) == "user 1"
     store.set(user_id, 2)
-    assert await store.get_async(user) == "user 2"
+    assert await store.aget(user) == "user 2"
 
 
 async def test_sync_get_before_the_first_settle_raises_pending_error() -> None:
@@ -38,7 +38,7 @@ async def test_sync_get_before_the_first_settle_raises_pending_error() -> None:
     with pytest.raises(PendingError):
         store.get(a)
     gate.set()
-    assert await store.get_async(a) == 1
+    assert await store.aget(a) == 1
 
 
 def test_async_atom_without_a_running_loop_raises_pending_error() -> None:
@@ -67,10 +67,10 @@ async def test_the_latest_evaluation_wins_and_the_superseded_one_is_cancelled() 
         return q.upper()
 
     result = computed(search)
-    waiter = asyncio.create_task(store.get_async(result))
+    waiter = asyncio.create_task(store.aget(result))
     await asyncio.sleep(0.01)
     store.set(query, "b")
-    second = asyncio.create_task(store.get_async(result))
+    second = asyncio.create_task(store.aget(result))
     await asyncio.sleep(0.01)
     gates["b"].set()
     assert await second == "B"
@@ -91,7 +91,7 @@ async def test_subscribers_are_notified_when_an_async_atom_settles() -> None:
     d = computed(double)
     seen: list[int] = []
     store.subscribe(d, seen.append)
-    assert await store.get_async(d) == 2
+    assert await store.aget(d) == 2
     assert seen == [2]
     store.set(n, 5)
     for _ in range(50):
@@ -101,7 +101,7 @@ async def test_subscribers_are_notified_when_an_async_atom_settles() -> None:
     assert seen == [2, 10]
 
 
-async def test_an_async_read_that_raises_is_raised_by_get_async() -> None:
+async def test_an_async_read_that_raises_is_raised_by_aget() -> None:
     store = create_store()
 
     async def fail(get: Getter) -> int:
@@ -109,12 +109,12 @@ async def test_an_async_read_that_raises_is_raised_by_get_async() -> None:
         raise LookupError("nope")
 
     with pytest.raises(LookupError, match="nope"):
-        await store.get_async(computed(fail))
+        await store.aget(computed(fail))
 
 
-async def test_get_async_of_plain_atoms_returns_their_values() -> None:
+async def test_aget_of_plain_atoms_returns_their_values() -> None:
     store = create_store()
     a = atom(3)
     d = computed(lambda get: get(a) + 1)
-    assert await store.get_async(a) == 3
-    assert await store.get_async(d) == 4
+    assert await store.aget(a) == 3
+    assert await store.aget(d) == 4

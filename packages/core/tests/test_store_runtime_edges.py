@@ -49,7 +49,7 @@ async def test_a_write_during_the_first_evaluation_of_an_observed_async_atom_can
     store.subscribe(result, lambda v: log.append(f"notified {v}"))
     await asyncio.sleep(0)  # the first evaluation reads `query` = 0, then awaits
     store.set(query, 1)
-    assert await store.get_async(result) == 1
+    assert await store.aget(result) == 1
     for _ in range(50):
         if "notified 1" in log:
             break
@@ -57,7 +57,7 @@ async def test_a_write_during_the_first_evaluation_of_an_observed_async_atom_can
     assert log == ["cancelled 0", "notified 1"]  # the superseded value 0 is never published
 
 
-async def test_get_async_of_a_sync_atom_reading_a_pending_async_atom_waits() -> None:
+async def test_aget_of_a_sync_atom_reading_a_pending_async_atom_waits() -> None:
     store = create_store()
     n = atom(1)
 
@@ -68,7 +68,7 @@ async def test_get_async_of_a_sync_atom_reading_a_pending_async_atom_waits() -> 
 
     doubled = computed(double)
     plus_one = computed(lambda get: get(doubled) + 1)
-    assert await store.get_async(plus_one) == 3
+    assert await store.aget(plus_one) == 3
 
 
 def test_a_listener_write_does_not_call_derived_listeners_twice_with_one_value() -> None:

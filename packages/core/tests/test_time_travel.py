@@ -50,22 +50,22 @@ def test_capturing_after_undo_drops_the_redo_branch() -> None:
     assert len(tt.history) == 3
 
 
-def test_history_is_bounded_by_max_history() -> None:
+def test_history_is_bounded_by_history_limit() -> None:
     store = create_store()
     a = atom(0)
-    tt = TimeTravel(store, max_history=3)
+    tt = TimeTravel(store, history_limit=3)
     for value in range(10):
         store.set(a, value)
         tt.capture(str(value))
     assert [e.label for e in tt.history] == ["7", "8", "9"]
-    with pytest.raises(ValueError, match="max_history"):
-        TimeTravel(store, max_history=0)
+    with pytest.raises(ValueError, match="history_limit"):
+        TimeTravel(store, history_limit=0)
 
 
 @pytest.mark.parametrize("bad", [1.5, True, "3", None])
-def test_max_history_must_be_an_int(bad: Any) -> None:
-    with pytest.raises(TypeError, match="max_history must be an int"):
-        TimeTravel(create_store(), max_history=bad)
+def test_history_limit_must_be_an_int(bad: Any) -> None:
+    with pytest.raises(TypeError, match="history_limit must be an int"):
+        TimeTravel(create_store(), history_limit=bad)
 
 
 def test_auto_capture_records_every_top_level_write_or_batch() -> None:
@@ -153,9 +153,9 @@ async def test_auto_capture_skips_commits_that_moved_no_value() -> None:
     doubled = computed(double)
     tt = TimeTravel(store, auto_capture=True)
     store.subscribe(doubled, lambda v: None)
-    assert await store.get_async(doubled) == 2  # settling is a commit, not a write
+    assert await store.aget(doubled) == 2  # settling is a commit, not a write
     store.set(n, 2)
-    assert await store.get_async(doubled) == 4
+    assert await store.aget(doubled) == 4
     assert len(tt.history) == 2  # initial + the write
     assert tt.undo() is True
     assert store.get(n) == 1  # one undo undoes the one write

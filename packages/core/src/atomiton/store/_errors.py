@@ -6,7 +6,7 @@
      ├── IsolationError        an atom isolated to one store was used from another store
      ├── ReadOnlyAtomError     ``set`` on a derived atom that has no ``write``
      ├── CycleError            a derived atom (indirectly) read itself
-     ├── PendingError          an async derived atom has not settled yet (use ``get_async``)
+     ├── PendingError          an async derived atom has not settled yet (use ``aget``)
      ├── UnknownAtomError      (also a KeyError) a name or id the store/registry does not know
      ├── ListenersDidNotSettleError  listeners kept writing: they never converged
      ├── EntityStoreError                 entity client (client.stores.X)
@@ -48,7 +48,7 @@ class CycleError(StoreError):
 
 
 class PendingError(StoreError):
-    """An async derived atom has no settled value yet: ``await store.get_async(atom)``."""
+    """An async derived atom has no settled value yet: ``await store.aget(atom)``."""
 
 
 class UnknownAtomError(StoreError, KeyError):

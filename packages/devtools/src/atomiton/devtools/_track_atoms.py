@@ -78,7 +78,7 @@ def _read_shown(store: AtomStoreLike, atom: Any) -> Any:
     """An atom's value for display; a read that fails is shown, never raised."""
     if getattr(atom, "is_async", False):
         # Reading would start an evaluation on whatever loop the caller runs (the inspector's).
-        return "<async: read it with await store.get_async(atom)>"
+        return "<async: read it with await store.aget(atom)>"
     try:
         return jsonable(store.get(atom))
     except PendingError:

@@ -60,8 +60,8 @@ class AtomIndex(Protocol[S]):
         """The store an atom belongs to, or None."""
         ...
 
-    def get_atoms_for_store(self, store: S) -> list[Atom[Any]]:
-        """The live atoms registered to ``store``."""
+    def get_atoms_for_store(self, store: S, *, used: bool = True) -> list[Atom[Any]]:
+        """The live atoms registered to ``store`` (with ``used``: also those it only used)."""
         ...
 
     def get_atom_value(self, atom_id: int, store: S | None = None) -> Any:

@@ -10,8 +10,6 @@ from atomiton.store._atoms.plugins import PluginHooks
 from atomiton.store._atoms.snapshot import Snapshot
 from atomiton.store._atoms.store import Store
 
-_ABSENT = object()
-
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
@@ -31,7 +29,7 @@ class TimeTravel:
 
     Args:
         store: The store to follow.
-        max_history: How many entries to keep; the oldest are dropped first.
+        history_limit: How many entries to keep; the oldest are dropped first.
         auto_capture: Capture after every top-level write or batch that changed something
             (the state at creation is captured first, so the first write can be undone).
         notify: Whether undo/redo/jump notify subscribers.
@@ -40,21 +38,21 @@ class TimeTravel:
     def __init__(
         self,
         store: Store,
-        max_history: int = 50,
-        auto_capture: bool = False,
         *,
+        history_limit: int = 50,
+        auto_capture: bool = False,
         notify: bool = True,
     ) -> None:
         if not isinstance(store, Store):
             raise TypeError(f"TimeTravel needs a Store, got {type(store).__name__}")
-        if not isinstance(max_history, int) or isinstance(max_history, bool):
+        if not isinstance(history_limit, int) or isinstance(history_limit, bool):
             raise TypeError(
-                f"max_history must be an int (how many entries to keep), got {max_history!r}"
+                f"history_limit must be an int (how many entries to keep), got {history_limit!r}"
             )
-        if max_history < 1:
-            raise ValueError(f"max_history must be at least 1, got {max_history}")
+        if history_limit < 1:
+            raise ValueError(f"history_limit must be at least 1, got {history_limit}")
         self._store = store
-        self._max = max_history
+        self._max = history_limit
         self._notify = notify
         self._entries: list[HistoryEntry] = []
         self._index = -1
@@ -70,13 +68,11 @@ class TimeTravel:
         # make the next undo look like it did nothing.
         if self._restoring:
             return
-        if 0 <= self._index < len(self._entries):
-            current = self._entries[self._index].snapshot._values
-            values = self._store._rt.values
-            if len(values) == len(current) and all(
-                current.get(key, _ABSENT) is value for key, value in values.items()
-            ):
-                return
+        entries = self._entries
+        if 0 <= self._index < len(entries) and self._store._runtime.holds(
+            entries[self._index].snapshot._values
+        ):
+            return
         self.capture()
 
     def close(self) -> None:
@@ -89,7 +85,7 @@ class TimeTravel:
         # The store's own lock (looked up each time: a registry may rebind the store), so that
         # moving in time from one thread and writing (hence auto-capturing) from another never
         # interleave.
-        return self._store._rt.lock
+        return self._store._runtime.lock
 
     def capture(self, label: str | None = None) -> HistoryEntry:
         """Record the store's current state; drops any redo entries."""
