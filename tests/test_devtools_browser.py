@@ -2,9 +2,12 @@
 
 A small app (an atom store, an entity client, an event bus and thread workers) runs in this
 process with DevTools serving the inspector; the browser must show its values live, restore the
-store when a timeline entry is clicked, filter the event stream and show job progress.
+store when a timeline entry is clicked, filter the event stream and show job progress. Every page
+also collects console errors, uncaught exceptions and failed requests (a missing favicon
+included) and the test fails if there was any.
 """
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,16 +71,45 @@ def app() -> Iterator[App]:
     app.close()
 
 
+class Problems:
+    """Console errors, page exceptions and failed responses seen by one page."""
+
+    def __init__(self, page: Page) -> None:
+        self.seen: list[str] = []
+        page.on(
+            "console",
+            lambda message: (
+                self.seen.append(f"console: {message.text}") if message.type == "error" else None
+            ),
+        )
+        page.on("pageerror", lambda error: self.seen.append(f"exception: {error}"))
+        page.on(
+            "response",
+            lambda response: (
+                self.seen.append(f"HTTP {response.status}: {response.url}")
+                if response.status >= 400
+                else None
+            ),
+        )
+
+
+def open_page(browser: Browser, url: str, **context_options: Any) -> tuple[Page, Problems]:
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems = Problems(page)
+    page.goto(url)
+    expect(page.get_by_test_id("status")).to_contain_text("live")
+    return page, problems
+
+
 @pytest.fixture
 def page(browser: Browser, app: App) -> Iterator[Page]:
     server = app.devtools.serve(port=0)
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(server.url)
-    expect(page.get_by_test_id("status")).to_contain_text("live")
+    page, problems = open_page(browser, server.url)
     yield page
-    context.close()
+    page.context.close()
+    assert problems.seen == []
 
 
 def test_shown_value_follows_app_writes_and_timeline_click_restores(app: App, page: Page) -> None:
@@ -181,3 +213,152 @@ def test_a_hostile_pages_text_plain_form_post_is_refused(browser: Browser, app: 
         context.close()
     assert app.store.get(app.count) == 7
     assert len(app.devtools.history("app")) == 2  # nothing undone, nothing restored
+
+
+# -- issue 21, part 1: redraws, readable values, layout, paged timeline ----------------------------
+
+
+def test_slider_jump_redraws_the_values_while_the_slider_keeps_focus(app: App, page: Page) -> None:
+    shown = page.get_by_test_id("atom-value-app-count")
+    for value in (1, 2, 3):
+        app.store.set(app.count, value)
+    expect(page.get_by_test_id("position-app")).to_have_text("position 3 of 3")
+    slider = page.get_by_test_id("slider-app")
+    slider.focus()
+    slider.fill("1")  # sets the value and fires change with the slider still focused
+    expect(shown).to_have_text("1")
+    expect(page.get_by_test_id("position-app")).to_have_text("position 1 of 3")
+    assert app.store.get(app.count) == 1
+    # A real pointer: press on the slider's left end and release; the redraw follows the release.
+    box = slider.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+    expect(shown).to_have_text("0")
+    expect(page.get_by_test_id("position-app")).to_have_text("position 0 of 3")
+    assert app.store.get(app.count) == 0
+
+
+def test_an_atom_not_yet_written_at_a_jump_shows_its_initial_value(app: App, page: Page) -> None:
+    app.store.set(app.count, 1)  # position 1: title never written yet
+    app.store.set(app.title, "final")  # position 2
+    title = page.get_by_test_id("atom-value-app-title")
+    expect(title).to_have_text('"final"')
+    app.devtools.jump_to("app", 1)
+    expect(page.get_by_test_id("position-app")).to_have_text("position 1 of 2")
+    expect(title).to_have_text('"draft"')  # its initial value, not gone from the table
+    assert app.store.get(app.title) == "draft"
+
+
+ULIDS = [f"01J9ZQ4K7M{n:016d}" for n in range(4)]
+
+
+def test_values_are_readable_iso_times_collapsible_json_and_unwrapped_ulid_keys(
+    app: App, page: Page
+) -> None:
+    start: dict[str, Any] = {"by_id": {u: {"done": n % 2 == 0} for n, u in enumerate(ULIDS)}}
+    nested = atom(start, name="index")
+    app.store.set(nested, {"by_id": {u: {"done": True} for u in ULIDS}, "deep": {"a": {"b": [1]}}})
+    app.client.stores.Task.add_one({"title": "alpha", "meta": {"tags": ["x", "y"]}})
+
+    cell = page.get_by_test_id("entity-Task")
+    expect(cell.locator(".time").first).to_have_text(
+        # updated_at as ISO 8601 in UTC, not epoch seconds
+        re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+    )
+    value = page.get_by_test_id("atom-value-app-index")
+    by_id = value.locator("details").nth(1)  # the top level is open; "by_id" is one level down
+    expect(by_id.locator("summary").first).to_contain_text("(4)")
+    deep = value.locator("details").nth(2)  # closed ones hold no children until opened
+    expect(deep.locator("summary")).to_have_text("{a: {…}} (1)")
+    expect(deep).not_to_have_attribute("open", "")
+    deep.locator("summary").click()
+    expect(deep.locator(".key", has_text="a:")).to_be_visible()
+    expect(by_id).not_to_have_attribute("open", "")
+    by_id.locator("summary").first.click()
+    rows = by_id.locator(":scope > .kids > .row")
+    expect(rows).to_have_count(4)
+    line = rows.first.locator(".key").bounding_box()
+    assert line is not None
+    for row in rows.all():  # each ULID key on one line of its own, never wrapped into a blob
+        box = row.locator(":scope > .key").bounding_box()
+        assert box is not None
+        assert box["height"] <= line["height"] * 1.5
+
+
+@pytest.mark.parametrize("width", [800, 1400, 1920])
+def test_no_horizontal_overflow_from_800_to_1920_px(browser: Browser, app: App, width: int) -> None:
+    wide = {f"field_{n}": f"a rather long value number {n} " * 3 for n in range(9)}
+    app.client.stores.Wide.add_many([{**wide, "nested": {"k": list(range(40))}} for _ in range(3)])
+    start: dict[str, Any] = {u: {"title": "x" * 300} for u in ULIDS}
+    big = atom(start, name="big")
+    app.store.set(big, {u: {"title": "y" * 300} for u in ULIDS})
+    app.bus.emit("a.very.long.event.type.name.that.goes.on", {"text": "z" * 500}, source="test")
+    server = app.devtools.serve(port=0)
+    page, problems = open_page(browser, server.url, viewport={"width": width, "height": 900})
+    try:
+        expect(page.get_by_test_id("entity-count-Wide")).to_have_text("3")
+        expect(page.get_by_test_id("event").filter(has_text="goes.on")).to_have_count(1)
+        expect(page.locator("[data-testid^=timeline-entry-]").first).to_be_visible()
+        scroll_width, viewport = page.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert scroll_width <= viewport, f"{scroll_width}px of content in a {viewport}px window"
+    finally:
+        page.context.close()
+    assert problems.seen == []
+
+
+def test_favicon_is_served(app: App, page: Page) -> None:
+    icon = page.request.get(page.url.split("?")[0] + "favicon.ico")
+    assert icon.status == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_timeline_pages_over_the_whole_ring_with_ms_times_and_filters(browser: Browser) -> None:
+    devtools = DevTools(entry_limit=400)
+    store = create_store()
+    count = atom(0, name="count")
+    bus = EventBus()
+    devtools.attach(store, name="app")
+    devtools.attach(bus, name="events")
+    try:
+        for n in range(1, 451):  # 451 entries into a ring of 400: the oldest 51 fall off
+            store.set(count, n)
+        bus.emit("user.login", {"name": "ada"}, source="auth")
+        server = devtools.serve(port=0)
+        page, problems = open_page(browser, server.url)
+        counter = page.get_by_test_id("timeline-count")
+        expect(counter).to_contain_text("entries 301\u2013400 of 400 shown")
+        expect(counter).to_contain_text("400 kept (ring of 400)")
+        entries = page.locator("[data-testid^=timeline-entry-]")
+        expect(entries).to_have_count(100)
+        expect(entries.first.locator(".muted").first).to_have_text(
+            re.compile(r"^\d\d:\d\d:\d\d\.\d{3}$")
+        )
+        for _ in range(3):
+            page.get_by_test_id("timeline-older").click()
+        expect(counter).to_contain_text("entries 1\u2013100 of 400 shown")
+        oldest = devtools.timeline.entries()[0]
+        expect(page.get_by_test_id(f"timeline-entry-{oldest.seq}")).to_contain_text("{count: 52}")
+        expect(page.get_by_test_id("timeline-older")).to_be_disabled()
+        page.get_by_test_id("timeline-newest").click()
+        expect(counter).to_contain_text("of 400 shown")
+
+        page.get_by_test_id("timeline-kind").select_option("event")
+        expect(entries).to_have_count(1)
+        expect(entries.first).to_contain_text("user.login")
+        page.get_by_test_id("timeline-kind").select_option("")
+        page.get_by_test_id("timeline-source").select_option("auth")
+        expect(entries).to_have_count(1)
+        page.get_by_test_id("timeline-source").select_option("")
+        page.get_by_test_id("timeline-origin").select_option(label="this process")
+        expect(counter).to_contain_text("of 400 shown")
+        page.get_by_test_id("timeline-text").fill('"count": 77')
+        expect(entries).to_have_count(1)
+        expect(entries.first).to_contain_text("{count: 77}")
+        page.get_by_test_id("timeline-text").fill("no such text anywhere")
+        expect(counter).to_contain_text("nothing matches")
+        page.context.close()
+        assert problems.seen == []
+    finally:
+        devtools.close()

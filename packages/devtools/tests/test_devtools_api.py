@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from atomiton.devtools import AttachError, DevTools, ImportDataError, TimeTravelError
+from atomiton.devtools import AttachError, DevTools, EditError, ImportDataError, TimeTravelError
 from atomiton.events import EventBus
 from atomiton.execution import ThreadWorkers, current_job
 from atomiton.store import atom, computed, create_client, create_store
@@ -357,3 +357,63 @@ def test_history_sizes_must_be_whole_numbers_in_range(
 ) -> None:
     with pytest.raises(error, match=option):
         DevTools(**{option: value})  # type: ignore[arg-type]
+
+
+def test_set_value_writes_through_the_store_so_history_and_subscribers_see_it(
+    dt: DevTools,
+) -> None:
+    store = create_store()
+    count = atom(0, name="count")
+    doubled = computed(lambda get: get(count) * 2, name="doubled")
+    dt.attach(store, name="ui", atoms=[doubled])
+    seen: list[int] = []
+    store.subscribe(count, seen.append)
+    store.set(count, 1)
+    dt.set_value("ui", "count", 5)
+    assert store.get(count) == 5
+    assert seen == [1, 5]
+    last = dt.timeline.entries("atom")[-1]
+    assert (last.data, last.before) == ({"count": 5}, {"count": 1})
+    assert dt.undo("ui")
+    assert store.get(count) == 1
+    with pytest.raises(EditError, match="'doubled' is derived"):
+        dt.set_value("ui", "doubled", 3)
+    with pytest.raises(EditError, match="no primitive atom named 'nope'"):
+        dt.set_value("ui", "nope", 3)
+    with pytest.raises(TimeTravelError, match="no atom store"):
+        dt.set_value("other", "count", 3)
+
+
+def test_pause_stops_recording_and_resume_starts_it_again(dt: DevTools) -> None:
+    store = create_store()
+    count = atom(0, name="count")
+    bus = EventBus()
+    dt.attach(store, name="ui")
+    dt.attach(bus, name="events")
+    assert dt.pause()
+    assert not dt.pause()
+    assert dt.paused
+    store.set(count, 1)
+    bus.emit("ignored", {}, source="test")
+    assert len(dt.timeline) == 0
+    assert dt.events() == []
+    assert len(dt.history("ui")) == 1  # only the attach point
+    assert store.get(count) == 1  # the app ran on
+    assert dt.resume()
+    store.set(count, 2)
+    assert [e.data for e in dt.timeline.entries()] == [{"count": 2}]
+    assert dt.view()["paused"] is False
+
+
+def test_after_a_jump_an_atom_written_later_shows_its_initial_value(dt: DevTools) -> None:
+    store = create_store()
+    count = atom(0, name="count")
+    title = atom("draft", name="title")
+    dt.attach(store, name="ui")
+    store.set(count, 1)
+    store.set(title, "final")
+    dt.jump_to("ui", 1)
+    assert dt.state("ui") == {"count": 1, "title": "draft"}
+    view = dt.view()["stores"][0]
+    assert view["atoms"] == {"count": 1, "title": "draft"}
+    assert view["editable"] == ["count", "title"]

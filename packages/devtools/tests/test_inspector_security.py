@@ -6,7 +6,7 @@ much of a body is read) and checks both the answer and that the model was not to
 
 import asyncio
 import socket
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 import httpx
@@ -21,7 +21,7 @@ from atomiton.store import atom, create_store
 class FakeModel:
     def __init__(self) -> None:
         self.revision = 1
-        self.calls: list[tuple[str, str, int | None]] = []
+        self.calls: list[tuple[str, str, Any]] = []
 
     def view(self) -> dict[str, Any]:
         return {"revision": self.revision, "stores": [{"name": "secret-state"}]}
@@ -37,6 +37,27 @@ class FakeModel:
     def jump_to(self, name: str, index: int) -> bool:
         self.calls.append(("jump", name, index))
         return True
+
+    def set_value(self, name: str, atom: str, value: Any) -> None:
+        self.calls.append(("set", name, value))
+
+    def pause(self) -> bool:
+        self.calls.append(("pause", "", None))
+        return True
+
+    def resume(self) -> bool:
+        self.calls.append(("resume", "", None))
+        return True
+
+    def export(self) -> dict[str, Any]:
+        return {"format": "atomiton-devtools", "stores": {}}
+
+    def import_(self, data: Mapping[str, Any]) -> None:
+        self.calls.append(("import", str(data.get("format")), None))
+
+    def timeline_page(self, **query: Any) -> dict[str, Any]:
+        self.calls.append(("timeline", repr(sorted(query.items())), None))
+        return {"entries": [], "matched": 0}
 
 
 @pytest.fixture(scope="module")
@@ -348,3 +369,61 @@ def test_malformed_commands_get_400_with_a_clear_message(
     assert answer.status_code == 400, answer.text
     assert message in answer.json()["error"]
     assert model.calls == []
+
+
+# -- the state-changing commands of issue 21 pass the same guard -------------------------------
+NEW_COMMANDS = [
+    b'{"action": "set", "store": "app", "atom": "count", "value": 5}',
+    b'{"action": "pause"}',
+    b'{"action": "resume"}',
+    b'{"action": "import", "data": {"format": "atomiton-devtools"}}',
+]
+
+
+@pytest.mark.parametrize("body", NEW_COMMANDS)
+def test_edit_pause_and_import_from_another_origin_are_refused(
+    server: InspectorServer, model: FakeModel, body: bytes
+) -> None:
+    for headers in (
+        {"Content-Type": "application/json", "Origin": "http://evil.example"},
+        {"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"},
+        {"Content-Type": "text/plain"},
+    ):
+        answer = httpx.post(_base(server) + "/api/command", content=body, headers=headers)
+        assert answer.status_code in (403, 415), answer.text
+    assert model.calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"action": "set", "store": "app", "value": 1}', "'atom' must be a string"),
+        (b'{"action": "set", "store": "app", "atom": "count"}', "'value' is missing"),
+        (b'{"action": "set", "atom": "count", "value": 1}', "'store' must be a string"),
+        (b'{"action": "import", "data": [1]}', "'data' must be an export"),
+        (b'{"action": "import"}', "'data' must be an export"),
+    ],
+)
+def test_malformed_edit_and_import_commands_are_400(
+    server: InspectorServer, model: FakeModel, body: bytes, message: str
+) -> None:
+    answer = httpx.post(
+        _base(server) + "/api/command",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400
+    assert message in answer.json()["error"]
+    assert model.calls == []
+
+
+@pytest.mark.parametrize("path", ["/api/timeline", "/api/export"])
+def test_reading_routes_need_the_token_and_this_host(model: FakeModel, path: str) -> None:
+    with InspectorServer(model, "127.0.0.1", 0, "s3cret") as server:
+        base = _base(server)
+        assert httpx.get(base + path).status_code == 401
+        assert httpx.get(base + path + "?token=s3cret").status_code == 200
+        evil = httpx.get(base + path + "?token=s3cret", headers={"Host": "evil.example"})
+        assert evil.status_code == 403
+        # The icon alone needs no token: it tells nothing about the app.
+        assert httpx.get(base + "/favicon.ico").status_code == 200

@@ -1,5 +1,6 @@
 """The inspector server: loopback by default, tokens off loopback, live SSE views, commands."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ from atomiton.devtools._server import is_loopback
 class FakeModel:
     def __init__(self) -> None:
         self.revision = 1
-        self.calls: list[tuple[str, str, int | None]] = []
+        self.calls: list[tuple[str, str, Any]] = []
 
     def view(self) -> dict[str, Any]:
         return {"revision": self.revision, "stores": []}
@@ -28,6 +29,27 @@ class FakeModel:
     def jump_to(self, name: str, index: int) -> bool:
         self.calls.append(("jump", name, index))
         return True
+
+    def set_value(self, name: str, atom: str, value: Any) -> None:
+        self.calls.append(("set", name, value))
+
+    def pause(self) -> bool:
+        self.calls.append(("pause", "", None))
+        return True
+
+    def resume(self) -> bool:
+        self.calls.append(("resume", "", None))
+        return True
+
+    def export(self) -> dict[str, Any]:
+        return {"format": "atomiton-devtools", "stores": {}}
+
+    def import_(self, data: Mapping[str, Any]) -> None:
+        self.calls.append(("import", str(data.get("format")), None))
+
+    def timeline_page(self, **query: Any) -> dict[str, Any]:
+        self.calls.append(("timeline", repr(sorted(query.items())), None))
+        return {"entries": [], "matched": 0}
 
 
 @pytest.fixture
@@ -120,3 +142,49 @@ def test_a_busy_port_is_one_clear_error(model: FakeModel) -> None:
 def test_a_port_out_of_range_is_refused_not_wrapped(model: FakeModel, port: int) -> None:
     with pytest.raises(InspectorError, match=rf"port must be an integer in 0\.\.65535.*{port}"):
         InspectorServer(model, "127.0.0.1", port, None)
+
+
+def test_edit_pause_resume_and_import_commands_reach_the_model(model: FakeModel) -> None:
+    with InspectorServer(model, "127.0.0.1", 0, None) as server:
+        post = server.url + "api/command"
+        edit = {"action": "set", "store": "ui", "atom": "count", "value": {"n": [1]}}
+        assert httpx.post(post, json=edit).json() == {"ok": True, "changed": True}
+        assert httpx.post(post, json={"action": "pause"}).status_code == 200
+        assert httpx.post(post, json={"action": "resume"}).status_code == 200
+        export = {"format": "atomiton-devtools"}
+        assert httpx.post(post, json={"action": "import", "data": export}).status_code == 200
+    assert model.calls == [
+        ("set", "ui", {"n": [1]}),
+        ("pause", "", None),
+        ("resume", "", None),
+        ("import", "atomiton-devtools", None),
+    ]
+
+
+def test_timeline_route_passes_filters_and_refuses_bad_numbers(model: FakeModel) -> None:
+    with InspectorServer(model, "127.0.0.1", 0, None) as server:
+        url = server.url + "api/timeline"
+        query = {"offset": "100", "limit": "5000", "kind": "atom", "origin": "", "text": "x"}
+        assert httpx.get(url, params=query).json() == {"entries": [], "matched": 0}
+        bad = httpx.get(url, params={"offset": "-1"})
+        assert bad.status_code == 400
+        assert "'offset' must be an integer >= 0" in bad.json()["error"]
+        assert httpx.get(url, params={"before": "x"}).status_code == 400
+        export = httpx.get(server.url + "api/export")
+        assert export.headers["content-disposition"].startswith("attachment;")
+        assert export.json()["format"] == "atomiton-devtools"
+    (call,) = model.calls
+    # the page size is capped at 1000; an empty origin is a real filter ("this process")
+    assert call[1] == repr(
+        sorted(
+            {
+                "offset": 100,
+                "limit": 1000,
+                "before": None,
+                "kind": "atom",
+                "source": None,
+                "origin": "",
+                "text": "x",
+            }.items()
+        )
+    )

@@ -127,3 +127,33 @@ def test_profiler_folds_new_operations_into_other_beyond_its_limit() -> None:
     stats = profiler.stats()
     assert len(stats) == 3
     assert stats["(other)"].count == 8
+
+
+def test_a_page_counts_from_the_newest_and_filters_by_kind_source_origin_and_text() -> None:
+    timeline = Timeline(entry_limit=50)
+    for n in range(30):
+        timeline.record("atom", "ui", "count", {"count": n})
+    timeline.record("event", "auth", "user.login", {"name": "Ada"}, origin="worker-2")
+    entries, matched = timeline.page(limit=10)
+    assert matched == 31
+    assert [e.seq for e in entries] == list(range(21, 31))  # the newest page, oldest first
+    entries, _ = timeline.page(offset=25, limit=10)
+    assert [e.seq for e in entries] == [0, 1, 2, 3, 4, 5]
+    # ``before`` holds a page still while new entries arrive
+    timeline.record("atom", "ui", "count", {"count": 99})
+    assert [e.seq for e in timeline.page(before=31, limit=3)[0]] == [28, 29, 30]
+    assert timeline.page(kind="event")[1] == 1
+    assert timeline.page(source="ui")[1] == 31
+    assert [e.label for e in timeline.page(origin="worker-2")[0]] == ["user.login"]
+    assert timeline.page(origin="")[1] == 31
+    assert [e.data for e in timeline.page(text="ADA")[0]] == [{"name": "Ada"}]
+    assert timeline.page(text='"count": 7')[1] == 1
+    assert timeline.facets() == {"sources": ["auth", "ui"], "origins": ["", "worker-2"]}
+
+
+def test_an_entry_keeps_origin_and_before_through_to_dict() -> None:
+    timeline = Timeline()
+    entry = timeline.record("atom", "ui", "n", {"n": 2}, 1, origin="p2", before={"n": 1})
+    again = TimelineEntry.from_dict(entry.to_dict())
+    assert (again.origin, again.before) == ("p2", {"n": 1})
+    assert again == entry

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from atomiton.devtools._errors import AttachError as AttachError
     from atomiton.devtools._errors import CommandError as CommandError
     from atomiton.devtools._errors import DevToolsError as DevToolsError
+    from atomiton.devtools._errors import EditError as EditError
     from atomiton.devtools._errors import ImportDataError as ImportDataError
     from atomiton.devtools._errors import InspectorError as InspectorError
     from atomiton.devtools._errors import TimeTravelError as TimeTravelError
@@ -28,6 +29,7 @@ __all__ = [
     "CommandError",
     "DevTools",
     "DevToolsError",
+    "EditError",
     "HistoryPoint",
     "ImportDataError",
     "InspectorError",
@@ -45,6 +47,7 @@ _HOME = {
     "CommandError": "_errors",
     "DevTools": "_devtools",
     "DevToolsError": "_errors",
+    "EditError": "_errors",
     "HistoryPoint": "_atom_history",
     "ImportDataError": "_errors",
     "InspectorError": "_errors",

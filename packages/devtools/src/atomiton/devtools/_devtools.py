@@ -244,6 +244,75 @@ class DevTools:
         """
         return self._atom_store(name).jump_to(index)
 
+    def set_value(self, name: str, atom: str, value: Any) -> None:
+        """Write ``value`` into the primitive atom named ``atom`` of store ``name``.
+
+        The write goes through ``store.set``, so plugins, subscribers and the store's history
+        see it like any write of the app (it becomes a timeline entry and can be undone).
+
+        Raises:
+            TimeTravelError: no atom store is attached under ``name``.
+            EditError: ``atom`` names no primitive atom devtools knows in that store (a derived
+                atom, or one never written since attaching), or the store refused the value.
+        """
+        self._atom_store(name).set_value(atom, value)
+
+    # -- recording --------------------------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        """Whether recording is paused (see ``pause``)."""
+        return self._recorder.paused
+
+    def pause(self) -> bool:
+        """Stop recording: nothing new reaches the timeline, event list or store histories.
+
+        The app runs on untouched (jobs and entity counts stay live). Returns False if recording
+        was already paused.
+        """
+        return self._recorder.pause(True)
+
+    def resume(self) -> bool:
+        """Start recording again after ``pause``; returns False if it was not paused."""
+        return self._recorder.pause(False)
+
+    def timeline_page(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        before: int | None = None,
+        kind: str | None = None,
+        source: str | None = None,
+        origin: str | None = None,
+        text: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of the timeline for the inspector, newest page first (see ``Timeline.page``).
+
+        Returns:
+            ``entries`` (oldest first), ``matched`` (entries matching the filters), ``kept``
+            (entries in the ring), ``entry_limit``, ``newest`` (the newest seq, or -1) and the
+            ``sources`` and ``origins`` present, for the filters.
+        """
+        timeline = self.timeline
+        entries, matched = timeline.page(
+            offset=offset,
+            limit=limit,
+            before=before,
+            kind=kind,
+            source=source,
+            origin=origin,
+            text=text,
+        )
+        kept = timeline.entries()
+        return {
+            "entries": [entry.to_dict() for entry in entries],
+            "matched": matched,
+            "kept": len(kept),
+            "entry_limit": timeline.entry_limit,
+            "newest": kept[-1].seq if kept else -1,
+            **timeline.facets(),
+        }
+
     def history(self, name: str) -> list[HistoryPoint]:
         """The kept history points of atom store ``name``, oldest first."""
         return self._atom_store(name).history.points()
@@ -306,6 +375,7 @@ class DevTools:
         ]
         return {
             "revision": self.revision,
+            "paused": self.paused,
             "attached": {a.name: a.kind for a in attached},
             "stores": stores,
             "entities": entities,

@@ -6,6 +6,7 @@
     ├── AttachError          the object cannot be attached (unknown kind, name taken, not attached)
     ├── TimeTravelError      undo / redo / jump_to asked for a position that does not exist
     ├── ImportDataError      import_() was given data that is not an export of this package
+    ├── EditError            set_value named no writable primitive atom, or the store refused it
     ├── InspectorError       the web inspector cannot start (unsafe host without a token, port)
     └── CommandError         a command of the ``atomiton`` CLI failed for a reason the user can fix
 """
@@ -27,6 +28,10 @@ class TimeTravelError(DevToolsError):
 
 class ImportDataError(DevToolsError):
     """``DevTools.import_`` was given data that is not a DevTools export."""
+
+
+class EditError(DevToolsError):
+    """``DevTools.set_value`` named no primitive atom it can write, or the write failed."""
 
 
 class InspectorError(DevToolsError):

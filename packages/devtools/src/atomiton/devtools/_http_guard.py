@@ -15,8 +15,9 @@ Every check answers with one JSON ``{"error": ...}`` and a 4xx status naming wha
 - ``read_body``: the body is read as it arrives and reading stops at ``max_body_bytes`` (413);
   a ``Content-Length`` above the limit is refused before reading anything.
 - ``parse_command``: strict JSON (no ``NaN``/``Infinity``, no nesting past the parser's limit), an
-  object with a known ``action``, a string ``store`` and, for ``jump``, an integer ``index``
-  (``true`` is not an integer here), else 400.
+  object with a known ``action``; ``undo``/``redo``/``jump``/``set`` need a string ``store``,
+  ``jump`` an integer ``index`` (``true`` is not an integer here), ``set`` a string ``atom`` and
+  a ``value``, ``import`` an object ``data``; ``pause``/``resume`` need nothing more; else 400.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-ACTIONS = ("undo", "redo", "jump")
+ACTIONS = ("undo", "redo", "jump", "set", "pause", "resume", "import")
 
 
 class Refused(Exception):
@@ -55,8 +56,11 @@ class Command:
     """One validated inspector command."""
 
     action: str
-    store: str
+    store: str = ""
     index: int | None = None
+    atom: str | None = None
+    value: Any = None
+    data: dict[str, Any] | None = None
 
 
 def host_name(host_header: str) -> str | None:
@@ -186,10 +190,24 @@ def parse_command(body: bytes) -> Command:
         )
     action = data.get("action")
     if not isinstance(action, str) or action not in ACTIONS:
-        raise Refused(400, f"unknown action {action!r}; use undo, redo or jump")
+        raise Refused(400, f"unknown action {action!r:.40}; use {', '.join(ACTIONS)}")
+    if action in ("pause", "resume"):
+        return Command(action)
+    if action == "import":
+        export = data.get("data")
+        if not isinstance(export, dict):
+            raise Refused(400, f"'data' must be an export (a JSON object), got {_kind(export)}")
+        return Command(action, data=export)
     store = data.get("store")
     if not isinstance(store, str):
         raise Refused(400, f"'store' must be a string (a store's name), got {_kind(store)}")
+    if action == "set":
+        atom = data.get("atom")
+        if not isinstance(atom, str):
+            raise Refused(400, f"'atom' must be a string (an atom's name), got {_kind(atom)}")
+        if "value" not in data:
+            raise Refused(400, "'value' is missing: the new value of the atom")
+        return Command(action, store, atom=atom, value=data["value"])
     if action != "jump":
         return Command(action, store)
     index = data.get("index")

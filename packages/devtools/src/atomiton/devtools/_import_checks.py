@@ -108,6 +108,7 @@ def timeline(data: Any) -> list[TimelineEntry]:
             raise ImportDataError(f"{at}.kind {kind!r:.40} is not one of {', '.join(KINDS)}")
         position = item.get("position")
         data_ = item.get("data")
+        before = item.get("before")
         entries.append(
             TimelineEntry(
                 seq=seq,
@@ -117,6 +118,8 @@ def timeline(data: Any) -> list[TimelineEntry]:
                 data={} if data_ is None else dict(mapping(data_, f"{at}.data")),
                 timestamp=number(item.get("timestamp", 0.0), f"{at}.timestamp"),
                 position=None if position is None else integer(position, f"{at}.position"),
+                origin=text(item.get("origin", ""), f"{at}.origin"),
+                before=None if before is None else dict(mapping(before, f"{at}.before")),
             )
         )
     return entries

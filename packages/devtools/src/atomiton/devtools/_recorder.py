@@ -37,6 +37,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._revision = itertools.count(1)
         self.revision = 0
+        self.paused = False
 
     def touch(self) -> None:
         """Note that something shown changed."""
@@ -49,14 +50,36 @@ class Recorder:
         label: str,
         data: Mapping[str, Any] | None = None,
         position: int | None = None,
-    ) -> TimelineEntry:
-        """Append a timeline entry and bump the revision."""
-        entry = self.timeline.record(kind, source, label, data, position)
+        *,
+        origin: str = "",
+        timestamp: float | None = None,
+        before: Mapping[str, Any] | None = None,
+    ) -> TimelineEntry | None:
+        """Append a timeline entry and bump the revision; nothing while recording is paused."""
+        if self.paused:
+            return None
+        entry = self.timeline.record(
+            kind, source, label, data, position, origin=origin, timestamp=timestamp, before=before
+        )
         self.touch()
         return entry
 
+    def pause(self, paused: bool) -> bool:
+        """Stop (True) or resume (False) recording; return whether that changed anything.
+
+        While paused, nothing reaches the timeline, the event stream or the stores' histories
+        (the app itself runs on untouched); jobs and counts shown stay live.
+        """
+        changed = self.paused != paused
+        self.paused = paused
+        if changed:
+            self.touch()
+        return changed
+
     def add_event(self, event: dict[str, Any]) -> None:
         """Keep one event (JSON-safe dict) for the inspector's event stream."""
+        if self.paused:
+            return
         with self._lock:
             self.events.append(event)
 

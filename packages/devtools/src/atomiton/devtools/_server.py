@@ -21,7 +21,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from importlib import resources
 from typing import Any, Protocol
 
@@ -46,6 +46,13 @@ from atomiton.devtools._http_guard import (
 logger = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.1
+_PAGE_LIMIT = 1000
+# The page's icon: an atom (nucleus and one orbit), so the browser's /favicon.ico request is no 404.
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    '<ellipse cx="16" cy="16" rx="14" ry="6" fill="none" stroke="#3257d6" stroke-width="2.5"'
+    ' transform="rotate(-30 16 16)"/><circle cx="16" cy="16" r="4.5" fill="#3257d6"/></svg>'
+)
 _HEARTBEAT_SECONDS = 10.0
 
 
@@ -71,6 +78,40 @@ class InspectorModel(Protocol):
 
     def jump_to(self, name: str, index: int) -> bool:
         """Restore store ``name`` to position ``index`` of its history."""
+        ...
+
+    def set_value(self, name: str, atom: str, value: Any) -> None:
+        """Write ``value`` into atom ``atom`` of store ``name`` (through ``store.set``)."""
+        ...
+
+    def pause(self) -> bool:
+        """Stop recording."""
+        ...
+
+    def resume(self) -> bool:
+        """Record again."""
+        ...
+
+    def export(self) -> dict[str, Any]:
+        """The whole recording as JSON-safe data."""
+        ...
+
+    def import_(self, data: Mapping[str, Any]) -> None:
+        """Load an ``export()``."""
+        ...
+
+    def timeline_page(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        before: int | None = None,
+        kind: str | None = None,
+        source: str | None = None,
+        origin: str | None = None,
+        text: str | None = None,
+    ) -> dict[str, Any]:
+        """One filtered page of the timeline, counted from the newest entry."""
         ...
 
 
@@ -126,6 +167,19 @@ def _tuple(values: Any) -> tuple[Any, ...] | None:
         return None
 
 
+def _int_param(query: Mapping[str, str], name: str, default: int | None) -> Any:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name!r} must be an integer >= 0, got {raw!r:.40}") from None
+    if value < 0:
+        raise ValueError(f"{name!r} must be an integer >= 0, got {value}")
+    return value
+
+
 def _page() -> str:
     return (
         resources.files("atomiton.devtools").joinpath("_static/inspector.html").read_text("utf-8")
@@ -168,6 +222,39 @@ def create_app(
     async def state(request: Request) -> Response:
         return JSONResponse(model.view()) if authorised(request) else denied()
 
+    async def favicon(request: Request) -> Response:
+        # No token needed: the icon tells nothing about the app, and browsers fetch it bare.
+        headers = {"Cache-Control": "max-age=86400"}
+        return Response(FAVICON, media_type="image/svg+xml", headers=headers)
+
+    async def timeline(request: Request) -> Response:
+        if not authorised(request):
+            return denied()
+        query = request.query_params
+        try:
+            offset = _int_param(query, "offset", 0)
+            limit = min(_int_param(query, "limit", 100), _PAGE_LIMIT)
+            before = _int_param(query, "before", None)
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        page = model.timeline_page(
+            offset=offset,
+            limit=limit,
+            before=before,
+            kind=query.get("kind") or None,
+            source=query.get("source") or None,
+            origin=query.get("origin"),  # "" is this process: a real filter value
+            text=query.get("text") or None,
+        )
+        return JSONResponse(page)
+
+    async def export(request: Request) -> Response:
+        if not authorised(request):
+            return denied()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        headers = {"Content-Disposition": f'attachment; filename="atomiton-{stamp}.json"'}
+        return JSONResponse(model.export(), headers=headers)
+
     async def stream(request: Request) -> Response:
         if not authorised(request):
             return denied()
@@ -198,10 +285,23 @@ def create_app(
             refuse_cross_site(request)
             require_json(request)
             command = parse_command(await read_body(request, max_body_bytes))
+            changed: bool
             if command.action == "undo":
                 changed = model.undo(command.store)
             elif command.action == "redo":
                 changed = model.redo(command.store)
+            elif command.action == "set":
+                assert command.atom is not None
+                model.set_value(command.store, command.atom, command.value)
+                changed = True
+            elif command.action == "pause":
+                changed = model.pause()
+            elif command.action == "resume":
+                changed = model.resume()
+            elif command.action == "import":
+                assert command.data is not None
+                model.import_(command.data)
+                changed = True
             else:
                 assert command.index is not None
                 changed = model.jump_to(command.store, command.index)
@@ -214,7 +314,10 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/", index),
+            Route("/favicon.ico", favicon),
             Route("/api/state", state),
+            Route("/api/timeline", timeline),
+            Route("/api/export", export),
             Route("/api/stream", stream),
             Route("/api/command", command, methods=["POST"]),
         ]

@@ -9,6 +9,7 @@ identifies it even after older entries were dropped.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from collections import deque
@@ -32,6 +33,10 @@ class TimelineEntry:
         data: JSON-safe details (new value, ids, event data, job status and progress).
         timestamp: wall-clock seconds (``time.time()``) when DevTools saw it.
         position: for atom writes, the index in that store's history that ``jump_to`` restores.
+        origin: the process it happened in; ``""`` for this process (entries imported or
+            received from another process keep that process's name).
+        before: for atom writes, the values the written atoms had just before (the diff's
+            left side); ``None`` for other kinds.
     """
 
     seq: int
@@ -41,6 +46,8 @@ class TimelineEntry:
     data: Mapping[str, Any] = field(default_factory=dict)
     timestamp: float = 0.0
     position: int | None = None
+    origin: str = ""
+    before: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the entry as JSON-safe data."""
@@ -52,6 +59,8 @@ class TimelineEntry:
             "data": dict(self.data),
             "timestamp": self.timestamp,
             "position": self.position,
+            "origin": self.origin,
+            "before": None if self.before is None else dict(self.before),
         }
 
     @classmethod
@@ -69,6 +78,8 @@ class TimelineEntry:
             data=dict(data.get("data") or {}),
             timestamp=float(data.get("timestamp", 0.0)),
             position=None if position is None else int(position),
+            origin=str(data.get("origin") or ""),
+            before=None if data.get("before") is None else dict(data["before"]),
         )
 
 
@@ -99,11 +110,16 @@ class Timeline:
         label: str,
         data: Mapping[str, Any] | None = None,
         position: int | None = None,
+        *,
+        origin: str = "",
+        timestamp: float | None = None,
+        before: Mapping[str, Any] | None = None,
     ) -> TimelineEntry:
         """Append one entry (numbered in arrival order) and tell the listeners."""
+        when = time.time() if timestamp is None else timestamp
         with self._lock:
             entry = TimelineEntry(
-                next(self._seq), kind, source, label, data or {}, time.time(), position
+                next(self._seq), kind, source, label, data or {}, when, position, origin, before
             )
             self._entries.append(entry)
             listeners = tuple(self._listeners)
@@ -143,6 +159,56 @@ class Timeline:
             items = items[-limit:] if limit > 0 else []
         return items
 
+    def page(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        before: int | None = None,
+        kind: str | None = None,
+        source: str | None = None,
+        origin: str | None = None,
+        text: str | None = None,
+    ) -> tuple[list[TimelineEntry], int]:
+        """One page of the kept entries matching the filters, counted from the newest.
+
+        Args:
+            offset: how many matching entries (newest first) to skip.
+            limit: the page size.
+            before: only entries with ``seq < before`` (keeps a page still while new entries
+                arrive).
+            kind: only this kind.
+            source: only this source.
+            origin: only this origin (``""``: this process).
+            text: only entries whose label, source or data contain it (case-insensitive).
+
+        Returns:
+            ``(entries oldest first, how many entries match in all)``.
+        """
+        with self._lock:
+            items = list(self._entries)
+        needle = text.lower() if text else None
+        chosen = [
+            entry
+            for entry in reversed(items)
+            if (before is None or entry.seq < before)
+            and (kind is None or entry.kind == kind)
+            and (source is None or entry.source == source)
+            and (origin is None or entry.origin == origin)
+            and (needle is None or needle in _searchable(entry))
+        ]
+        window = chosen[max(offset, 0) : max(offset, 0) + max(limit, 0)]
+        return window[::-1], len(chosen)
+
+    def facets(self) -> dict[str, list[str]]:
+        """The distinct sources and origins of the kept entries (for the inspector's filters)."""
+        with self._lock:
+            items = list(self._entries)
+        return {
+            "sources": sorted({entry.source for entry in items}),
+            "origins": sorted({entry.origin for entry in items}),
+        }
+
     def clear(self) -> None:
         """Drop every entry (numbering continues)."""
         with self._lock:
@@ -160,3 +226,11 @@ class Timeline:
 
     def __repr__(self) -> str:
         return f"Timeline({len(self)} of {self.entry_limit} entries)"
+
+
+def _searchable(entry: TimelineEntry) -> str:
+    try:
+        data = json.dumps(entry.data, default=str)
+    except (TypeError, ValueError):
+        data = str(entry.data)
+    return f"{entry.label}\n{entry.source}\n{data}".lower()

@@ -14,6 +14,7 @@ restored.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from atomiton.devtools._atom_history import HistoryPoint, StoreHistory
+from atomiton.devtools._errors import EditError
 from atomiton.devtools._jsonable import jsonable
 from atomiton.devtools._recorder import Recorder
 from atomiton.store import Atom, PendingError, PluginHooks
@@ -105,7 +107,10 @@ class AtomStoreAttachment:
         self.history = StoreHistory(history_limit)
         self._recorder = recorder
         self._local = threading.local()
-        self._pending: list[tuple[str, Any]] = []
+        self._pending: list[tuple[str, Any, Any]] = []
+        # Primitive atoms seen written, by name (weakly): for edits, and for the initial value of
+        # an atom a jump took back to before its first write (the store no longer lists it).
+        self._written: dict[str, weakref.ref[Atom[Any]]] = {}
         self._lock = threading.RLock()
         # Held weakly: as in the store itself, showing an atom must not keep it alive.
         self._shown: list[weakref.ref[Atom[Any]]] = [weakref.ref(a) for a in atoms]
@@ -122,13 +127,18 @@ class AtomStoreAttachment:
     def _on_set(self, atom: Any, value: Any) -> Any:
         starts: list[float] = self._local.__dict__.setdefault("starts", [])
         starts.append(time.perf_counter())
+        old: Any = None
         try:
             old = self.target.get(atom)
             changed = not (old is value or old == value)
         except Exception:  # an odd __eq__ must not break the app's write; count it as a change
             changed = True
         if changed and not self._restoring:
-            self._pending.append((_atom_name(atom), value))
+            name = _atom_name(atom)
+            if name not in self._written:
+                with contextlib.suppress(TypeError):  # atoms are weak-referenceable; be safe
+                    self._written[name] = weakref.ref(atom)
+            self._pending.append((name, old, value))
         return value
 
     def _after_set(self, atom: Any, value: Any) -> None:
@@ -138,13 +148,17 @@ class AtomStoreAttachment:
 
     def _on_commit(self) -> None:
         pending, self._pending = self._pending, []
-        if self._restoring or not pending:
-            return  # a restore, or a commit made only of derived recomputes
-        written = {name: jsonable(value) for name, value in pending}
+        if self._restoring or not pending or self._recorder.paused:
+            return  # a restore, a commit made only of derived recomputes, or recording paused
+        written: dict[str, Any] = {}
+        before: dict[str, Any] = {}
+        for name, old, value in pending:
+            before.setdefault(name, jsonable(old))  # the value before the first write
+            written[name] = jsonable(value)
         label = ", ".join(written)
         # No devtools lock here: this runs under the store's lock, and jump_to takes ours first.
         position = self.history.push(label, written, self.target.snapshot())
-        self._recorder.record("atom", self.name, label, written, position=position)
+        self._recorder.record("atom", self.name, label, written, position=position, before=before)
 
     # -- reading and time travel ----------------------------------------------------------------
     def _named_atoms(self) -> list[Any]:
@@ -186,6 +200,12 @@ class AtomStoreAttachment:
                 if derived_too and name not in derived:
                     derived[name] = _read_shown(self.target, a)
             elif name not in primitives:  # passed in but never written: its initial value
+                primitives[name] = _read_shown(self.target, a)
+        for name, ref in list(self._written.items()):
+            a = ref()
+            if a is not None and name not in primitives and name not in derived:
+                # Written later than the point a jump restored: the store holds no value for it
+                # there, so it reads as its initial value (as store.get(atom) would answer).
                 primitives[name] = _read_shown(self.target, a)
         return primitives, derived
 
@@ -256,6 +276,42 @@ class AtomStoreAttachment:
             if rest:
                 self.target.set_state(rest)
 
+    def writable(self, name: str) -> Any:
+        """The primitive atom named ``name`` that devtools can write, or None."""
+        ref = self._written.get(name)
+        found = ref() if ref is not None else None
+        if found is not None:
+            return found
+        for a in self._named_atoms():
+            if _atom_name(a) == name and not _is_derived(a):
+                return a
+        return None
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Write ``value`` into the primitive atom ``name`` with ``store.set``, as the app would.
+
+        Plugins (this one included, so the write becomes a history point and a timeline entry)
+        see it like any other write.
+
+        Raises:
+            EditError: no primitive atom of that name is known here, or the store refused it.
+        """
+        target = self.writable(name)
+        if target is None:
+            derived = name in self._values()[1]
+            raise EditError(
+                f"store {self.name!r}: atom {name!r} is derived (read-only)"
+                if derived
+                else f"store {self.name!r}: no primitive atom named {name!r} is known to devtools "
+                "(write it once after attaching, register it, or pass it to attach(atoms=...))"
+            )
+        try:
+            self.target.set(target, value)
+        except Exception as error:
+            raise EditError(
+                f"store {self.name!r}: writing {name!r} failed: {type(error).__name__}: {error}"
+            ) from error
+
     def undo(self) -> bool:
         """Go one point back; False when there is nothing older."""
         return self.history.can_undo and self.jump_to(self.history.position - 1)
@@ -277,7 +333,13 @@ class AtomStoreAttachment:
             "history": [{"position": position, "label": label} for position, label in outline],
             "can_undo": self.history.can_undo,
             "can_redo": self.history.can_redo,
+            "editable": sorted(self._editable() & primitives.keys()),
         }
+
+    def _editable(self) -> set[str]:
+        names = {name for name, ref in list(self._written.items()) if ref() is not None}
+        names.update(_atom_name(a) for a in self._named_atoms() if not _is_derived(a))
+        return names
 
     def detach(self) -> None:
         """Remove the plugin; idempotent."""
