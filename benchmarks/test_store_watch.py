@@ -26,7 +26,6 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from atomiton.store import atom, create_store
-from atomiton.store._utilities._watch import watch
 
 pytestmark = pytest.mark.benchmark(timer=time.thread_time)
 
@@ -54,7 +53,7 @@ def test_same_task_watch(benchmark: BenchmarkFixture) -> None:
     count = atom(0)
 
     async def one_round() -> None:
-        updates = watch(store, count)
+        updates = store.watch(count)
         start = await anext(updates)
         for i in range(start + 1, start + CHANGES + 1):
             store.set(count, i)
@@ -94,7 +93,7 @@ def test_consumer_task_watch(benchmark: BenchmarkFixture) -> None:
         seen: list[int] = []
 
         async def consume() -> None:
-            async for value in watch(store, count):
+            async for value in store.watch(count):
                 seen.append(value)
                 if value == end:
                     return

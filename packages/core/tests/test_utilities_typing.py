@@ -32,7 +32,6 @@ from atomiton.store import (
     split_atom,
     unwrap,
 )
-from atomiton.store._utilities._watch import watch
 
 
 def test_the_generic_utilities_keep_their_value_types() -> None:
@@ -81,7 +80,7 @@ def test_the_generic_utilities_keep_their_value_types() -> None:
     assert_type(refreshed, WritableComputed[int, None])
     store.set(refreshed)
 
-    assert_type(watch(store, count), AtomWatch[int])
+    assert_type(store.watch(count), AtomWatch[int])
 
     assert store.get(todo(1)) == "todo 1"
     assert store.get(name) == "Ada"

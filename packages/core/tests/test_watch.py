@@ -18,7 +18,6 @@ from atomiton.store import (
     create_store,
     loadable,
 )
-from atomiton.store._utilities._watch import watch
 
 
 def _mount_log() -> tuple[list[str], dict[str, object]]:
@@ -41,7 +40,7 @@ async def test_yields_the_current_value_first_then_each_change() -> None:
     seen: list[int] = []
 
     async def consume() -> None:
-        async for value in watch(store, count):
+        async for value in store.watch(count):
             seen.append(value)
             if value == 3:
                 return
@@ -62,7 +61,7 @@ async def test_works_for_derived_atoms() -> None:
     store = create_store()
     count = atom(1)
     parity = computed(lambda get: get(count) % 2)
-    updates = watch(store, parity)
+    updates = store.watch(parity)
     assert await anext(updates) == 1
     store.set(count, 3)  # parity unchanged: nothing to yield
     store.set(count, 4)
@@ -81,7 +80,7 @@ async def test_works_for_async_atoms_waiting_for_the_first_settle() -> None:
         return f"user {uid}"
 
     user = computed(load)
-    updates = watch(store, user)
+    updates = store.watch(user)
     first = asyncio.ensure_future(anext(updates))
     await _settle()
     assert not first.done()  # pending until the evaluation settles
@@ -98,7 +97,7 @@ async def test_works_for_async_atoms_waiting_for_the_first_settle() -> None:
 async def test_a_slow_consumer_gets_the_latest_value_not_a_queue() -> None:
     store = create_store()
     count = atom(0)
-    updates = watch(store, count)
+    updates = store.watch(count)
     assert await anext(updates) == 0
     for i in range(1, 10_001):  # the consumer does not run in between
         store.set(count, i)
@@ -115,7 +114,7 @@ async def test_breaking_out_of_the_loop_unsubscribes() -> None:
     store = create_store()
     log, hooks = _mount_log()
     count = atom(0, **hooks)  # type: ignore[arg-type]
-    async for value in watch(store, count):
+    async for value in store.watch(count):
         assert value == 0
         assert log == ["mount"]
         break
@@ -127,7 +126,7 @@ async def test_cancelling_the_consuming_task_unsubscribes_even_if_the_watch_is_k
     store = create_store()
     log, hooks = _mount_log()
     count = atom(0, **hooks)  # type: ignore[arg-type]
-    updates = watch(store, count)  # kept in a variable: only cancellation can unsubscribe
+    updates = store.watch(count)  # kept in a variable: only cancellation can unsubscribe
     seen: list[int] = []
 
     async def consume() -> None:
@@ -152,7 +151,7 @@ async def test_close_from_another_task_ends_a_waiting_iteration() -> None:
     log, hooks = _mount_log()
     count = atom(0, **hooks)  # type: ignore[arg-type]
     seen: list[int] = []
-    async with watch(store, count) as updates:
+    async with store.watch(count) as updates:
 
         async def consume() -> None:
             async for value in updates:
@@ -169,7 +168,7 @@ async def test_close_from_another_task_ends_a_waiting_iteration() -> None:
 async def test_changes_from_other_threads_arrive_in_order_and_end_with_the_last() -> None:
     store = create_store()
     count = atom(0)
-    updates = watch(store, count)
+    updates = store.watch(count)
     assert await anext(updates) == 0
     n = 2_000
 
@@ -192,7 +191,7 @@ async def test_a_failing_first_read_raises_and_leaves_no_listener() -> None:
     log, hooks = _mount_log()
     divisor = atom(0, **hooks)  # type: ignore[arg-type]
     ratio = computed(lambda get: 1 // get(divisor))
-    updates = watch(store, ratio)
+    updates = store.watch(ratio)
     with pytest.raises(ZeroDivisionError):
         await anext(updates)
     assert log == ["mount", "unmount"]
@@ -209,7 +208,7 @@ async def test_watching_a_loadable_reports_errors_as_values() -> None:
         await asyncio.sleep(0)
         return 7
 
-    states = watch(store, loadable(computed(load)))
+    states = store.watch(loadable(computed(load)))
     first = await anext(states)
     if not isinstance(first, HasData):  # Loading() first, then the data
         first = await asyncio.wait_for(anext(states), 1)
@@ -225,7 +224,7 @@ async def test_a_dropped_watch_is_collected_and_unsubscribed() -> None:
     store = create_store()
     log, hooks = _mount_log()
     count = atom(0, **hooks)  # type: ignore[arg-type]
-    updates: AtomWatch[int] | None = watch(store, count)
+    updates: AtomWatch[int] | None = store.watch(count)
     assert updates is not None
     assert await anext(updates) == 0
     del updates
@@ -235,7 +234,7 @@ async def test_a_dropped_watch_is_collected_and_unsubscribed() -> None:
 
 def test_watch_rejects_what_is_not_an_atom() -> None:
     with pytest.raises(TypeError, match="needs an atom"):
-        watch(create_store(), 3)  # type: ignore[arg-type]
+        create_store().watch(3)  # type: ignore[arg-type]
 
 
 async def test_a_failing_first_async_evaluation_raises_and_leaves_no_listener() -> None:
@@ -248,7 +247,7 @@ async def test_a_failing_first_async_evaluation_raises_and_leaves_no_listener() 
         await asyncio.sleep(0)
         raise LookupError("gone")
 
-    updates = watch(store, computed(load))
+    updates = store.watch(computed(load))
     with pytest.raises(LookupError, match="gone"):
         await anext(updates)
     assert updates.is_closed
@@ -260,7 +259,7 @@ def test_a_write_from_a_thread_after_the_consumers_loop_closed_does_not_fail() -
     count = atom(0)
 
     async def start() -> AtomWatch[int]:
-        updates = watch(store, count)
+        updates = store.watch(count)
         assert await anext(updates) == 0
         return updates
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar, TypeVarTuple, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast, overload
 
 from atomiton.store._atoms.atom import Atom, PrimitiveAtom, WritableComputed
 from atomiton.store._atoms.index import AtomIndex
@@ -19,6 +19,9 @@ from atomiton.store._atoms.plugins import PluginHooks
 from atomiton.store._atoms.runtime import MISSING, Runtime
 from atomiton.store._atoms.snapshot import Snapshot
 from atomiton.store._errors import UnknownAtomError
+
+if TYPE_CHECKING:
+    from atomiton.store._utilities._watch import AtomWatch
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -173,6 +176,16 @@ class Store:
         if not callable(listener):
             raise TypeError(f"listener must be callable, got {type(listener).__name__}")
         return self._rt.subscribe(self, atom, listener)
+
+    def watch(self, atom: Atom[T]) -> AtomWatch[T]:
+        """``async for value in store.watch(atom)``: the current value, then each change.
+
+        A slow consumer gets the latest value, never a queue; breaking out of the loop,
+        cancelling the task, ``close()`` or leaving ``async with`` unsubscribes.
+        """
+        from atomiton.store._utilities._watch import AtomWatch  # loaded by async users only
+
+        return AtomWatch(self, atom)
 
     def use(self, plugin: StorePlugin) -> Callable[[], None]:
         """Add a plugin now; returns a function that removes it again."""
