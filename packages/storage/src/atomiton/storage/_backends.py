@@ -59,12 +59,12 @@ def find_opener(scheme: str, shown_url: str) -> Opener | None:
         )
     (point,) = found.values()
     try:
-        opener = point.load()
+        opener: Opener = point.load()
     except Exception as exc:
         raise StorageURLError(
             f"{shown_url!r}: the backend for {scheme!r} ({point.value}) cannot be loaded: {exc}"
         ) from exc
-    return opener  # type: ignore[no-any-return]
+    return opener
 
 
 def registered_schemes() -> list[str]:

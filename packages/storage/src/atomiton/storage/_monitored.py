@@ -10,13 +10,14 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any
+from typing import Any, TypeVar
 
 # EventSink is atomiton.platform's; the package face re-exports it from here.
 from atomiton.platform import EventSink as EventSink
 from atomiton.storage._client import Entry, Items, KeyList, StorageClient, pairs
 from atomiton.storage._wrapper import StorageWrapper
 
+R = TypeVar("R")
 _log = logging.getLogger(__name__)
 
 
@@ -164,23 +165,23 @@ class MonitoredStorage(StorageWrapper):
 
     def delete(self, key: str) -> bool:
         """Delete through ``inner`` and report it."""
-        return self._simple("delete", (key,), self.inner.delete, key)  # type: ignore[no-any-return]
+        return self._simple("delete", (key,), self.inner.delete, key)
 
     def exists(self, key: str) -> bool:
         """Check through ``inner`` and report it."""
-        return self._simple("exists", (key,), self.inner.exists, key)  # type: ignore[no-any-return]
+        return self._simple("exists", (key,), self.inner.exists, key)
 
     def size(self, key: str) -> int | None:
         """Size through ``inner`` and report it."""
-        return self._simple("size", (key,), self.inner.size, key)  # type: ignore[no-any-return]
+        return self._simple("size", (key,), self.inner.size, key)
 
     def list(self, prefix: str = "") -> KeyList:
         """List through ``inner`` and report it (``keys`` holds the prefix)."""
-        return self._simple("list", (prefix,) if prefix else (), self.inner.list, prefix)  # type: ignore[no-any-return]
+        return self._simple("list", (prefix,) if prefix else (), self.inner.list, prefix)
 
     def total_size(self) -> int:
         """Total size through ``inner`` and report it."""
-        return self._simple("total_size", (), self.inner.total_size)  # type: ignore[no-any-return]
+        return self._simple("total_size", (), self.inner.total_size)
 
     def clear(self) -> None:
         """Clear through ``inner`` and report it."""
@@ -188,18 +189,16 @@ class MonitoredStorage(StorageWrapper):
 
     def purge_expired(self) -> int:
         """Purge through ``inner`` and report it."""
-        return self._simple("purge_expired", (), self.inner.purge_expired)  # type: ignore[no-any-return]
+        return self._simple("purge_expired", (), self.inner.purge_expired)
 
     def close(self) -> None:
         """Close ``inner`` and report it."""
         self._simple("close", (), self.inner.close)
 
     def __len__(self) -> int:
-        return self._simple("len", (), self.inner.__len__)  # type: ignore[no-any-return]
+        return self._simple("len", (), self.inner.__len__)
 
-    def _simple(
-        self, operation: str, keys: tuple[Any, ...], fn: Callable[..., Any], *args: Any
-    ) -> Any:
+    def _simple(self, operation: str, keys: tuple[Any, ...], fn: Callable[..., R], *args: Any) -> R:
         start = perf_counter()
         try:
             result = fn(*args)
@@ -237,4 +236,4 @@ class MonitoredStorage(StorageWrapper):
     def delete_many(self, keys: Iterable[str]) -> int:
         """Delete many through ``inner`` and report it."""
         wanted = tuple(keys)
-        return self._simple("delete_many", wanted, self.inner.delete_many, wanted)  # type: ignore[no-any-return]
+        return self._simple("delete_many", wanted, self.inner.delete_many, wanted)

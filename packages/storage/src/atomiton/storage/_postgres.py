@@ -73,11 +73,13 @@ def _fetchone(cursor: Any) -> Any:
 
 
 def _fetchall(cursor: Any) -> list[Any]:
-    return cursor.fetchall()  # type: ignore[no-any-return]
+    rows: list[Any] = cursor.fetchall()
+    return rows
 
 
 def _rowcount(cursor: Any) -> int:
-    return cursor.rowcount  # type: ignore[no-any-return]
+    count: int = cursor.rowcount
+    return count
 
 
 class PostgresStorage(StorageClient):

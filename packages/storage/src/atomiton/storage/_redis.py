@@ -198,9 +198,12 @@ class RedisStorage(StorageClient):
     def read(self, key: str) -> bytes | None:
         """Return the value at ``key`` or ``None`` (see ``StorageClient.read``)."""
         name = self._name + validate_key(key).encode()
+        value: bytes | None
         if self._clock is None and not self._is_closed:
-            return self._redis.get(name)  # type: ignore[no-any-return]
-        return self._call("read", [self._expires, name], [self._now(), key])  # type: ignore[no-any-return]
+            value = self._redis.get(name)
+        else:
+            value = self._call("read", [self._expires, name], [self._now(), key])
+        return value
 
     def read_entry(self, key: str) -> Entry | None:
         """Return ``(value, expires_at)``; ``expires_at`` is in this process's clock."""

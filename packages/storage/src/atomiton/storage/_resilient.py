@@ -76,7 +76,9 @@ class _Passed:
         self.error = error
 
 
-def _attempt(keep: Callable[[BaseException], bool], fn: Callable[..., Any], args: Any) -> Any:
+def _attempt(
+    keep: Callable[[BaseException], bool], fn: Callable[..., R], args: tuple[Any, ...]
+) -> R | _Passed:
     try:
         return fn(*args)
     except Exception as exc:
@@ -170,9 +172,9 @@ class RetryingStorage(_GuardedStorage):
 
     def _run(self, fn: Callable[..., R], *args: Any) -> R:
         result = self.policy.call(_attempt, is_transient, fn, args)
-        if result.__class__ is _Passed:
+        if isinstance(result, _Passed):
             raise result.error
-        return result  # type: ignore[no-any-return]
+        return result
 
 
 class CircuitBreakerStorage(_GuardedStorage):
@@ -193,9 +195,9 @@ class CircuitBreakerStorage(_GuardedStorage):
 
     def _run(self, fn: Callable[..., R], *args: Any) -> R:
         result = self.breaker.call(_attempt, _is_backend_failure, fn, args)
-        if result.__class__ is _Passed:
+        if isinstance(result, _Passed):
             raise result.error
-        return result  # type: ignore[no-any-return]
+        return result
 
 
 def _is_backend_failure(exc: BaseException) -> bool:

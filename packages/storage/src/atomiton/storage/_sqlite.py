@@ -305,7 +305,8 @@ class SQLiteStorage(StorageClient):
             row = self._execute(_READ, (key,), _fetchone)
         if row is None or (row[1] is not None and row[1] <= self._clock()):
             return None
-        return row  # type: ignore[no-any-return]
+        live: Entry = row
+        return live
 
     def read(self, key: str) -> bytes | None:
         """Return the value at ``key`` or ``None`` (see ``StorageClient.read``)."""
@@ -321,7 +322,8 @@ class SQLiteStorage(StorageClient):
             return None
         if row[1] is not None and row[1] <= self._clock():
             return None
-        return row[0]  # type: ignore[no-any-return]
+        value: bytes = row[0]
+        return value
 
     # -- the rest -------------------------------------------------------------------------------
     def _live(self, expires: float | None) -> bool:

@@ -75,7 +75,8 @@ class MsgpackCodec:
             CodecError: ``obj`` holds something MessagePack cannot represent.
         """
         try:
-            return self._msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
+            packed: bytes = self._msgpack.packb(obj, use_bin_type=True)
+            return packed
         except (TypeError, ValueError, OverflowError) as exc:
             raise CodecError(f"MsgpackCodec cannot encode {type(obj).__name__}: {exc}") from exc
 
