@@ -163,7 +163,8 @@ class EventBus:
                 call(event)
             except Exception as error:
                 self._report(error, event, call)
-        return event  # type: ignore[no-any-return]  # built as Any above, it is an Event
+        built: Event = event  # built as Any above (a _MutableEvent turned Event)
+        return built
 
     async def aemit(self, event_type: str, data: Any = None, *, source: str | None = None) -> Event:
         """Like ``emit``, but wait until every async handler has finished with the event.

@@ -74,4 +74,5 @@ def make_event(
     """Build an Event without the frozen dataclass's slow ``__init__`` (used on the emit path)."""
     event: Any = _MutableEvent(id, type, data, source, timestamp, origin, seq)
     event.__class__ = Event
-    return event  # type: ignore[no-any-return]
+    built: Event = event
+    return built

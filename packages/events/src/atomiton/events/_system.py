@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
 from typing import Any, ClassVar, Self
 
 from atomiton.events._errors import EventDataError
@@ -80,6 +80,9 @@ class _SystemEvent:
     __slots__ = ()
     PATTERN: ClassVar[str]
     _SPEC: ClassVar[dict[str, Any]]
+    # Declared for type checkers (every subclass is a dataclass that sets it), so ``fields(self)``
+    # type-checks.
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     @classmethod
     def from_data(cls, data: Any) -> Self:
@@ -113,7 +116,7 @@ class _SystemEvent:
     def to_data(self) -> dict[str, Any]:
         """The payload dict that emitters send (tuples become lists, enums their strings)."""
         data: dict[str, Any] = {}
-        for field in fields(self):  # type: ignore[arg-type]
+        for field in fields(self):
             value = getattr(self, field.name)
             if isinstance(value, tuple):
                 value = list(value)
