@@ -182,6 +182,8 @@ def test_bad_arguments_name_the_argument(kwargs: dict[str, object], named: str) 
 def test_retry_on_must_be_exception_types_or_callable() -> None:
     with pytest.raises(TypeError, match="retry_on"):
         RetryPolicy(retry_on=("OSError",))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="retry_on must be exception types or a predicate"):
+        RetryPolicy(retry_on=int)  # type: ignore[arg-type]  # a class, but not an exception
 
 
 def test_policy_is_immutable() -> None:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     Environment = Literal["test", "ci", "container", "local"]
 
-ENVIRONMENTS = ("test", "ci", "container", "local")
+ENVIRONMENTS: tuple[Environment, ...] = ("test", "ci", "container", "local")
 CI_VARIABLES = (
     "CI",
     "GITHUB_ACTIONS",
@@ -142,9 +142,10 @@ def detect_environment(
     loaded = sys.modules if modules is None else modules
     override = env.get("ATOMITON_ENV", "").strip().lower()
     if override:
-        if override not in ENVIRONMENTS:
-            raise SettingsError("ATOMITON_ENV", env["ATOMITON_ENV"], f"one of {ENVIRONMENTS}")
-        return override  # type: ignore[return-value]
+        for known in ENVIRONMENTS:
+            if override == known:
+                return known
+        raise SettingsError("ATOMITON_ENV", env["ATOMITON_ENV"], f"one of {ENVIRONMENTS}")
     if "pytest" in loaded or env.get("PYTEST_CURRENT_TEST"):
         return "test"
     if _is_ci(env):

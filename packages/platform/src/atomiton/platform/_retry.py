@@ -132,7 +132,11 @@ class RetryPolicy:
             raise ValueError(f"RetryPolicy max_elapsed must be >= 0 or None, got {max_elapsed!r}")
         types: tuple[type[BaseException], ...] = ()
         predicate: Callable[[BaseException], bool] | None = None
-        if isinstance(retry_on, type) and issubclass(retry_on, BaseException):
+        if isinstance(retry_on, type):
+            if not issubclass(retry_on, BaseException):
+                raise TypeError(
+                    f"RetryPolicy retry_on must be exception types or a predicate, got {retry_on!r}"
+                )
             types = (retry_on,)
         elif isinstance(retry_on, tuple):
             for item in retry_on:
@@ -142,7 +146,7 @@ class RetryPolicy:
                     )
             types = retry_on
         elif callable(retry_on):
-            predicate = retry_on  # type: ignore[assignment]
+            predicate = retry_on
         else:
             raise TypeError(
                 "RetryPolicy retry_on must be exception types or a predicate (exc) -> bool, "
