@@ -147,7 +147,9 @@ def test_timeout_kills_the_program_and_wait_raises() -> None:
     with pytest.raises(ProcessTimeoutError, match=r"longer than 0\.2 s") as raised:
         handle.wait(timeout=30)
     assert time.monotonic() - start < 5
-    assert raised.value.result.exit_code in (-15, -9)  # type: ignore[attr-defined]
+    result = raised.value.result
+    assert result is not None
+    assert result.exit_code in (-15, -9)
     assert no_zombie(handle.pid)
 
 

@@ -17,6 +17,10 @@ Cancelled jobs raise :class:`concurrent.futures.CancelledError`, exactly as a st
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from atomiton.execution._spawn import ProcessResult
+
 
 class ExecutionError(Exception):
     """Base class of every error raised by atomiton.execution."""
@@ -57,4 +61,10 @@ class ProcessError(ExecutionError):
 
 
 class ProcessTimeoutError(ProcessError, TimeoutError):
-    """A program started with ``spawn(timeout=...)`` overran its timeout and was killed."""
+    """A program started with ``spawn(timeout=...)`` overran its timeout and was killed.
+
+    Attributes:
+        result: What the program wrote before it was killed, and its exit code.
+    """
+
+    result: ProcessResult | None = None

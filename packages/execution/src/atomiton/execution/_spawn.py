@@ -127,7 +127,7 @@ class ProcessHandle:
                 f"{self.args!r} ran longer than {self._timeout} s and was killed "
                 f"(exit code {result.exit_code})"
             )
-            error.result = result  # type: ignore[attr-defined]
+            error.result = result
             raise error
         return result
 
