@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from atomiton.store._errors import QueryError as QueryError
     from atomiton.store._errors import ReadOnlyAtomError as ReadOnlyAtomError
     from atomiton.store._errors import SchemaValidationError as SchemaValidationError
+    from atomiton.store._errors import SplitItemMissingError as SplitItemMissingError
     from atomiton.store._errors import StoreDefinitionError as StoreDefinitionError
     from atomiton.store._errors import StoreDependencyCycleError as StoreDependencyCycleError
     from atomiton.store._errors import StoreDisposedError as StoreDisposedError
@@ -90,7 +91,6 @@ if TYPE_CHECKING:
     from atomiton.store._utilities._split import MoveItem as MoveItem
     from atomiton.store._utilities._split import RemoveItem as RemoveItem
     from atomiton.store._utilities._split import SplitAction as SplitAction
-    from atomiton.store._utilities._split import SplitItemMissingError as SplitItemMissingError
     from atomiton.store._utilities._split import split_atom as split_atom
     from atomiton.store._utilities._storage_atom import JSON as JSON
     from atomiton.store._utilities._storage_atom import RELOAD as RELOAD
@@ -245,7 +245,7 @@ _HOME = {
     "Setter": "_atoms.atom",
     "Snapshot": "_atoms.snapshot",
     "SplitAction": "_utilities._split",
-    "SplitItemMissingError": "_utilities._split",
+    "SplitItemMissingError": "_errors",
     "StorageLike": "_entities.protocols",
     "Store": "_atoms.store",
     "StoreChange": "_entities.handle",

@@ -9,6 +9,7 @@
      ├── PendingError          an async derived atom has not settled yet (use ``aget``)
      ├── UnknownAtomError      (also a KeyError) a name or id the store/registry does not know
      ├── ListenersDidNotSettleError  listeners kept writing: they never converged
+     ├── SplitItemMissingError (also a LookupError) a split_atom item whose key left the list
      ├── EntityStoreError                 entity client (client.stores.X)
      │   ├── ClientDisposedError          the client was disposed
      │   ├── InvalidEntityIdError         an id that cannot be a storage key segment (ValueError)
@@ -60,6 +61,10 @@ class UnknownAtomError(StoreError, KeyError):
 
 class ListenersDidNotSettleError(StoreError):
     """Listeners kept writing to atoms for too many rounds: they never converged."""
+
+
+class SplitItemMissingError(StoreError, LookupError):
+    """An item atom of ``split_atom`` was read or written after its key left the list."""
 
 
 class DuplicateAtomNameWarning(UserWarning):

@@ -23,13 +23,9 @@ from atomiton.store._atoms.atom import (
     WritableComputed,
 )
 from atomiton.store._atoms.factories import computed
-from atomiton.store._errors import StoreError
+from atomiton.store._errors import SplitItemMissingError
 
 T = TypeVar("T")
-
-
-class SplitItemMissingError(StoreError, LookupError):
-    """An item atom of ``split_atom`` was read or written after its key left the list."""
 
 
 @dataclass(frozen=True, slots=True)
