@@ -82,3 +82,33 @@ def test_on_commit_runs_once_per_top_level_operation() -> None:
 def test_a_plugin_must_return_hooks_or_none() -> None:
     with pytest.raises(TypeError, match="PluginHooks"):
         create_store(plugins=[lambda _s: "nope"])  # type: ignore[list-item, return-value]
+
+
+def test_on_action_reports_a_writable_atom_call_before_its_commit_inner_calls_first() -> None:
+    count = atom(0, name="count")
+
+    def add_n(get: Getter, set_: Any, n: int) -> None:
+        set_(count, get(count) + n)
+
+    add = computed(lambda get: get(count), write=add_n, name="add")
+
+    def add_n_twice(get: Getter, set_: Any, n: int) -> None:
+        set_(add, n)
+        set_(add, n)
+
+    add_twice = computed(lambda get: get(count), write=add_n_twice, name="add_twice")
+    seen: list[Any] = []
+    store = create_store(
+        plugins=[
+            lambda s: PluginHooks(
+                on_action=lambda a, args: seen.append((a.name, args)),
+                on_commit=lambda: seen.append("commit"),
+            )
+        ]
+    )
+    store.set(add_twice, 5)
+    assert store.get(count) == 10
+    assert seen == [("add", (5,)), ("add", (5,)), ("add_twice", (5,)), "commit"]
+    seen.clear()
+    store.set(count, 1)  # a primitive write is no action
+    assert seen == ["commit"]

@@ -939,6 +939,9 @@ class Runtime:
                     return write(store.get, store.set, *args)
                 finally:
                     self.depth -= 1
+                    for plugin in self.plugins:
+                        if plugin.on_action is not None:
+                            plugin.on_action(atom, args)
                     self.flush()  # listeners see what the write did, even if it then raised
             if len(args) != 1:
                 raise TypeError(f"set({atom.name!r}, value) takes exactly one value")
