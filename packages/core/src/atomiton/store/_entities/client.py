@@ -15,13 +15,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from atomiton.platform import EventSink
+from atomiton.storage import MemoryStorage
+from atomiton.store._entities._async import twin
+from atomiton.store._entities._live import LiveQueries
 from atomiton.store._entities._sync import EntitySync, SyncBus, SyncConflict
-from atomiton.store._entities.codec import InMemoryStorage
 from atomiton.store._entities.facades import StoresAccessor
 from atomiton.store._entities.handle import StoreChange, StoreHandle
 from atomiton.store._entities.history import EntityHistory
 from atomiton.store._entities.ids import new_id, validate_store_name
-from atomiton.store._entities.protocols import EventEmitter, StorageLike
+from atomiton.store._entities.protocols import StorageLike
 from atomiton.store._entities.schema import make_validator
 from atomiton.store._entities.strategies import (
     BackgroundFlusher,
@@ -87,7 +90,7 @@ class EntityClient:
     def __init__(
         self,
         storage: StorageLike | None = None,
-        events: EventEmitter | None = None,
+        events: EventSink | None = None,
         *,
         hydrate: Hydration = "lazy",
         flush_interval: float | None = 1.0,
@@ -117,14 +120,14 @@ class EntityClient:
                 "storage must satisfy StorageLike (read, write, delete, list, read_many, "
                 f"write_many, delete_many, close), got {type(storage).__name__} {storage!r}"
             )
-        if events is not None and not isinstance(events, EventEmitter):
+        if events is not None and not isinstance(events, EventSink):
             raise TypeError(
                 f"events must have emit(type, data, source=...), got {type(events).__name__}"
             )
         _check_sync(sync, on_conflict, reconcile_interval)
         self.id = new_id()
         self._owns_storage = storage is None
-        self.storage: StorageLike = InMemoryStorage() if storage is None else storage
+        self.storage: StorageLike = MemoryStorage() if storage is None else storage
         self._events = events
         self._persistence = Persistence(self.storage, key_prefix)
         self._lock = threading.RLock()
@@ -136,6 +139,8 @@ class EntityClient:
         self._disposed = False
         self._flusher = BackgroundFlusher(self._persistence, flush_interval, name=self.id)
         self.history = EntityHistory(history_limit, self._replay)
+        self.history._lock = self._lock  # its async twins run inline inside a batch
+        self._live = LiveQueries(self)
         self.stores = StoresAccessor(self)
         self._persistence.load_outbox()
         # Subscribed before any store hydrates (see _sync.py).
@@ -259,6 +264,7 @@ class EntityClient:
             )
         if self._sync is not None:
             self._sync.close()
+        self._live.close_all()
         with self._lock:
             self._handles.clear()
             self._observers.clear()
@@ -267,12 +273,20 @@ class EntityClient:
             self.storage.close()
 
     close = dispose
+    aflush = twin(flush)
+    aclose = twin(dispose, name="aclose")
 
     def __enter__(self) -> EntityClient:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.dispose()
+
+    async def __aenter__(self) -> EntityClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     # -- batches --------------------------------------------------------------------------
 
@@ -504,7 +518,8 @@ class EntityClient:
     def _notify_all(
         self, notes: list[tuple[str, str, tuple[str, ...], str]], remote: bool = False
     ) -> None:
-        errors: list[Exception] = []
+        # The one change hook of live queries, whatever the origin (local, batch, undo, remote).
+        errors = self._live.changed(note[0] for note in notes)
         for name, operation, ids, _strategy in notes:
             change = StoreChange(name, operation, ids, remote)
             handle = self._handles.get(self._key(name))
@@ -532,7 +547,7 @@ class EntityClient:
 
 def create_client(
     storage: StorageLike | None = None,
-    events: EventEmitter | None = None,
+    events: EventSink | None = None,
     *,
     hydrate: Hydration = "lazy",
     flush_interval: float | None = 1.0,
@@ -546,7 +561,7 @@ def create_client(
 
     Args:
         storage: where entities persist (anything satisfying ``StorageLike``, e.g.
-            ``atomiton.storage.SQLiteStorage``); default: a new ``InMemoryStorage``.
+            ``atomiton.storage.SQLiteStorage``); default: a new ``atomiton.storage.MemoryStorage``.
         events: an emitter (e.g. ``atomiton.events.EventBus``) that receives ``store.changed``.
         hydrate: ``"lazy"`` reads a store's entities on its first use; ``"eager"`` reads every
             stored store now.

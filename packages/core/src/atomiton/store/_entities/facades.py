@@ -8,12 +8,17 @@ Facades are cached per name, so ``client.stores.Todo is client.stores("Todo")``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from atomiton.store._entities._async import twin
+from atomiton.store._entities._live import LiveQueries, LiveQuery, LiveWatch, make_query_atom
 from atomiton.store._entities.handle import StoreChange, StoreHandle, Updater
 from atomiton.store._entities.ids import validate_store_name
 from atomiton.store._entities.query import Page
 from atomiton.store._entities.strategies import EntityChange
+
+if TYPE_CHECKING:
+    from atomiton.store._atoms.atom import Computed
 
 __all__ = ["ClientCore", "EntityStore", "StoresAccessor"]
 
@@ -46,6 +51,9 @@ class ClientCore(Protocol):
     def _subscribe(
         self, name: str, listener: Callable[[StoreChange], None]
     ) -> Callable[[], None]: ...
+
+    @property
+    def _live(self) -> LiveQueries: ...
 
 
 class EntityStore:
@@ -220,6 +228,85 @@ class EntityStore:
     def subscribe(self, listener: Callable[[StoreChange], None]) -> Callable[[], None]:
         """Call ``listener(StoreChange)`` after every committed write; return an unsubscriber."""
         return self._client._subscribe(self.name, listener)
+
+    # -- live queries (see _live.py and the README's "Live queries") ------------------------
+
+    def watch_many(
+        self,
+        where: Mapping[str, Any] | None = None,
+        *,
+        order_by: str | tuple[str, str] | Sequence[str | tuple[str, str]] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        include_deleted: bool = False,
+    ) -> LiveWatch:
+        """``async for page in store.watch_many(...)``: the ``find_many`` result, kept live.
+
+        Yields the current ``Page`` at once, then a new one whenever a committed change (a
+        write, a batch, undo/redo, a change synced from another process) changes it: its
+        entities, their order or ``total``. Writes that cannot change it (entities that
+        neither matched nor match) wake nobody, and a change is applied to the result without
+        re-running the query. A slow consumer gets the latest result only (no queue).
+        Leaving the loop (``break``), ``aclose()``, ``async with``, a cancellation or
+        disposing the client ends the watch and drops its live query. The entity dicts of a
+        result are shared with later results of the same watch: treat them as read-only.
+
+        Raises:
+            QueryError: a malformed query (at once, as ``find_many``).
+            ClientDisposedError: at the first iteration, when the client was disposed.
+        """
+        query = LiveQuery(self.name, where, order_by, limit, offset, include_deleted)
+        return LiveWatch(self._client._live, query)
+
+    def query_atom(
+        self,
+        where: Mapping[str, Any] | None = None,
+        *,
+        order_by: str | tuple[str, str] | Sequence[str | tuple[str, str]] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        include_deleted: bool = False,
+        name: str | None = None,
+    ) -> Computed[Page]:
+        """A derived atom whose value is this query's ``Page``, kept live while observed.
+
+        While a store observes the atom (``store.subscribe``, a subscribed ``computed`` that
+        reads it, ``store.watch``, DevTools), one live query serves every such store and each
+        change is written into each of them, so listeners and dependants update as for any
+        atom. In a store that does not observe it, reading it runs the query then (like
+        ``find_many``) and the value stays what it was until one of its atoms changes or it
+        is observed: subscribe to keep it current. The live query stops when the last store
+        stops observing it.
+
+        Args:
+            where: as ``find_many``.
+            order_by: as ``find_many``.
+            limit: as ``find_many``.
+            offset: as ``find_many``.
+            include_deleted: as ``find_many``.
+            name: the atom's name (registry, DevTools).
+
+        Raises:
+            QueryError: a malformed query (at once).
+        """
+        args = (self.name, where, order_by, limit, offset, include_deleted)
+        return make_query_atom(self._client._live, lambda: LiveQuery(*args), name)
+
+    # -- async twins (see _async.py and the README's "Async entity API") --------------------
+
+    aadd_one = twin(add_one)
+    aadd_many = twin(add_many)
+    aupdate_one = twin(update_one)
+    aupdate_many = twin(update_many)
+    aupsert_one = twin(upsert_one)
+    aupsert_many = twin(upsert_many)
+    adelete_one = twin(delete_one)
+    adelete_many = twin(delete_many)
+    aget_one = twin(get_one)
+    aget_many = twin(get_many)
+    aget_all = twin(get_all)
+    acount = twin(count)
+    afind_many = twin(find_many)
 
 
 class StoresAccessor:

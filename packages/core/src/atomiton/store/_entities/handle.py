@@ -71,6 +71,8 @@ class StoreHandle:
         self.validator: SchemaValidator | None = None
         self.write_strategy: str | None = None
         self.listeners: list[Callable[[StoreChange], None]] = []
+        # The ids changed since the live queries last looked (a set only while it has any).
+        self.watched: set[str] | None = None
 
     # -- configuration --------------------------------------------------------------------
 
@@ -332,6 +334,8 @@ class StoreHandle:
     def _put(self, entity_id: str, entity: dict[str, Any]) -> None:
         previous = self.entities.get(entity_id)
         self.entities[entity_id] = entity
+        if self.watched is not None:
+            self.watched.add(entity_id)
         if previous is None:
             self._counter += 1
             self.order[entity_id] = self._counter
@@ -343,6 +347,8 @@ class StoreHandle:
     def _drop(self, entity_id: str) -> None:
         if self.entities.pop(entity_id, None) is None:
             return
+        if self.watched is not None:
+            self.watched.add(entity_id)
         del self.order[entity_id]
         for index in self.indexes.values():
             index.remove(entity_id)

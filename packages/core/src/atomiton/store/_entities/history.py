@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from atomiton.store._entities._async import twin
 from atomiton.store._entities.strategies import EntityChange
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ class EntityHistory:
     persisted write with a higher version); ``redo()`` re-applies it. A new user write clears the
     redo stack. At most ``limit`` writes are remembered.
     """
+
+    _lock: Any = None  # the client's lock, set by the client (see _async.py)
 
     def __init__(self, limit: int, replay: Callable[[Entry, str], None]) -> None:
         self._undo: deque[Entry] = deque(maxlen=limit)
@@ -70,6 +73,9 @@ class EntityHistory:
             raise
         self._undo.append(entry)
         return True
+
+    aundo = twin(undo)
+    aredo = twin(redo)
 
     def clear(self) -> None:
         """Forget every remembered write."""
