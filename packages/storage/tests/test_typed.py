@@ -55,7 +55,7 @@ def test_unencodable_value_raises_at_write_time_and_stores_nothing(bad: object) 
 
 
 def test_msgpack_codec_round_trips_bytes_and_rejects_unknown_types() -> None:
-    typed = TypedStorage(MemoryStorage(), MsgpackCodec())
+    typed = TypedStorage(MemoryStorage(), codec=MsgpackCodec())
     typed.write("k", {"raw": b"\x00\xff", "n": [1, 2.5, "x"]})
     assert typed.read("k") == {"raw": b"\x00\xff", "n": [1, 2.5, "x"]}
     with pytest.raises(CodecError, match="MsgpackCodec cannot encode"):
@@ -69,7 +69,7 @@ def test_corrupt_stored_bytes_raise_codec_error() -> None:
     with pytest.raises(CodecError, match="cannot decode"):
         TypedStorage(storage).read("k")
     with pytest.raises(CodecError, match="cannot decode"):
-        TypedStorage(storage, MsgpackCodec()).read("k")
+        TypedStorage(storage, codec=MsgpackCodec()).read("k")
 
 
 def test_no_pickle_codec_is_offered() -> None:
@@ -80,6 +80,6 @@ def test_no_pickle_codec_is_offered() -> None:
 
 def test_bad_client_or_codec_is_refused_naming_it() -> None:
     with pytest.raises(TypeError, match="through a StorageClient, not dict"):
-        TypedStorage({})  # type: ignore[arg-type]
+        TypedStorage({})  # type: ignore[call-overload]
     with pytest.raises(TypeError, match=r"codec must have encode.*not 'json'"):
-        TypedStorage(MemoryStorage(), "json")  # type: ignore[arg-type]
+        TypedStorage(MemoryStorage(), codec="json")  # type: ignore[call-overload]

@@ -9,20 +9,26 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar, overload
 
 from atomiton.storage._client import KeyList, StorageClient
 from atomiton.storage._errors import CodecError, StorageError
 
 
-class Codec(Protocol):
-    """Turns objects into bytes and back."""
+V = TypeVar("V")
+D = TypeVar("D")
 
-    def encode(self, obj: Any) -> bytes:
+
+class Codec(Protocol[V]):
+    """Turns objects of type ``V`` into bytes and back (``JsonCodec`` and ``MsgpackCodec``: any)."""
+
+    def encode(self, obj: V) -> bytes:
         """Return ``obj`` as bytes; raise ``CodecError`` when it cannot be encoded."""
+        ...
 
-    def decode(self, data: bytes) -> Any:
+    def decode(self, data: bytes) -> V:
         """Return the object ``data`` encodes; raise ``CodecError`` when it is not valid."""
+        ...
 
 
 class JsonCodec:
@@ -92,8 +98,12 @@ class MsgpackCodec:
             raise CodecError(f"MsgpackCodec cannot decode {len(data)} bytes: {exc}") from exc
 
 
-class TypedStorage(MutableMapping[str, Any]):
-    """A StorageClient seen as a mapping of keys to objects, encoded by ``codec``.
+class TypedStorage(MutableMapping[str, V]):
+    """A StorageClient seen as a mapping of keys to objects of type ``V``, encoded by ``codec``.
+
+    Generic in what the codec produces: ``TypedStorage(client)`` (JSON) is a
+    ``TypedStorage[Any]``, and a ``Codec[User]`` gives a ``TypedStorage[User]`` whose ``read``
+    returns ``User | None``.
 
     Encoding happens before anything is written, so a value the codec cannot encode raises
     ``CodecError`` and stores nothing (in ``write_many``: nothing of the whole batch).
@@ -103,7 +113,12 @@ class TypedStorage(MutableMapping[str, Any]):
         codec: ``JsonCodec()`` by default; ``MsgpackCodec()`` or any ``Codec``.
     """
 
-    def __init__(self, client: StorageClient, codec: Codec | None = None) -> None:
+    @overload
+    def __init__(self: TypedStorage[Any], client: StorageClient, *, codec: None = None) -> None: ...
+    @overload
+    def __init__(self, client: StorageClient, *, codec: Codec[V]) -> None: ...
+
+    def __init__(self, client: StorageClient, *, codec: Codec[V] | None = None) -> None:
         if not isinstance(client, StorageClient):
             raise TypeError(
                 f"TypedStorage stores through a StorageClient, not {type(client).__name__}"
@@ -116,22 +131,27 @@ class TypedStorage(MutableMapping[str, Any]):
                 f"not {codec!r}"
             )
         self.client = client
-        self.codec: Codec = codec if codec is not None else JsonCodec()
+        self.codec: Codec[V] = codec if codec is not None else JsonCodec()
 
-    def read(self, key: str, default: Any = None) -> Any:
-        """Return the object at ``key``, or ``default`` when absent."""
+    @overload
+    def read(self, key: str) -> V | None: ...
+    @overload
+    def read(self, key: str, default: D) -> V | D: ...
+
+    def read(self, key: str, default: object = None) -> object:
+        """Return the object at ``key``, or ``default`` (None) when absent."""
         data = self.client.read(key)
         return default if data is None else self.codec.decode(data)
 
-    def write(self, key: str, obj: Any, *, ttl: float | None = None) -> None:
+    def write(self, key: str, obj: V, *, ttl: float | None = None) -> None:
         """Encode ``obj`` and store it at ``key``."""
         self.client.write(key, self.codec.encode(obj), ttl=ttl)
 
-    def read_many(self, keys: Iterable[str]) -> dict[str, Any]:
+    def read_many(self, keys: Iterable[str]) -> dict[str, V]:
         """Return the present keys among ``keys`` with their decoded objects."""
         return {key: self.codec.decode(data) for key, data in self.client.read_many(keys).items()}
 
-    def write_many(self, items: Mapping[str, Any], *, ttl: float | None = None) -> None:
+    def write_many(self, items: Mapping[str, V], *, ttl: float | None = None) -> None:
         """Encode every object first, then store them all atomically."""
         encoded = {key: self.codec.encode(obj) for key, obj in items.items()}
         self.client.write_many(encoded, ttl=ttl)
@@ -152,13 +172,13 @@ class TypedStorage(MutableMapping[str, Any]):
         """Close the underlying client."""
         self.client.close()
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> V:
         data = self.client.read(key)
         if data is None:
             raise KeyError(key)
         return self.codec.decode(data)
 
-    def __setitem__(self, key: str, obj: Any) -> None:
+    def __setitem__(self, key: str, obj: V) -> None:
         self.write(key, obj)
 
     def __delitem__(self, key: str) -> None:
