@@ -14,7 +14,6 @@ from typing import Any, Protocol, Self, TypeVar, overload
 from atomiton.storage._client import KeyList, StorageClient
 from atomiton.storage._errors import CodecError, StorageError
 
-
 V = TypeVar("V")
 D = TypeVar("D")
 
