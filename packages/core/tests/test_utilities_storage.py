@@ -158,3 +158,17 @@ def test_bad_arguments_are_type_errors() -> None:
         atom_with_storage("k", 0, {})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="codec needs encode"):
         atom_with_storage("k", 0, DictStorage(), codec=object())  # type: ignore[arg-type]
+
+
+def test_restoring_a_snapshot_moves_the_store_value_not_storage() -> None:
+    storage = DictStorage()
+    value = atom_with_storage("v", 0, storage)
+    store = create_store()
+    store.set(value, 1)
+    snapshot = store.snapshot()
+    store.set(value, 2)
+    store.restore(snapshot)
+    assert store.get(value) == 1
+    assert storage.data["v"] == b"2"  # documented: restore does not write storage
+    store.set(value, RELOAD)
+    assert store.get(value) == 2

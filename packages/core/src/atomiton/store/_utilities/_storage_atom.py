@@ -133,7 +133,8 @@ def atom_with_storage(
     is the job of ``sync_atoms`` (the sync issue), not of this atom.
 
     Storage calls run under the store's lock on the calling thread, so give it a storage whose
-    calls are fast (memory, SQLite, a cache in front of a server).
+    calls are fast (memory, SQLite, a cache in front of a server). ``store.restore`` and time
+    travel move the store's value only; storage keeps the last value written.
 
     Args:
         key: The storage key (the storage's key rules apply).
