@@ -146,6 +146,11 @@ class Container(Resolver):
 
     __getitem__ = resolve
 
+    @overload
+    async def aresolve(self, key: type[T]) -> T: ...
+    @overload
+    async def aresolve(self, key: str) -> Any: ...
+
     async def aresolve(self, key: Key) -> Any:
         """Like ``resolve``, but also builds services with async factories.
 

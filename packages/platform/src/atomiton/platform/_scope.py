@@ -76,6 +76,11 @@ class Scope:
 
     __getitem__ = resolve
 
+    @overload
+    async def aresolve(self, key: type[T]) -> T: ...
+    @overload
+    async def aresolve(self, key: str) -> Any: ...
+
     async def aresolve(self, key: Key) -> Any:
         """Like ``resolve``, also building async factories (see ``Container.aresolve``)."""
         if self._closed:
