@@ -78,7 +78,7 @@ class Capabilities:
             )
         return value
 
-    def require(self, name: str, needed_by: str | None = None) -> None:
+    def require(self, name: str, *, needed_by: str | None = None) -> None:
         """Raise CapabilityError unless capability ``name`` is present.
 
         Args:
