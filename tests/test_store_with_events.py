@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from atomiton.events import Event, EventBus, StoreChanged, system_event
-from atomiton.store import EventEmitter, create_client
+from atomiton.platform import EventSink
+from atomiton.store import create_client
 
 
 def test_event_bus_satisfies_the_emitter_protocol_and_gets_typed_store_changes() -> None:
     bus = EventBus(history_limit=100)
-    assert isinstance(bus, EventEmitter)
+    assert isinstance(bus, EventSink)
     received: list[Event] = []
     bus.on("store.*", received.append)
     client = create_client(events=bus, flush_interval=None)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from atomiton.store import EntityClient, InMemoryStorage, StoreChange, create_client, provide
+from atomiton.storage import MemoryStorage
+from atomiton.store import EntityClient, StoreChange, create_client, provide
 from atomiton.store._entities.devtools import channel
 
 
@@ -80,12 +81,12 @@ def test_provide_registers_a_lazy_client_under_its_class_and_key() -> None:
     client = container.resolve("store.client")
     assert isinstance(client, EntityClient)
     assert container.resolve(EntityClient) is client
-    assert isinstance(client.storage, InMemoryStorage)
+    assert isinstance(client.storage, MemoryStorage)
     client.dispose()
 
 
 def test_provide_uses_the_containers_storage_and_events_when_present() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     bus = RecordingBus()
     container = FakeContainer({"storage": storage, "events": bus})
     provide(container, {"store.flush_interval": None, "store.hydrate": "eager"})

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from atomiton.storage import MemoryStorage
 from atomiton.store import (
     EntityClient,
-    InMemoryStorage,
     PersistenceError,
     WriteContext,
     create_client,
@@ -25,7 +25,7 @@ ENTITIES = "atomiton/store/entities/"
 OUTBOX = "atomiton/store/outbox/"
 
 
-class FailingDeletes(InMemoryStorage):
+class FailingDeletes(MemoryStorage):
     """Memory storage whose next ``failures`` delete_many calls remove the first key, then raise
     (a non-atomic delete that got part of the way)."""
 
@@ -47,17 +47,22 @@ class FailingWrites(FailingDeletes):
 
     writes_fail = False
 
-    def write_many(self, items: Mapping[str, bytes], /) -> None:
+    def write_many(
+        self,
+        items: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
+        *,
+        ttl: float | None = None,
+    ) -> None:
         if self.writes_fail:
             raise OSError("read-only now")
-        super().write_many(items)
+        super().write_many(items, ttl=ttl)
 
 
 def entities(client: EntityClient, store: str = "Todo") -> dict[str, Any]:
     return {e["id"]: e for e in getattr(client.stores, store).get_all()}
 
 
-def reopened(storage: InMemoryStorage, store: str = "Todo") -> dict[str, Any]:
+def reopened(storage: MemoryStorage, store: str = "Todo") -> dict[str, Any]:
     """What a fresh client on ``storage`` sees."""
     client = create_client(storage, flush_interval=None)
     try:
@@ -78,7 +83,7 @@ def enqueue_then_fail(context: WriteContext) -> None:
 
 @pytest.mark.parametrize("strategy", [persist_then_fail, enqueue_then_fail])
 def test_a_strategy_that_stores_then_fails_leaves_storage_as_memory(strategy: Any) -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     client.register_write_strategy("flaky", strategy)
     kept = client.stores.Todo.add_one({"id": "kept", "n": 0})
@@ -166,7 +171,7 @@ def test_when_undoing_fails_too_the_error_says_storage_may_differ() -> None:
 
 
 def test_an_interrupt_inside_a_strategy_is_undone_in_storage_and_re_raised() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
 
     def persist_then_interrupt(context: WriteContext) -> None:
@@ -182,7 +187,7 @@ def test_an_interrupt_inside_a_strategy_is_undone_in_storage_and_re_raised() -> 
 
 
 def test_a_queued_record_the_flusher_already_moved_is_undone_in_the_entity_keys() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     client.stores.Todo.add_one({"id": "a", "n": 1})
     before = entities(client)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from atomiton.storage import MemoryStorage
 from atomiton.store import (
-    InMemoryStorage,
     PersistenceError,
     StoreChange,
     UnknownWriteStrategyError,
@@ -22,7 +22,7 @@ ENTITIES = "atomiton/store/entities/"
 OUTBOX = "atomiton/store/outbox/"
 
 
-class FlakyStorage(InMemoryStorage):
+class FlakyStorage(MemoryStorage):
     """Memory storage whose writes fail while ``failing`` is set."""
 
     def __init__(self) -> None:
@@ -30,16 +30,21 @@ class FlakyStorage(InMemoryStorage):
         self.failing = False
         self.write_many_calls = 0
 
-    def write(self, key: str, data: bytes, /) -> None:
+    def write(self, key: str, data: bytes, *, ttl: float | None = None) -> None:
         if self.failing:
             raise OSError("disk full")
-        super().write(key, data)
+        super().write(key, data, ttl=ttl)
 
-    def write_many(self, items: Mapping[str, bytes], /) -> None:
+    def write_many(
+        self,
+        items: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
+        *,
+        ttl: float | None = None,
+    ) -> None:
         self.write_many_calls += 1
         if self.failing:
             raise OSError("disk full")
-        super().write_many(items)
+        super().write_many(items, ttl=ttl)
 
     def delete_many(self, keys: Iterable[str], /) -> int:
         if self.failing:
@@ -48,7 +53,7 @@ class FlakyStorage(InMemoryStorage):
 
 
 def test_direct_is_persisted_before_the_call_returns() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     todo = client.stores.Todo.add_one({"title": "a"})
     assert storage.list(ENTITIES) == [f"{ENTITIES}Todo/{todo['id']}"]
@@ -57,7 +62,7 @@ def test_direct_is_persisted_before_the_call_returns() -> None:
 
 
 def test_queue_applies_in_memory_and_appends_to_the_outbox_until_flushed() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     todo = client.stores.Todo.add_one({"title": "a"}, write_strategy="queue")
     assert client.stores.Todo.get_one(todo["id"]) is not None
@@ -72,7 +77,7 @@ def test_queue_applies_in_memory_and_appends_to_the_outbox_until_flushed() -> No
 
 
 def test_store_default_strategy_comes_from_configure() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     client.configure("Log", write_strategy="queue")
     client.stores.Log.add_one({"line": "x"})
@@ -84,7 +89,7 @@ def test_store_default_strategy_comes_from_configure() -> None:
 
 
 def test_background_flusher_drains_the_outbox() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=0.02)
     client.stores.Todo.add_many([{"n": i} for i in range(5)], write_strategy="queue")
     deadline = time.monotonic() + 5
@@ -96,7 +101,7 @@ def test_background_flusher_drains_the_outbox() -> None:
 
 
 def test_dispose_flushes_queued_writes() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     client.stores.Todo.add_one({"n": 1}, write_strategy="queue")
     client.dispose()
@@ -115,7 +120,7 @@ def test_unknown_strategy_is_a_clear_error_and_changes_nothing() -> None:
 
 
 def test_custom_strategy_receives_the_changes_and_decides() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     seen: list[tuple[str, list[str]]] = []
 
@@ -194,7 +199,7 @@ def test_batch_persistence_failure_rolls_the_group_back_and_raises() -> None:
 
 
 def test_a_failing_group_rolls_back_only_its_entities_while_other_groups_commit() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     todos = client.stores.Todo
     kept = todos.add_one({"n": 0})
@@ -265,7 +270,7 @@ def test_a_batch_holds_other_threads_until_it_ends() -> None:
 
 @pytest.mark.parametrize("hydrate", ["lazy", "eager"])
 def test_a_new_client_on_the_same_storage_sees_every_persisted_entity(hydrate: Any) -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     first = create_client(storage, flush_interval=None)
     a = first.stores.Todo.add_one({"title": "a"})
     first.stores.Todo.delete_one(a["id"])
@@ -286,7 +291,7 @@ def test_a_new_client_on_the_same_storage_sees_every_persisted_entity(hydrate: A
 
 
 def test_history_undo_and_redo_whole_writes() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     todos = client.stores.Todo
     assert not client.history.can_undo
@@ -327,7 +332,7 @@ def test_undo_notifies_subscribers() -> None:
 
 def test_a_batch_never_reorders_one_entitys_writes_across_strategy_groups() -> None:
     # Found by the model test: queue(add b), direct(force delete a), queue(add a) in one batch.
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     client.stores.Todo.add_one({"id": "a", "n": 0})
     with client.batch():

@@ -6,14 +6,15 @@ from typing import Any
 
 import pytest
 
+from atomiton.storage import MemoryStorage, StorageClosedError
 from atomiton.store import (
     ClientDisposedError,
     DuplicateEntityError,
     EntityClient,
     EntityNotFoundError,
     EntityStoreError,
-    InMemoryStorage,
     InvalidEntityIdError,
+    PersistenceError,
     StoreChange,
     create_client,
 )
@@ -76,7 +77,7 @@ def test_given_id_is_kept_and_a_duplicate_is_an_error(client: EntityClient) -> N
     assert todos.get_one("x") is None  # add_many is all or nothing
 
 
-@pytest.mark.parametrize("bad", ["", "a/b", "..", "x\n", 7, "x" * 129])
+@pytest.mark.parametrize("bad", ["", "a/b", "..", "x\n", "x\x85", "x\ud800", 7, "x" * 129])
 def test_bad_entity_ids_are_rejected_naming_the_id(client: EntityClient, bad: Any) -> None:
     with pytest.raises(InvalidEntityIdError, match="entity id"):
         client.stores.Todo.add_one({"id": bad})
@@ -279,7 +280,7 @@ def test_a_failing_event_emitter_does_not_silence_the_other_stores_listeners() -
 
 
 def test_dispose_is_idempotent_and_later_use_is_a_clear_error() -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     client.stores.Todo.add_one({"title": "a"})
     client.dispose()
@@ -294,9 +295,22 @@ def test_dispose_is_idempotent_and_later_use_is_a_clear_error() -> None:
 def test_client_owned_memory_storage_is_closed_on_dispose() -> None:
     client = create_client(flush_interval=None)
     storage = client.storage
+    assert isinstance(storage, MemoryStorage)  # the default is atomiton.storage's
     client.dispose()
-    with pytest.raises(EntityStoreError, match="closed"):
+    with pytest.raises(StorageClosedError):
         storage.read("x")
+
+
+def test_a_storage_failure_on_write_is_the_store_s_persistence_error() -> None:
+    storage = MemoryStorage()
+    client = create_client(storage, flush_interval=None)
+    client.stores.Todo.add_one({"id": "a"})
+    storage.close()  # closed under the client: the next write cannot persist
+    with pytest.raises(PersistenceError) as caught:
+        client.stores.Todo.add_one({"id": "b"})
+    assert isinstance(caught.value.__cause__, StorageClosedError)
+    assert client.stores.Todo.get_one("b") is None  # rolled back in memory
+    client.dispose()
 
 
 def test_context_manager_disposes() -> None:

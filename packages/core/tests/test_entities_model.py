@@ -7,7 +7,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from atomiton.store import InMemoryStorage, create_client
+from atomiton.storage import MemoryStorage
+from atomiton.store import create_client
 
 ids = st.sampled_from(["a", "b", "c", "d"])
 strategies = st.sampled_from(["direct", "queue"])
@@ -26,7 +27,7 @@ operations = st.one_of(
 def test_store_matches_a_dict_model_and_a_new_client_sees_the_same(
     steps: list[list[tuple[str, str, Any, str]]],
 ) -> None:
-    storage = InMemoryStorage()
+    storage = MemoryStorage()
     client = create_client(storage, flush_interval=None)
     todos = client.stores.Todo
     # model: id -> (n, deleted)

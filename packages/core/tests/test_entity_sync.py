@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from atomiton.storage import MemoryStorage
 from atomiton.store import (
     EntityClient,
     EntityStoreError,
-    InMemoryStorage,
     StoreChange,
     SyncBus,
     SyncConflict,
@@ -89,13 +89,13 @@ def wire() -> Wire:
 
 
 @pytest.fixture
-def storage() -> Iterator[InMemoryStorage]:
-    shared = InMemoryStorage()
+def storage() -> Iterator[MemoryStorage]:
+    shared = MemoryStorage()
     yield shared
     shared.close()
 
 
-def _client(storage: InMemoryStorage, wire: Wire, **options: Any) -> EntityClient:
+def _client(storage: MemoryStorage, wire: Wire, **options: Any) -> EntityClient:
     options.setdefault("reconcile_interval", None)
     options.setdefault("flush_interval", None)
     return create_client(storage, sync=wire.bus(), **options)
@@ -110,7 +110,7 @@ def test_fake_bus_satisfies_the_protocol(wire: Wire) -> None:
 
 
 def test_a_write_reaches_the_other_client_its_subscribers_and_indexes(
-    storage: InMemoryStorage, wire: Wire
+    storage: MemoryStorage, wire: Wire
 ) -> None:
     a, b = _client(storage, wire), _client(storage, wire)
     b.configure("Todo", indexes=["done"])
@@ -132,7 +132,7 @@ def test_a_write_reaches_the_other_client_its_subscribers_and_indexes(
 
 
 def test_one_event_per_write_or_batch_with_writer_and_sequence(
-    storage: InMemoryStorage, wire: Wire
+    storage: MemoryStorage, wire: Wire
 ) -> None:
     a = _client(storage, wire)
     a.stores.Todo.add_many([{"n": 1}, {"n": 2}])
@@ -153,7 +153,7 @@ def test_one_event_per_write_or_batch_with_writer_and_sequence(
     a.close()
 
 
-def test_receivers_trust_storage_not_the_payload(storage: InMemoryStorage, wire: Wire) -> None:
+def test_receivers_trust_storage_not_the_payload(storage: MemoryStorage, wire: Wire) -> None:
     a, b, c = _client(storage, wire), _client(storage, wire), _client(storage, wire)
     entity = a.stores.Todo.add_one({"v": 0})
     for client in (b, c):
@@ -168,7 +168,7 @@ def test_receivers_trust_storage_not_the_payload(storage: InMemoryStorage, wire:
         client.close()
 
 
-def test_conflicts_reach_on_conflict(storage: InMemoryStorage, wire: Wire) -> None:
+def test_conflicts_reach_on_conflict(storage: MemoryStorage, wire: Wire) -> None:
     seen: list[SyncConflict] = []
     a = _client(storage, wire, on_conflict=seen.append)
     b = _client(storage, wire)
@@ -185,7 +185,7 @@ def test_conflicts_reach_on_conflict(storage: InMemoryStorage, wire: Wire) -> No
 
 
 def test_queue_writes_travel_as_hints_then_the_flush_is_read_back(
-    storage: InMemoryStorage, wire: Wire
+    storage: MemoryStorage, wire: Wire
 ) -> None:
     a, b = _client(storage, wire), _client(storage, wire)
     b.stores.Todo.count()
@@ -201,7 +201,7 @@ def test_queue_writes_travel_as_hints_then_the_flush_is_read_back(
     b.close()
 
 
-def test_a_sequence_gap_reconciles_against_storage(storage: InMemoryStorage, wire: Wire) -> None:
+def test_a_sequence_gap_reconciles_against_storage(storage: MemoryStorage, wire: Wire) -> None:
     a, b = _client(storage, wire), _client(storage, wire)
     b.stores.Todo.count()
     wire.drop = lambda event: event.data["seq"] == 2
@@ -218,9 +218,7 @@ def test_a_sequence_gap_reconciles_against_storage(storage: InMemoryStorage, wir
     b.close()
 
 
-def test_reconcile_finds_a_write_whose_event_never_left(
-    storage: InMemoryStorage, wire: Wire
-) -> None:
+def test_reconcile_finds_a_write_whose_event_never_left(storage: MemoryStorage, wire: Wire) -> None:
     a, b = _client(storage, wire), _client(storage, wire)
     b.stores.Todo.count()
     wire.drop = lambda _event: True  # a writer that died between commit and publish
@@ -233,7 +231,7 @@ def test_reconcile_finds_a_write_whose_event_never_left(
     b.close()
 
 
-def test_the_reconcile_interval_bounds_staleness(storage: InMemoryStorage, wire: Wire) -> None:
+def test_the_reconcile_interval_bounds_staleness(storage: MemoryStorage, wire: Wire) -> None:
     a = _client(storage, wire)
     b = _client(storage, wire, reconcile_interval=0.05)
     b.stores.Todo.count()
@@ -250,7 +248,7 @@ def test_the_reconcile_interval_bounds_staleness(storage: InMemoryStorage, wire:
 
 
 def test_a_late_joiner_hydrates_from_storage_and_skips_duplicates(
-    storage: InMemoryStorage, wire: Wire
+    storage: MemoryStorage, wire: Wire
 ) -> None:
     a = _client(storage, wire)
     early = a.stores.Todo.add_one({"n": 1})
@@ -267,7 +265,7 @@ def test_a_late_joiner_hydrates_from_storage_and_skips_duplicates(
 
 
 def test_other_key_prefixes_and_malformed_events_are_ignored(
-    storage: InMemoryStorage, wire: Wire
+    storage: MemoryStorage, wire: Wire
 ) -> None:
     a = _client(storage, wire, key_prefix="app-one")
     b = _client(storage, wire, key_prefix="app-two")
@@ -281,7 +279,7 @@ def test_other_key_prefixes_and_malformed_events_are_ignored(
     b.close()
 
 
-def test_close_unsubscribes(storage: InMemoryStorage, wire: Wire) -> None:
+def test_close_unsubscribes(storage: MemoryStorage, wire: Wire) -> None:
     a = _client(storage, wire)
     bus = wire.buses[0]
     assert len(bus.handlers) == 1
@@ -289,7 +287,7 @@ def test_close_unsubscribes(storage: InMemoryStorage, wire: Wire) -> None:
     assert bus.handlers == []
 
 
-def test_bad_sync_options_are_refused(storage: InMemoryStorage, wire: Wire) -> None:
+def test_bad_sync_options_are_refused(storage: MemoryStorage, wire: Wire) -> None:
     with pytest.raises(TypeError, match="sync must have emit"):
         create_client(storage, sync=object())  # type: ignore[arg-type]
     with pytest.raises(EntityStoreError, match="reconcile_interval"):

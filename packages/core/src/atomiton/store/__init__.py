@@ -29,14 +29,12 @@ if TYPE_CHECKING:
     from atomiton.store._entities._sync import SyncConflict as SyncConflict
     from atomiton.store._entities.client import EntityClient as EntityClient
     from atomiton.store._entities.client import create_client as create_client
-    from atomiton.store._entities.codec import InMemoryStorage as InMemoryStorage
     from atomiton.store._entities.facades import EntityStore as EntityStore
     from atomiton.store._entities.facades import StoresAccessor as StoresAccessor
     from atomiton.store._entities.handle import StoreChange as StoreChange
     from atomiton.store._entities.history import EntityHistory as EntityHistory
     from atomiton.store._entities.ids import new_id as new_id
     from atomiton.store._entities.protocols import ContainerLike as ContainerLike
-    from atomiton.store._entities.protocols import EventEmitter as EventEmitter
     from atomiton.store._entities.protocols import StorageLike as StorageLike
     from atomiton.store._entities.provider import provide as provide
     from atomiton.store._entities.query import Page as Page
@@ -120,13 +118,11 @@ __all__ = [
     "EntityNotFoundError",
     "EntityStore",
     "EntityStoreError",
-    "EventEmitter",
     "Getter",
     "HasData",
     "HasError",
     "HistoryEntry",
     "HubDisposedError",
-    "InMemoryStorage",
     "InsertItem",
     "InvalidEntityIdError",
     "InvalidStoreIdError",
@@ -212,13 +208,11 @@ _HOME = {
     "EntityNotFoundError": "_errors",
     "EntityStore": "_entities.facades",
     "EntityStoreError": "_errors",
-    "EventEmitter": "_entities.protocols",
     "Getter": "_atoms.atom",
     "HasData": "_utilities._loadable",
     "HasError": "_utilities._loadable",
     "HistoryEntry": "_atoms.time_travel",
     "HubDisposedError": "_errors",
-    "InMemoryStorage": "_entities.codec",
     "InsertItem": "_utilities._split",
     "InvalidEntityIdError": "_errors",
     "InvalidStoreIdError": "_errors",

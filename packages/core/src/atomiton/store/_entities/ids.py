@@ -75,11 +75,17 @@ def new_id() -> str:
     return encoded.translate(_TO_CROCKFORD).decode()
 
 
+def _unstorable(c: str) -> bool:
+    # The storage key rules (atomiton.storage): no C0/C1 control character, no lone surrogate.
+    code = ord(c)
+    return code < 32 or 127 <= code <= 159 or 0xD800 <= code <= 0xDFFF
+
+
 def validate_entity_id(value: object, *, store: str) -> str:
     """Return ``value`` if it can be an entity id, else raise ``InvalidEntityIdError``.
 
-    An id is a non-empty ``str`` of at most 128 characters without ``/`` or control characters
-    (it becomes one segment of a storage key), and not ``.`` or ``..``.
+    An id is a non-empty ``str`` of at most 128 characters without ``/``, control characters
+    or lone surrogates (it becomes one segment of a storage key), and not ``.`` or ``..``.
     """
     if not isinstance(value, str):
         raise InvalidEntityIdError(
@@ -89,10 +95,10 @@ def validate_entity_id(value: object, *, store: str) -> str:
         raise InvalidEntityIdError(
             f"store {store!r}: an entity id must have 1..{MAX_ID_LENGTH} characters, got {value!r}"
         )
-    if "/" in value or value in {".", ".."} or any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if "/" in value or value in {".", ".."} or any(_unstorable(c) for c in value):
         raise InvalidEntityIdError(
-            f"store {store!r}: entity id {value!r} may not contain '/' or control characters "
-            "and may not be '.' or '..'"
+            f"store {store!r}: entity id {value!r} may not contain '/', control characters or "
+            "lone surrogates and may not be '.' or '..'"
         )
     return value
 

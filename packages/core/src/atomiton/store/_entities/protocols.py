@@ -1,8 +1,8 @@
-"""The interfaces this package needs from the outside: storage, an event emitter, a container.
+"""The interfaces the entity client needs from the outside: a storage and a container.
 
-atomiton-store never imports atomiton.storage or atomiton.events. It declares here the few
-operations it calls; ``atomiton.storage.SQLiteStorage`` / ``MemoryStorage`` and
-``atomiton.events.EventBus`` satisfy them structurally, and so can any object of your own.
+``StorageLike`` is the few storage operations the client calls: every ``atomiton.storage``
+client (the default is ``MemoryStorage``) satisfies it structurally, and so can an object of
+your own. The event emitter is ``atomiton.platform.EventSink``, declared once for every package.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["ContainerLike", "EventEmitter", "StorageLike"]
+__all__ = ["ContainerLike", "StorageLike"]
 
 
 @runtime_checkable
@@ -51,15 +51,6 @@ class StorageLike(Protocol):
 
     def close(self) -> None:
         """Release the storage's resources."""
-        ...
-
-
-@runtime_checkable
-class EventEmitter(Protocol):
-    """Something that publishes events: ``atomiton.events.EventBus`` satisfies it."""
-
-    def emit(self, type: str, data: Any, /, *, source: str) -> object:
-        """Publish one event of ``type`` with ``data``, attributed to ``source``."""
         ...
 
 
