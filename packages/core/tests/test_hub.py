@@ -550,3 +550,26 @@ def test_a_sync_create_raising_keyboard_interrupt_is_re_raised_and_not_left_load
 
     assert asyncio.run(afterwards()).store_id == "a"
     assert len(attempts) == 2
+
+
+async def test_instances_reports_state_refs_errors_and_pending_disposal() -> None:
+    def create(store_id: str, hub: StoreHub) -> dict[str, str]:
+        if store_id == "bad":
+            raise ValueError("no such board")
+        return {"id": store_id}
+
+    boards = define_store("board-list", create)
+    hub = StoreHub(unused_cache_time=math.inf)
+    release = hub.retain(boards, "b1")
+    hub.retain(boards, "b1")
+    await hub.load(boards, "b1")
+    with pytest.raises(ValueError, match="no such board"):
+        await hub.load(boards, "bad")
+    assert [(i.store, i.id, i.state, i.refs, i.error) for i in hub.instances()] == [
+        ("board-list", "b1", StoreState.RUNNING, 2, None),
+        ("board-list", "bad", StoreState.ERROR, 0, "ValueError: no such board"),
+    ]
+    release()
+    assert hub.instances()[0].refs == 1
+    await hub.dispose()
+    assert {i.state for i in hub.instances()} <= {StoreState.SHUTDOWN}

@@ -40,7 +40,15 @@ from atomiton.store._errors import (
     StoreHubError,
 )
 
-__all__ = ["StoreDefinition", "StoreHub", "StoreState", "Timer", "TimerHandle", "define_store"]
+__all__ = [
+    "HubInstance",
+    "StoreDefinition",
+    "StoreHub",
+    "StoreState",
+    "Timer",
+    "TimerHandle",
+    "define_store",
+]
 
 logger = logging.getLogger(__name__)
 S = TypeVar("S")
@@ -119,6 +127,27 @@ class Timer(Protocol):
     def call_later(self, delay: float, callback: Callable[[], object], /) -> TimerHandle:
         """Run ``callback`` after ``delay`` seconds."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class HubInstance:
+    """What ``StoreHub.instances()`` reports of one store instance (for inspectors).
+
+    Attributes:
+        store: the definition's name.
+        id: the instance id.
+        state: where the instance is in its lifecycle.
+        refs: how many ``retain`` calls are not yet released.
+        error: the load's exception text (``"Type: message"``) when ``state`` is ERROR.
+        disposal_pending: the unused countdown is running (nobody retains it).
+    """
+
+    store: str
+    id: str
+    state: StoreState
+    refs: int
+    error: str | None = None
+    disposal_pending: bool = False
 
 
 class _Entry:
@@ -397,6 +426,29 @@ class StoreHub:
             return False
         del self._entries[key]
         return True
+
+    def instances(self) -> list[HubInstance]:
+        """Every tracked instance (loading, running or failed), sorted by store name and id.
+
+        A read-only picture for inspectors (atomiton.devtools' hub panel); it may be called from
+        another thread, and then shows the hub as of a moment during the call.
+        """
+        entries = list(self._entries.items())
+        refs = dict(self._refs)
+        shown = []
+        for (name, store_id), entry in sorted(entries, key=lambda item: item[0]):
+            error = entry.error
+            shown.append(
+                HubInstance(
+                    name,
+                    store_id,
+                    StoreState.SHUTDOWN if self._disposed else entry.state,
+                    refs.get((name, store_id), 0),
+                    None if error is None else f"{type(error).__name__}: {error}",
+                    entry.disposal is not None,
+                )
+            )
+        return shown
 
     # -- reference counting ---------------------------------------------------------------
 
