@@ -27,6 +27,8 @@ from atomiton.events import (
     JobStatus,
     StorageOperation,
     StoreChanged,
+    StoreSynced,
+    SyncedEntity,
     system_event,
 )
 from atomiton.execution import Job, ProcessWorkers, ThreadWorkers, Workers
@@ -107,6 +109,48 @@ def test_every_store_change_parses_as_store_changed(bus: EventBus) -> None:
     assert all(type(typed) is StoreChanged for typed in parsed)
     assert parsed == expected
     assert {event.source for event in received} == {"store"}
+
+
+def test_every_sync_event_parses_as_store_synced(bus: EventBus) -> None:
+    """Two entity clients synced over the bus on shared storage: writes, a queued write, a flush."""
+    received = record(bus, "store.sync.**")
+    shared = MemoryStorage()
+    writer = create_client(storage=shared, sync=bus, flush_interval=None, reconcile_interval=None)
+    reader = create_client(storage=shared, sync=bus, flush_interval=None, reconcile_interval=None)
+    try:
+        todos = writer.stores.Todo
+        todo = todos.add_one({"title": "a"})
+        todos.update_one(todo["id"], {"title": "b"}, write_strategy="queue")
+        writer.flush()
+        todos.delete_one(todo["id"])
+        wait_for(lambda: len(received) == 4)
+    finally:
+        writer.dispose()
+        reader.dispose()
+
+    parsed = [system_event(event) for event in received]
+    synced = [typed for typed in parsed if type(typed) is StoreSynced]
+    assert len(synced) == len(parsed) == 4
+    assert {event.source for event in received} == {"store"}
+    assert len({typed.writer for typed in synced}) == 1
+    assert [(s.seq, s.kind, s.prefix) for s in synced] == [
+        (1, "write", "atomiton/store"),
+        (2, "write", "atomiton/store"),
+        (3, "flush", "atomiton/store"),
+        (4, "write", "atomiton/store"),
+    ]
+    changes = [s.changes for s in synced]
+    assert all(len(c) == 1 and type(c[0]) is SyncedEntity for c in changes)
+    assert [(c[0].store, c[0].id, c[0].strategy) for c in changes] == [
+        ("Todo", todo["id"], "direct"),
+        ("Todo", todo["id"], "queue"),
+        ("Todo", todo["id"], "flush"),
+        ("Todo", todo["id"], "direct"),
+    ]
+    assert changes[0][0].after["title"] == "a"
+    assert changes[1][0].after["title"] == "b"
+    assert changes[2][0].after is None
+    assert changes[3][0].after["deleted"] is True
 
 
 def test_every_storage_operation_parses_as_storage_operation(bus: EventBus) -> None:

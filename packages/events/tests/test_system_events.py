@@ -16,6 +16,8 @@ from atomiton.events import (
     JobStatus,
     StorageOperation,
     StoreChanged,
+    StoreSynced,
+    SyncedEntity,
     system_event,
 )
 
@@ -30,6 +32,16 @@ JOB = {
 }
 STORAGE = {"operation": "get", "keys": ["a", "b"], "duration": 0.002, "bytes": 120, "error": None}
 STORE = {"store": "users", "operation": "update", "ids": ["u1"]}
+SYNC = {
+    "writer": "w1",
+    "seq": 3,
+    "prefix": "atomiton/store",
+    "kind": "write",
+    "changes": [
+        {"store": "users", "id": "u1", "after": {"id": "u1", "n": 1}, "strategy": "direct"},
+        {"store": "users", "id": "u2", "after": None, "strategy": "direct"},
+    ],
+}
 
 
 def test_job_vocabulary_is_the_one_platform_declares() -> None:
@@ -74,6 +86,7 @@ def test_storage_and_store_payloads_parse_to_their_dataclasses() -> None:
         (JobEvent, JOB, "execution.job.progress"),
         (StorageOperation, STORAGE, "storage.operation"),
         (StoreChanged, STORE, "store.changed"),
+        (StoreSynced, SYNC, "store.sync.entities"),
     ],
 )
 def test_to_data_gives_back_exactly_the_contract_keys(
@@ -140,3 +153,32 @@ def test_storage_duration_must_be_a_number() -> None:
 def test_unknown_types_are_not_system_events() -> None:
     with pytest.raises(EventDataError, match="not a system event"):
         system_event(Event(1, "my.own", {}, None, 0.0))
+
+
+def test_sync_events_parse_with_their_entities() -> None:
+    event = EventBus().emit("store.sync.entities", dict(SYNC), source="store")
+    typed = system_event(event)
+    assert typed == StoreSynced(
+        "w1",
+        3,
+        "atomiton/store",
+        "write",
+        (
+            SyncedEntity("users", "u1", {"id": "u1", "n": 1}, "direct"),
+            SyncedEntity("users", "u2", None, "direct"),
+        ),
+    )
+    assert typed.to_data() == SYNC
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({**SYNC, "seq": "3"}, "seq must be int"),
+        ({**SYNC, "changes": "u1"}, "changes must be a list of SyncedEntity"),
+        ({**SYNC, "changes": [{"store": "users", "id": "u1"}]}, r"missing \['after', 'strategy'\]"),
+    ],
+)
+def test_malformed_sync_payload_is_refused(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(EventDataError, match=message):
+        StoreSynced.from_data(data)

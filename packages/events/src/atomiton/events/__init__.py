@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from atomiton.events._system import JobStatus as JobStatus
     from atomiton.events._system import StorageOperation as StorageOperation
     from atomiton.events._system import StoreChanged as StoreChanged
+    from atomiton.events._system import StoreSynced as StoreSynced
+    from atomiton.events._system import SyncedEntity as SyncedEntity
     from atomiton.events._system import SystemEvent as SystemEvent
     from atomiton.events._system import system_event as system_event
     from atomiton.events._transport import ReplayFrom as ReplayFrom
@@ -76,8 +78,10 @@ __all__ = [
     "ReplayFrom",
     "StorageOperation",
     "StoreChanged",
+    "StoreSynced",
     "StreamOverflowError",
     "SubscriptionError",
+    "SyncedEntity",
     "SystemEvent",
     "Transport",
     "TransportError",
@@ -120,8 +124,10 @@ _HOME = {
     "ReplayFrom": "_transport",
     "StorageOperation": "_system",
     "StoreChanged": "_system",
+    "StoreSynced": "_system",
     "StreamOverflowError": "_errors",
     "SubscriptionError": "_errors",
+    "SyncedEntity": "_system",
     "SystemEvent": "_system",
     "Transport": "_transport",
     "TransportError": "_errors",

@@ -25,11 +25,22 @@ __all__ = [
     "JobStatus",
     "StorageOperation",
     "StoreChanged",
+    "StoreSynced",
+    "SyncedEntity",
     "SystemEvent",
     "system_event",
 ]
 
 _NUMBER = (int, float)
+
+
+class _ListOf:
+    """A spec entry: a list whose items are each parsed by a payload class."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item: type[_Payload]) -> None:
+        self.item = item
 
 
 def _check(cls_name: str, data: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,6 +67,14 @@ def _check(cls_name: str, data: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
         elif kind == "str_or_none":
             if value is not None and not isinstance(value, str):
                 raise EventDataError(f"{cls_name}.{key} must be a str or None, got {value!r:.80}")
+        elif kind == "any":
+            pass
+        elif isinstance(kind, _ListOf):
+            if not isinstance(value, (list, tuple)):
+                raise EventDataError(
+                    f"{cls_name}.{key} must be a list of {kind.item.__name__}, got {value!r:.80}"
+                )
+            value = tuple(kind.item.from_data(item) for item in value)
         elif isinstance(kind, type) and issubclass(kind, enum.Enum):
             try:
                 value = kind(value)
@@ -74,11 +93,10 @@ def _check(cls_name: str, data: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-class _SystemEvent:
-    """Shared behaviour: exact-key parsing from a dict or an Event, and back to a dict."""
+class _Payload:
+    """Shared behaviour: exact-key parsing from a dict, and back to a dict."""
 
     __slots__ = ()
-    PATTERN: ClassVar[str]
     _SPEC: ClassVar[dict[str, Any]]
     # Declared for type checkers (every subclass is a dataclass that sets it), so ``fields(self)``
     # type-checks.
@@ -94,6 +112,25 @@ class _SystemEvent:
         if isinstance(data, cls):
             return data
         return cls(**_check(cls.__name__, data, cls._SPEC))
+
+    def to_data(self) -> dict[str, Any]:
+        """The payload dict that emitters send (tuples become lists, enums their strings)."""
+        data: dict[str, Any] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, tuple):
+                value = [item.to_data() if isinstance(item, _Payload) else item for item in value]
+            elif isinstance(value, enum.Enum):
+                value = value.value
+            data[field.name] = value
+        return data
+
+
+class _SystemEvent(_Payload):
+    """A catalogue entry: a payload that is also checked against its event's type."""
+
+    __slots__ = ()
+    PATTERN: ClassVar[str]
 
     @classmethod
     def from_event(cls, event: Event) -> Self:
@@ -112,18 +149,6 @@ class _SystemEvent:
 
     def _check_type(self, event_type: str) -> None:
         """Hook: refuse an event type that contradicts the data (a job's status)."""
-
-    def to_data(self) -> dict[str, Any]:
-        """The payload dict that emitters send (tuples become lists, enums their strings)."""
-        data: dict[str, Any] = {}
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if isinstance(value, tuple):
-                value = list(value)
-            elif isinstance(value, enum.Enum):
-                value = value.value
-            data[field.name] = value
-        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,11 +252,61 @@ class JobEvent(_SystemEvent):
             )
 
 
-SystemEvent = StoreChanged | StorageOperation | JobEvent
+@dataclass(frozen=True, slots=True)
+class SyncedEntity(_Payload):
+    """One entity named by a ``store.sync.entities`` event (an item of ``StoreSynced.changes``).
+
+    ``after`` is the entity as the write left it (None for a ``"flush"`` item, which only names
+    a key an outbox flush wrote); receivers re-read storage either way.
+    """
+
+    _SPEC: ClassVar[dict[str, Any]] = {"store": str, "id": str, "after": "any", "strategy": str}
+
+    store: str
+    id: str
+    after: Any
+    strategy: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSynced(_SystemEvent):
+    """``store.sync.entities``: an entity client synced over a bus committed writes.
+
+    Published by ``create_client(sync=bus)`` after each committed write or batch (``kind``
+    ``"write"``) and after an outbox flush (``"flush"``); ``writer`` is the publishing client,
+    ``seq`` its per-writer sequence number (a gap tells a receiver it missed one), ``prefix``
+    the storage key prefix the clients share.
+    """
+
+    PATTERN: ClassVar[str] = "store.sync.entities"
+    _SPEC: ClassVar[dict[str, Any]] = {
+        "writer": str,
+        "seq": int,
+        "prefix": str,
+        "kind": str,
+        "changes": _ListOf(SyncedEntity),
+    }
+
+    writer: str
+    seq: int
+    prefix: str
+    kind: str
+    changes: tuple[SyncedEntity, ...]
+
+    @property
+    def event_type(self) -> str:
+        """The type to emit this under."""
+        return "store.sync.entities"
+
+
+SystemEvent = StoreChanged | StoreSynced | StorageOperation | JobEvent
 """Any payload in the catalogue."""
 
-_CATALOGUE: tuple[type[StoreChanged] | type[StorageOperation] | type[JobEvent], ...] = (
+_CATALOGUE: tuple[
+    type[StoreChanged] | type[StoreSynced] | type[StorageOperation] | type[JobEvent], ...
+] = (
     StoreChanged,
+    StoreSynced,
     StorageOperation,
     JobEvent,
 )
