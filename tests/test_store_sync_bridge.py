@@ -94,7 +94,9 @@ def test_store_changed_is_emitted_for_remote_changes_too(tmp_path: Path) -> None
         local = EventBus()
         seen: list[Event] = []
         local.on("store.changed", seen.append)
-        watcher = create_client(made.storage, local, sync=made.buses[1], reconcile_interval=None)
+        watcher = create_client(
+            made.storage, events=local, sync=made.buses[1], reconcile_interval=None
+        )
         heard = Heard()
         watcher.stores.Todo.subscribe(heard)
         todo = a.stores.Todo.add_one({"n": 1})

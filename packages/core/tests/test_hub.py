@@ -91,7 +91,7 @@ async def test_concurrent_loads_share_one_create_and_the_result_is_cached() -> N
     assert all(s is stores[0] for s in stores)
     assert await hub.load(issues, "issue-1") is stores[0]
     assert calls == ["issue-1"]
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_sync_create_works_too() -> None:
@@ -99,7 +99,7 @@ async def test_sync_create_works_too() -> None:
     hub = StoreHub(timer=FakeTimer())
     store = await hub.load(issues, "a")
     assert store.store_id == "a"
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_get_and_state_follow_the_lifecycle_without_blocking() -> None:
@@ -121,7 +121,7 @@ async def test_get_and_state_follow_the_lifecycle_without_blocking() -> None:
     store = await pending
     assert hub.state(issues, "x") is StoreState.RUNNING
     assert hub.get(issues, "x") is store
-    await hub.dispose()
+    await hub.aclose()
     assert hub.state(issues, "x") is StoreState.SHUTDOWN
     assert store.closed == 1
 
@@ -148,7 +148,7 @@ async def test_a_failed_load_is_cached_as_the_same_exception_until_reset() -> No
     assert hub.reset(issues, "a") is False
     assert (await hub.load(issues, "a")).store_id == "a"
     assert len(attempts) == 2
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_a_create_raising_cancelled_error_is_a_failed_load_not_stuck_loading() -> None:
@@ -170,7 +170,7 @@ async def test_a_create_raising_cancelled_error_is_a_failed_load_not_stuck_loadi
     assert first.value is second.value
     assert hub.reset(issues, "a") is True
     assert (await hub.load(issues, "a")).store_id == "a"
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_an_unretained_store_is_disposed_after_unused_cache_time() -> None:
@@ -186,7 +186,7 @@ async def test_an_unretained_store_is_disposed_after_unused_cache_time() -> None
     assert store.closed == 1
     again = await hub.load(issues, "a")
     assert again is not store  # a disposed store is never served again
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_retain_keeps_a_store_and_release_starts_the_countdown() -> None:
@@ -208,7 +208,7 @@ async def test_retain_keeps_a_store_and_release_starts_the_countdown() -> None:
     timer.advance(10.0)
     assert hub.get(issues, "a") is None
     assert store.closed == 1
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_a_zero_cache_time_never_closes_a_store_before_its_loader_received_it() -> None:
@@ -228,7 +228,7 @@ async def test_a_zero_cache_time_never_closes_a_store_before_its_loader_received
     await settle()
     assert store.closed == 1
     assert hub.get(issues, "a") is None
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_two_retains_need_two_releases() -> None:
@@ -243,7 +243,7 @@ async def test_two_retains_need_two_releases() -> None:
     second()
     timer.advance(5.0)
     assert hub.get(issues, "a") is None
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_infinite_unused_cache_time_keeps_stores_forever() -> None:
@@ -255,7 +255,7 @@ async def test_infinite_unused_cache_time_keeps_stores_forever() -> None:
     timer.advance(1e12)
     assert hub.get(issues, "a") is store
     assert timer.scheduled == 0
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_disposing_the_hub_cancels_in_flight_loads() -> None:
@@ -273,7 +273,7 @@ async def test_disposing_the_hub_cancels_in_flight_loads() -> None:
     hub = StoreHub(timer=FakeTimer())
     waiter = asyncio.ensure_future(hub.load(issues, "a"))
     await settle()
-    await hub.dispose()
+    await hub.aclose()
     assert cancelled.is_set()
     with pytest.raises(StoreDisposedError, match="issues:a"):
         await waiter
@@ -281,7 +281,7 @@ async def test_disposing_the_hub_cancels_in_flight_loads() -> None:
         await hub.load(issues, "a")
     with pytest.raises(HubDisposedError):
         hub.retain(issues, "a")
-    await hub.dispose()  # idempotent
+    await hub.aclose()  # idempotent
 
 
 async def test_expiry_while_loading_cancels_the_load() -> None:
@@ -302,7 +302,7 @@ async def test_expiry_while_loading_cancels_the_load() -> None:
     with pytest.raises(StoreDisposedError):
         await waiter
     assert hub.state(issues, "a") is None
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_a_store_that_finishes_loading_after_disposal_is_closed_not_served() -> None:
@@ -319,7 +319,7 @@ async def test_a_store_that_finishes_loading_after_disposal_is_closed_not_served
     hub = StoreHub(timer=FakeTimer())
     waiter = asyncio.ensure_future(hub.load(issues, "a"))
     await settle()
-    await hub.dispose()
+    await hub.aclose()
     with pytest.raises(StoreDisposedError):
         await waiter
     assert made[0].closed == 1
@@ -344,7 +344,7 @@ async def test_disposal_calls_aclose_close_or_dispose() -> None:
     hub = StoreHub(timer=FakeTimer())
     for store_id in kinds:
         await hub.load(things, store_id)
-    await hub.dispose()
+    await hub.aclose()
     assert sorted(log) == ["aclose", "dispose"]
 
 
@@ -363,7 +363,7 @@ async def test_loads_of_different_stores_run_concurrently() -> None:
     hub = StoreHub(timer=FakeTimer())
     a, b = await asyncio.gather(hub.load(issues, "a"), hub.load(issues, "b"))
     assert (a.store_id, b.store_id) == ("a", "b")
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_dependent_stores_load_through_the_hub() -> None:
@@ -377,7 +377,7 @@ async def test_dependent_stores_load_through_the_hub() -> None:
     hub = StoreHub(timer=FakeTimer())
     issue = await hub.load(issues, "1")
     assert issue["owner"] is hub.get(users, "owner-1")
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_a_dependency_cycle_is_a_clear_error_not_a_deadlock() -> None:
@@ -401,7 +401,7 @@ async def test_a_dependency_cycle_is_a_clear_error_not_a_deadlock() -> None:
     hub = StoreHub(timer=FakeTimer())
     with pytest.raises(StoreDependencyCycleError, match="c:1 -> a:1 -> b:1 -> c:1"):
         await asyncio.wait_for(hub.load(definitions["a"], "1"), 5)
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_a_store_loading_itself_is_a_cycle() -> None:
@@ -413,7 +413,7 @@ async def test_a_store_loading_itself_is_a_cycle() -> None:
     hub = StoreHub(timer=FakeTimer())
     with pytest.raises(StoreDependencyCycleError, match="selfish:1 -> selfish:1"):
         await asyncio.wait_for(hub.load(selfish, "1"), 5)
-    await hub.dispose()
+    await hub.aclose()
 
 
 @pytest.mark.parametrize("bad", ["", "a b", "a/b", "ä", "x\n", 5])
@@ -424,7 +424,7 @@ async def test_store_ids_are_validated(bad: Any) -> None:
         await hub.load(issues, bad)
     with pytest.raises(InvalidStoreIdError):
         hub.retain(issues, bad)
-    await hub.dispose()
+    await hub.aclose()
 
 
 @pytest.mark.parametrize("bad", [-1, float("nan"), "60", None, True])
@@ -447,7 +447,7 @@ async def test_two_definitions_with_one_name_are_an_error() -> None:
         await hub.load(second, "a")
     with pytest.raises(StoreDefinitionError):
         define_store("bad name", lambda store_id, hub: None)
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_preload_starts_a_load_and_never_raises() -> None:
@@ -469,7 +469,7 @@ async def test_preload_starts_a_load_and_never_raises() -> None:
     assert calls == ["a", "boom"]
     assert hub.state(issues, "a") is StoreState.RUNNING
     assert hub.state(issues, "boom") is StoreState.ERROR
-    await hub.dispose()
+    await hub.aclose()
     hub.preload(issues, "b")  # after dispose: silently nothing
 
 
@@ -496,7 +496,7 @@ async def test_disposed_stores_leave_nothing_behind() -> None:
     await settle()  # asyncio itself holds the last awaited future until the next loop step
     gc.collect()
     assert all(r() is None for r in refs)
-    await hub.dispose()
+    await hub.aclose()
 
 
 async def test_hub_memory_grows_linearly_with_live_stores() -> None:
@@ -511,7 +511,7 @@ async def test_hub_memory_grows_linearly_with_live_stores() -> None:
             await hub.load(things, f"s{i}")
         per_store = (tracemalloc.get_traced_memory()[0] - start) / count
         tracemalloc.stop()
-        await hub.dispose()
+        await hub.aclose()
         assert len(hub) == 0
         return per_store
 
@@ -545,7 +545,7 @@ def test_a_sync_create_raising_keyboard_interrupt_is_re_raised_and_not_left_load
             await hub.load(issues, "a")
         assert hub.reset(issues, "a") is True
         loaded = await hub.load(issues, "a")
-        await hub.dispose()
+        await hub.aclose()
         return loaded
 
     assert asyncio.run(afterwards()).store_id == "a"
@@ -571,5 +571,15 @@ async def test_instances_reports_state_refs_errors_and_pending_disposal() -> Non
     ]
     release()
     assert hub.instances()[0].refs == 1
-    await hub.dispose()
+    await hub.aclose()
     assert {i.state for i in hub.instances()} <= {StoreState.SHUTDOWN}
+
+
+async def test_aclose_is_the_hub_s_close_and_dispose_its_alias() -> None:
+    assert StoreHub.dispose is StoreHub.aclose
+    issues = define_store("issues", lambda store_id, hub: Resource(store_id))
+    async with StoreHub(timer=FakeTimer()) as hub:
+        store = await hub.load(issues, "a")
+        assert store.closed == 0
+    assert hub.is_disposed
+    assert store.closed == 1  # leaving the block closed the hub and its stores

@@ -28,7 +28,7 @@ class AtomMetadata:
 class AtomIndex(Protocol[S]):
     """The public face of an atom registry, for stores of type ``S``."""
 
-    def attach_store(self, store: S, mode: Mode = "isolated") -> None:
+    def attach_store(self, store: S, *, mode: Mode = "isolated") -> None:
         """Attach ``store`` in ``mode``."""
         ...
 
@@ -40,7 +40,7 @@ class AtomIndex(Protocol[S]):
         """The mode ``store`` is attached in, or None."""
         ...
 
-    def register(self, atom: Atom[Any], store: S | None = None, name: str | None = None) -> None:
+    def register(self, atom: Atom[Any], store: S | None = None, *, name: str | None = None) -> None:
         """Register ``atom``, globally or for one store."""
         ...
 

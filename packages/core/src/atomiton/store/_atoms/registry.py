@@ -93,7 +93,7 @@ class AtomRegistry:
         self._on_atom_dropped = self._forget_ref  # one bound method shared by every _AtomRef
 
     # ---------------------------------------------------------------- stores
-    def attach_store(self, store: Store, mode: Mode = "isolated") -> None:
+    def attach_store(self, store: Store, *, mode: Mode = "isolated") -> None:
         """Attach ``store`` (held weakly) in ``mode``.
 
         The atoms the store has already seen are registered to it. A global-mode store
@@ -182,7 +182,7 @@ class AtomRegistry:
 
     # ---------------------------------------------------------------- atoms
     def register(
-        self, atom: Atom[Any], store: Store | None = None, name: str | None = None
+        self, atom: Atom[Any], store: Store | None = None, *, name: str | None = None
     ) -> None:
         """Register ``atom`` (held weakly), globally or for one store.
 

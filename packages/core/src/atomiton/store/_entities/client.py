@@ -90,8 +90,8 @@ class EntityClient:
     def __init__(
         self,
         storage: StorageLike | None = None,
-        events: EventSink | None = None,
         *,
+        events: EventSink | None = None,
         hydrate: Hydration = "lazy",
         flush_interval: float | None = 1.0,
         history_limit: int = 100,
@@ -547,8 +547,8 @@ class EntityClient:
 
 def create_client(
     storage: StorageLike | None = None,
-    events: EventSink | None = None,
     *,
+    events: EventSink | None = None,
     hydrate: Hydration = "lazy",
     flush_interval: float | None = 1.0,
     history_limit: int = 100,
@@ -586,7 +586,7 @@ def create_client(
     """
     return EntityClient(
         storage,
-        events,
+        events=events,
         hydrate=hydrate,
         flush_interval=flush_interval,
         history_limit=history_limit,

@@ -26,7 +26,7 @@ def provide(container: ContainerLike, settings: Mapping[str, Any] | None = None)
         interval = options.get("store.flush_interval", 1.0)
         return create_client(
             storage,
-            events,
+            events=events,
             hydrate=options.get("store.hydrate", "lazy"),
             flush_interval=None if interval is None else float(interval),
         )

@@ -187,7 +187,7 @@ class StoreHub:
         timer: schedules disposals (default: the running event loop).
     """
 
-    def __init__(self, unused_cache_time: float = 60.0, *, timer: Timer | None = None) -> None:
+    def __init__(self, *, unused_cache_time: float = 60.0, timer: Timer | None = None) -> None:
         if (
             not isinstance(unused_cache_time, int | float)
             or isinstance(unused_cache_time, bool)
@@ -514,7 +514,7 @@ class StoreHub:
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
 
-    async def dispose(self) -> None:
+    async def aclose(self) -> None:
         """Cancel in-flight loads, close every store, serve nothing more; idempotent."""
         if not self._disposed:
             self._disposed = True
@@ -530,6 +530,14 @@ class StoreHub:
             self._definitions.clear()
         while self._closing:
             await asyncio.gather(*list(self._closing), return_exceptions=True)
+
+    dispose = aclose  # the earlier name, kept as an alias
+
+    async def __aenter__(self) -> StoreHub:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 def _begin_close(store: Any) -> Awaitable[Any] | None:
