@@ -7,6 +7,8 @@ first access (PEP 562 ``__getattr__``), so ``import atomiton.store`` stays under
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from atomiton.store._atoms._sync_atoms import AtomSync as AtomSync
+    from atomiton.store._atoms._sync_atoms import sync_atoms as sync_atoms
     from atomiton.store._atoms.atom import Atom as Atom
     from atomiton.store._atoms.atom import Computed as Computed
     from atomiton.store._atoms.atom import Getter as Getter
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from atomiton.store._entities.strategies import EntityChange as EntityChange
     from atomiton.store._entities.strategies import WriteContext as WriteContext
     from atomiton.store._entities.strategies import WriteStrategy as WriteStrategy
+    from atomiton.store._errors import AtomSyncError as AtomSyncError
     from atomiton.store._errors import ClientDisposedError as ClientDisposedError
     from atomiton.store._errors import CycleError as CycleError
     from atomiton.store._errors import DuplicateAtomNameWarning as DuplicateAtomNameWarning
@@ -105,6 +108,8 @@ __all__ = [
     "AtomFamily",
     "AtomMetadata",
     "AtomRegistry",
+    "AtomSync",
+    "AtomSyncError",
     "AtomWatch",
     "ClientDisposedError",
     "Computed",
@@ -186,6 +191,7 @@ __all__ = [
     "provide",
     "select_atom",
     "split_atom",
+    "sync_atoms",
     "unwrap",
 ]
 
@@ -195,6 +201,8 @@ _HOME = {
     "AtomFamily": "_utilities._family",
     "AtomMetadata": "_atoms.index",
     "AtomRegistry": "_atoms.registry",
+    "AtomSync": "_atoms._sync_atoms",
+    "AtomSyncError": "_errors",
     "AtomWatch": "_utilities._watch",
     "ClientDisposedError": "_errors",
     "Computed": "_atoms.atom",
@@ -279,6 +287,7 @@ _HOME = {
     "provide": "_entities.provider",
     "select_atom": "_utilities._select",
     "split_atom": "_utilities._split",
+    "sync_atoms": "_atoms._sync_atoms",
     "unwrap": "_utilities._loadable",
 }
 

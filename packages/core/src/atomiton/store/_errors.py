@@ -10,6 +10,7 @@
      ├── UnknownAtomError      (also a KeyError) a name or id the store/registry does not know
      ├── ListenersDidNotSettleError  listeners kept writing: they never converged
      ├── SplitItemMissingError (also a LookupError) a split_atom item whose key left the list
+     ├── AtomSyncError         (also a ValueError) sync_atoms: a bad atom, name or value
      ├── EntityStoreError                 entity client (client.stores.X)
      │   ├── ClientDisposedError          the client was disposed
      │   ├── InvalidEntityIdError         an id that cannot be a storage key segment (ValueError)
@@ -65,6 +66,14 @@ class ListenersDidNotSettleError(StoreError):
 
 class SplitItemMissingError(StoreError, LookupError):
     """An item atom of ``split_atom`` was read or written after its key left the list."""
+
+
+class AtomSyncError(StoreError, ValueError):
+    """``sync_atoms`` refused an atom, a name, a value or a channel.
+
+    Raised for an atom that is not primitive, has no explicit name or shares its name with
+    another in the call, a value that does not survive JSON unchanged, or a bad channel.
+    """
 
 
 class DuplicateAtomNameWarning(UserWarning):
