@@ -34,7 +34,7 @@ import contextlib
 import heapq
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -70,11 +70,6 @@ class LiveHost(Protocol):
     def _check_open(self) -> None: ...
 
     def _handle(self, name: str) -> StoreHandle: ...
-
-    def _key(self, store: str) -> str: ...
-
-    @property
-    def _handles(self) -> dict[str, StoreHandle]: ...
 
 
 class _Desc:
@@ -131,6 +126,7 @@ class LiveQuery:
     __slots__ = (
         "__weakref__",
         "_copies",
+        "_ids",
         "_in_window",
         "_key",
         "_matched",
@@ -177,6 +173,7 @@ class LiveQuery:
         self._key = _key_function(order)
         self._matched: set[str] = set()
         self._window: list[Key] = []
+        self._ids: list[str] = []  # the window's ids, in its order
         self._in_window: dict[str, Key] = {}
         self._seen: dict[str, dict[str, Any]] = {}  # window id -> the entity dict last used
         self._copies: dict[str, dict[str, Any]] = {}  # window id -> the copy results share
@@ -217,18 +214,34 @@ class LiveQuery:
             window = heapq.nsmallest(cap, keys)
         else:
             window = sorted(keys)
+        ids = [k[-1] for k in window]
+        seen, copies = self._seen, self._copies
         self._matched = matched
         self._window = window
+        self._ids = ids
         self._in_window = {k[-1]: k for k in window}
-        self._seen = {k[-1]: entities[k[-1]] for k in window}
-        copies = self._copies
-        self._copies = {i: copies[i] for i in self._in_window if i in copies}
+        # Copies of unchanged entities are kept: earlier results share them.
+        self._copies = {
+            i: copies[i] if seen.get(i) is entities[i] else dict(entities[i]) for i in ids
+        }
+        self._seen = {i: entities[i] for i in ids}
 
-    def apply(self, handle: StoreHandle, ids: Iterable[str]) -> bool:
+    def apply(self, handle: StoreHandle, ids: list[str]) -> bool:
         """Bring the result up to date with the current state of ``ids``; whether it changed."""
+        # The common case first, cheaply: no id matched before or matches now.
+        entities = handle.entities
+        matched = self._matched
+        matches = self._matches
+        for entity_id in ids:
+            if entity_id in matched or matches(entities.get(entity_id)):
+                return self._apply(handle, ids)
+        return False
+
+    def _apply(self, handle: StoreHandle, ids: list[str]) -> bool:
         entities = handle.entities
         matched = self._matched
         window = self._window
+        window_ids = self._ids  # window[i][-1] == window_ids[i]
         in_window = self._in_window
         seen = self._seen
         copies = self._copies
@@ -246,9 +259,11 @@ class LiveQuery:
                 continue  # neither matched before nor matches now: the result is untouched
             old = in_window.pop(entity_id, None)
             if old is not None:
-                del window[bisect.bisect_left(window, old)]
+                at = bisect.bisect_left(window, old)
+                del window[at]
+                del window_ids[at]
                 del seen[entity_id]
-                copies.pop(entity_id, None)
+                del copies[entity_id]
                 changed = True
             if not now:
                 matched.discard(entity_id)
@@ -266,15 +281,19 @@ class LiveQuery:
             assert entity is not None
             key = self._key(entity, handle.order[entity_id], entity_id)
             if holds_all or (window and key < window[-1]):
-                bisect.insort(window, key)
+                at = bisect.bisect_right(window, key)
+                window.insert(at, key)
+                window_ids.insert(at, entity_id)
                 in_window[entity_id] = key
                 seen[entity_id] = entity
+                copies[entity_id] = dict(entity)
                 changed = True
                 if cap is not None and len(window) > cap:
-                    last = window.pop()[-1]
+                    window.pop()
+                    last = window_ids.pop()
                     del in_window[last]
                     del seen[last]
-                    copies.pop(last, None)
+                    del copies[last]
             elif old is not None:
                 refill = True  # it left the window for a place we cannot see
         if cap is not None and len(window) < min(cap, len(matched)):
@@ -284,21 +303,15 @@ class LiveQuery:
             self.build(handle)
             changed = True
         if changed:
-            self._publish(handle)
+            self._publish()
         return changed
 
-    def _publish(self, handle: StoreHandle) -> None:
-        entities = handle.entities
-        copies = self._copies
-        data: list[dict[str, Any]] = []
-        for key in self._window[self.offset :]:
-            entity_id = key[-1]
-            copy = copies.get(entity_id)
-            if copy is None:
-                copy = copies[entity_id] = dict(entities[entity_id])
-            data.append(copy)
+    def _publish(self) -> None:
+        ids = self._ids
+        offset = self.offset
+        data = list(map(self._copies.__getitem__, ids[offset:] if offset else ids))
         self.version += 1
-        self.page = Page(data=data, total=len(self._matched), offset=self.offset, limit=self.limit)
+        self.page = Page(data=data, total=len(self._matched), offset=offset, limit=self.limit)
 
 
 class LiveQueries:
@@ -310,8 +323,9 @@ class LiveQueries:
         self._client = client
         self._queries: dict[str, tuple[LiveQuery, ...]] = {}
         self._edit = threading.Lock()  # guards _queries; never held while anything else runs
-        # Stores whose handle records changed ids (``handle.watched``); under the client lock.
-        self._armed: set[str] = set()
+        # Stores whose handle records changed ids (``handle.watched``), by name: their handles.
+        # Changed under the client lock only.
+        self._armed: dict[str, StoreHandle] = {}
 
     def count(self, store: str | None = None) -> int:
         """How many live queries are open (on ``store``, or on every store)."""
@@ -333,9 +347,9 @@ class LiveQueries:
             handle = client._handle(query.store)
             if handle.watched is None:
                 handle.watched = set()
-            self._armed.add(query.store)
+            self._armed[query.store] = handle
             query.build(handle)
-            query._publish(handle)
+            query._publish()
             with self._edit:
                 if query.closed:
                     return None
@@ -349,7 +363,7 @@ class LiveQueries:
             client._check_open()
             handle = client._handle(query.store)
             query.build(handle)
-            query._publish(handle)
+            query._publish()
             return query.page
 
     def close(self, query: LiveQuery) -> None:
@@ -376,39 +390,42 @@ class LiveQueries:
                 with contextlib.suppress(Exception):  # our own listeners do not raise
                     listener(query.version + 1, None)
 
-    def changed(self, stores: Iterable[str]) -> list[Exception]:
-        """The change hook: update the live queries of ``stores``, then tell their listeners.
+    def changed(self, notes: Iterable[Sequence[Any]]) -> list[Exception]:
+        """The change hook: update the live queries of the stores named, then tell listeners.
 
         Called after every committed change, outside the client's lock, whatever its origin
-        (a local write, a batch, undo/redo, a change applied from another process): it reads
-        the ids each store recorded as changed. Returns what listeners raised.
+        (a local write, a batch, undo/redo, a change applied from another process), with the
+        notes of ``_notify_all`` (tuples whose first item is a store name): it reads the ids
+        each store recorded as changed. Returns what listeners raised.
         """
-        if not self._armed:
+        armed = self._armed
+        if not armed:
             return []
-        client = self._client
-        updates: list[tuple[LiveQuery, int, Page]] = []
-        with client._lock:
-            for name in dict.fromkeys(stores):
-                if name not in self._armed:
+        updates: list[tuple[LiveQuery, int, Page]] | None = None
+        with self._client._lock:
+            for note in notes:  # a store named twice finds nothing left the second time
+                name = note[0]
+                handle = armed.get(name)
+                if handle is None:
                     continue
-                handle = client._handles.get(client._key(name))
                 queries = self._queries.get(name)
-                if handle is None or not queries:
+                if not queries:
                     # The last live query of this store has gone: stop recording its changes.
-                    if handle is not None:
-                        handle.watched = None
-                    self._armed.discard(name)
+                    handle.watched = None
+                    del armed[name]
                     continue
                 dirty = handle.watched
-                if dirty is None:  # pragma: no cover - armed stores always record
-                    continue
                 if not dirty:
                     continue
                 ids = list(dirty)
                 dirty.clear()
                 for query in queries:
                     if not query.closed and query.apply(handle, ids):
+                        if updates is None:
+                            updates = []
                         updates.append((query, query.version, query.page))
+        if updates is None:
+            return []
         errors: list[Exception] = []
         for query, version, page in updates:
             for listener in query.listeners:

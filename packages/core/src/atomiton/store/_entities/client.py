@@ -519,7 +519,7 @@ class EntityClient:
         self, notes: list[tuple[str, str, tuple[str, ...], str]], remote: bool = False
     ) -> None:
         # The one change hook of live queries, whatever the origin (local, batch, undo, remote).
-        errors = self._live.changed(note[0] for note in notes)
+        errors = self._live.changed(notes)
         for name, operation, ids, _strategy in notes:
             change = StoreChange(name, operation, ids, remote)
             handle = self._handles.get(self._key(name))
