@@ -19,7 +19,15 @@ from typing import Any
 
 from atomiton.events import EventBus, connect_bus
 from atomiton.storage import open_storage
-from atomiton.store import EntityClient, StoreError, create_client
+from atomiton.store import (
+    EntityClient,
+    StoreError,
+    atom,
+    computed,
+    create_client,
+    create_store,
+    sync_atoms,
+)
 
 STORES = ("Todo", "Note")
 
@@ -103,9 +111,52 @@ def entities(bus_url: str, stream: str, storage_url: str, prefix: str, reconcile
     _answer("bye")
 
 
+def atoms(bus_url: str, stream: str) -> None:
+    """``sync_atoms`` of ``theme`` and ``count``; ``label`` derives from both, and is watched.
+
+    Commands: ``{"op": "set", "name", "value"}`` answers ``"set"``; ``{"op": "get"}`` answers
+    the values and every ``label`` value its subscriber heard.
+    """
+    bus = EventBus(history_limit=0)
+    bridge = connect_bus(
+        bus, bus_url, stream=stream, publish=["store.sync.**"], subscribe=["store.sync.**"]
+    )
+    theme, count = atom("light", name="theme"), atom(0, name="count")
+    label = computed(lambda get: f"{get(theme)}:{get(count)}")
+    store = create_store()
+    heard: list[str] = []
+    store.subscribe(label, heard.append)
+    synced = sync_atoms(store, bus, [theme, count], channel="ui")
+    by_name = {"theme": theme, "count": count}
+    _answer("ready")
+    for line in sys.stdin:
+        command = json.loads(line)
+        op = command["op"]
+        if op == "set":
+            store.set(by_name[command["name"]], command["value"])
+            bridge.flush(timeout=20)
+            _answer("set")
+        elif op == "get":
+            _answer(
+                {
+                    "theme": store.get(theme),
+                    "count": store.get(count),
+                    "label": store.get(label),
+                    "heard": heard,
+                }
+            )
+        elif op == "quit":
+            break
+    synced.close()
+    bridge.close()
+    _answer("bye")
+
+
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
     if mode == "entities":
         entities(*args)
+    elif mode == "atoms":
+        atoms(*args)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
