@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import weakref
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar, TypeVarTuple
+from typing import Any, Generic, Protocol, TypeVar, TypeVarTuple, cast
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -118,7 +118,7 @@ class PrimitiveAtom(Atom[T]):
     @property
     def init(self) -> T:
         """The initial value every store starts from."""
-        return self._init  # type: ignore[no-any-return]
+        return cast("T", self._init)
 
 
 class Computed(Atom[T]):

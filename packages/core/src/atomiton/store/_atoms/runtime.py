@@ -350,11 +350,13 @@ class Runtime:
         opts = atom._opts
         if opts is not None and opts.is_async:
             return self._start_async(atom, cell, get, seen)
+        read = atom._read
+        assert read is not None  # a derived atom: compute() is never called for a primitive
         checked = cell.checked
         cell.checked = _COMPUTING
         self.nesting += 1
         try:
-            value = atom._read(get)  # type: ignore[misc]
+            value = read(get)
         except _Suspend:
             cell.checked = checked
             raise
@@ -466,7 +468,9 @@ class Runtime:
                     self.plans.clear()
             return get(dep)
 
-        coro = atom._read(get_mounting)  # type: ignore[misc]
+        read = atom._read
+        assert read is not None
+        coro = read(get_mounting)
         run.task = loop.create_task(self._settle_async(atom, cell, coro, seen))
         cell.checked = self.clock
         if cell.value is MISSING and cell.error is None:

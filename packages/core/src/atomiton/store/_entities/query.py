@@ -183,6 +183,18 @@ def _clauses(value: Any, key: str) -> list[Mapping[str, Any]]:
     return list(value)
 
 
+def _all_of(predicates: list[Predicate]) -> Predicate:
+    return lambda entity: all(p(entity) for p in predicates)
+
+
+def _any_of(predicates: list[Predicate]) -> Predicate:
+    return lambda entity: any(p(entity) for p in predicates)
+
+
+def _none_of(predicate: Predicate) -> Predicate:
+    return lambda entity: not predicate(entity)
+
+
 def compile_where(where: Mapping[str, Any] | None) -> Predicate | None:
     """Compile a ``where`` clause to a predicate; None (or ``{}``) matches everything (None)."""
     if where is None or not where:
@@ -196,7 +208,7 @@ def compile_where(where: Mapping[str, Any] | None) -> Predicate | None:
         if key == "$and":
             subs = [compile_where(c) for c in _clauses(value, key)]
             real = [p for p in subs if p is not None]
-            parts.append(lambda e, real=real: all(p(e) for p in real))  # type: ignore[misc]
+            parts.append(_all_of(real))
         elif key == "$or":
             if isinstance(value, Mapping) and not value:
                 # One empty clause would match everything, an empty list of clauses nothing.
@@ -209,7 +221,7 @@ def compile_where(where: Mapping[str, Any] | None) -> Predicate | None:
             if any(p is None for p in subs):
                 continue  # an empty branch matches everything, so the whole $or does
             real_or = [p for p in subs if p is not None]
-            parts.append(lambda e, real=real_or: any(p(e) for p in real))  # type: ignore[misc]
+            parts.append(_any_of(real_or))
         elif key == "$not":
             if not isinstance(value, Mapping):
                 raise QueryError(f"$not needs one clause dict, got {value!r}")
@@ -217,7 +229,7 @@ def compile_where(where: Mapping[str, Any] | None) -> Predicate | None:
             if inner is None:
                 parts.append(lambda e: False)
             else:
-                parts.append(lambda e, inner=inner: not inner(e))  # type: ignore[misc]
+                parts.append(_none_of(inner))
         elif key.startswith("$"):
             raise QueryError(f"unknown combinator {key!r}; known: $and, $or, $not")
         else:

@@ -164,12 +164,15 @@ def _msgspec_validator(schema: type, store: str) -> SchemaValidator:
 def _pydantic_validator(schema: type, store: str) -> SchemaValidator:
     import pydantic
 
-    declared = set(getattr(schema, "model_fields", {}))
+    if not issubclass(schema, pydantic.BaseModel):  # chosen for BaseModel subclasses only
+        raise TypeError(f"{schema.__name__} is not a pydantic model")
+    model = schema
+    declared = set(model.model_fields)
 
     def validate(entity: dict[str, Any]) -> dict[str, Any]:
         user, meta = _split(entity, declared)
         try:
-            model = schema.model_validate(user)  # type: ignore[attr-defined]
+            parsed = model.model_validate(user)
         except pydantic.ValidationError as error:
             first = error.errors()[0]
             field = ".".join(str(part) for part in first.get("loc", ())) or None
@@ -178,7 +181,7 @@ def _pydantic_validator(schema: type, store: str) -> SchemaValidator:
                 store=store,
                 field=field,
             ) from error
-        result: dict[str, Any] = model.model_dump(mode="json")
+        result: dict[str, Any] = parsed.model_dump(mode="json")
         return {**result, **meta}
 
     return validate
