@@ -21,6 +21,7 @@ from atomiton.events import EventBus, connect_bus
 from atomiton.storage import open_storage
 from atomiton.store import (
     EntityClient,
+    PrimitiveAtom,
     StoreError,
     atom,
     computed,
@@ -127,7 +128,7 @@ def atoms(bus_url: str, stream: str) -> None:
     heard: list[str] = []
     store.subscribe(label, heard.append)
     synced = sync_atoms(store, bus, [theme, count], channel="ui")
-    by_name = {"theme": theme, "count": count}
+    by_name: dict[str, PrimitiveAtom[Any]] = {"theme": theme, "count": count}
     _answer("ready")
     for line in sys.stdin:
         command = json.loads(line)
