@@ -1,4 +1,7 @@
-"""The README's "Entity stores" and "Store hub" examples run as written (each block alone)."""
+"""The README's entity store, live query, async entity API and store hub examples run as written.
+
+Each block runs alone.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,10 @@ def _blocks(section: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", body, flags=re.DOTALL)
 
 
-@pytest.mark.parametrize(("section", "at_least"), [("Entity stores", 6), ("Store hub", 1)])
+@pytest.mark.parametrize(
+    ("section", "at_least"),
+    [("Entity stores", 6), ("Live queries", 2), ("Async entity API", 2), ("Store hub", 1)],
+)
 def test_readme_examples_run(section: str, at_least: int, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = _blocks(section)
     assert len(blocks) >= at_least
