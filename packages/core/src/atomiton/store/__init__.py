@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from atomiton.store._atoms.time_travel import TimeTravel as TimeTravel
     from atomiton.store._entities._sync import SyncBus as SyncBus
     from atomiton.store._entities._sync import SyncConflict as SyncConflict
+    from atomiton.store._entities.changes import EntityChange as EntityChange
     from atomiton.store._entities.client import EntityClient as EntityClient
     from atomiton.store._entities.client import create_client as create_client
     from atomiton.store._entities.facades import EntityStore as EntityStore
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from atomiton.store._entities.provider import provide as provide
     from atomiton.store._entities.query import Page as Page
     from atomiton.store._entities.query import QueryPlan as QueryPlan
-    from atomiton.store._entities.strategies import EntityChange as EntityChange
     from atomiton.store._entities.strategies import WriteContext as WriteContext
     from atomiton.store._entities.strategies import WriteStrategy as WriteStrategy
     from atomiton.store._errors import AtomSyncError as AtomSyncError
@@ -210,7 +210,7 @@ _HOME = {
     "CycleError": "_errors",
     "DuplicateAtomNameWarning": "_errors",
     "DuplicateEntityError": "_errors",
-    "EntityChange": "_entities.strategies",
+    "EntityChange": "_entities.changes",
     "EntityClient": "_entities.client",
     "EntityHistory": "_entities.history",
     "EntityNotFoundError": "_errors",

@@ -29,9 +29,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from atomiton.store._entities.changes import EntityChange
 from atomiton.store._entities.codec import decode_entity
 from atomiton.store._entities.handle import StoreHandle
-from atomiton.store._entities.strategies import EntityChange, Persistence
+from atomiton.store._entities.persistence import Persistence
 
 __all__ = ["SYNC_EVENT", "EntitySync", "SyncBus", "SyncConflict", "SyncHost"]
 

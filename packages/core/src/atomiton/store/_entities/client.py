@@ -20,22 +20,16 @@ from atomiton.storage import MemoryStorage
 from atomiton.store._entities._async import twin
 from atomiton.store._entities._live import LiveQueries
 from atomiton.store._entities._sync import EntitySync, SyncBus, SyncConflict
+from atomiton.store._entities.changes import EntityChange
 from atomiton.store._entities.facades import StoresAccessor
+from atomiton.store._entities.flusher import BackgroundFlusher
 from atomiton.store._entities.handle import StoreChange, StoreHandle
 from atomiton.store._entities.history import EntityHistory
 from atomiton.store._entities.ids import new_id, validate_store_name
+from atomiton.store._entities.persistence import Persistence, coalesce
 from atomiton.store._entities.protocols import StorageLike
 from atomiton.store._entities.schema import make_validator
-from atomiton.store._entities.strategies import (
-    BackgroundFlusher,
-    EntityChange,
-    Persistence,
-    WriteContext,
-    WriteStrategy,
-    coalesce,
-    direct,
-    queue,
-)
+from atomiton.store._entities.strategies import WriteContext, WriteStrategy, direct, queue
 from atomiton.store._errors import (
     ClientDisposedError,
     EntityStoreError,

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from atomiton.store._entities._async import twin
 from atomiton.store._entities._live import LiveQueries, LiveQuery, LiveWatch, make_query_atom
+from atomiton.store._entities.changes import EntityChange
 from atomiton.store._entities.handle import StoreChange, StoreHandle, Updater
 from atomiton.store._entities.ids import validate_store_name
 from atomiton.store._entities.query import Page
-from atomiton.store._entities.strategies import EntityChange
 
 if TYPE_CHECKING:
     from atomiton.store._atoms.atom import Computed

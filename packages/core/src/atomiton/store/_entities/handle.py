@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from atomiton.store._entities.changes import EntityChange
 from atomiton.store._entities.codec import decode_entity, encode_entity
 from atomiton.store._entities.ids import new_id, validate_entity_id
 from atomiton.store._entities.indexes import FieldIndex, plan_candidates
@@ -24,7 +25,6 @@ from atomiton.store._entities.query import (
     sort_entities,
 )
 from atomiton.store._entities.schema import META_FIELDS, SchemaValidator
-from atomiton.store._entities.strategies import EntityChange
 from atomiton.store._errors import (
     DuplicateEntityError,
     EntityNotFoundError,

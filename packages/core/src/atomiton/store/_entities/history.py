@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from atomiton.store._entities._async import twin
-from atomiton.store._entities.strategies import EntityChange
+from atomiton.store._entities.changes import EntityChange
 
 if TYPE_CHECKING:
     pass
