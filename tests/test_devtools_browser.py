@@ -7,7 +7,12 @@ also collects console errors, uncaught exceptions and failed requests (a missing
 included) and the test fails if there was any.
 """
 
+import asyncio
+import contextlib
+import json
+import math
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from atomiton.devtools import DevTools
 from atomiton.events import EventBus
 from atomiton.execution import ThreadWorkers, current_job
-from atomiton.store import atom, computed, create_client, create_store
+from atomiton.store import StoreHub, atom, computed, create_client, create_store, define_store
 
 ARGS = [
     "--no-sandbox",
@@ -104,12 +109,17 @@ def open_page(browser: Browser, url: str, **context_options: Any) -> tuple[Page,
 
 
 @pytest.fixture
-def page(browser: Browser, app: App) -> Iterator[Page]:
+def opened(browser: Browser, app: App) -> Iterator[tuple[Page, Problems]]:
     server = app.devtools.serve(port=0)
     page, problems = open_page(browser, server.url)
-    yield page
+    yield page, problems
     page.context.close()
     assert problems.seen == []
+
+
+@pytest.fixture
+def page(opened: tuple[Page, Problems]) -> Page:
+    return opened[0]
 
 
 def test_shown_value_follows_app_writes_and_timeline_click_restores(app: App, page: Page) -> None:
@@ -362,3 +372,162 @@ def test_timeline_pages_over_the_whole_ring_with_ms_times_and_filters(browser: B
         assert problems.seen == []
     finally:
         devtools.close()
+
+
+# -- issue 21, part 2: diff, action view, edit, pause, export/import, store hub -----------------
+
+
+def test_an_entry_shows_its_diff_and_a_writable_atom_call_as_the_action(
+    app: App, page: Page
+) -> None:
+    def add(get: Any, set_: Any, n: int, note: str) -> None:
+        set_(app.count, get(app.count) + n)
+        set_(app.title, note)
+
+    add_to_count = computed(lambda get: get(app.count), write=add, name="add_to_count")
+    app.store.set(app.count, 2)
+    app.store.set(add_to_count, 5, "bumped")
+    action = app.devtools.timeline.entries("atom")[-1]
+    entry = page.get_by_test_id(f"timeline-entry-{action.seq}")
+    expect(entry).to_contain_text('add_to_count(5, "bumped")')
+    entry.click()  # selects it (and jumps there: it is the current point already)
+    detail = page.get_by_test_id("detail")
+    expect(detail.get_by_test_id("detail-action")).to_have_text('action add_to_count(5, "bumped")')
+    count_row = detail.get_by_test_id("diff-count")
+    expect(count_row.get_by_test_id("before")).to_have_text("2")
+    expect(count_row.get_by_test_id("after")).to_have_text("7")
+    title_row = detail.get_by_test_id("diff-title")
+    expect(title_row.get_by_test_id("before")).to_have_text('"draft"')
+    expect(title_row.get_by_test_id("after")).to_have_text('"bumped"')
+
+    app.client.stores.Task.add_one({"title": "alpha"})
+    task_entry = app.devtools.timeline.entries("entity")[-1]
+    page.get_by_test_id(f"timeline-entry-{task_entry.seq}").click()
+    expect(detail.get_by_test_id("detail-entity")).to_contain_text("Task.add")
+    expect(detail.get_by_test_id("detail-strategy")).to_have_text("direct")
+    expect(detail.get_by_test_id("detail-entity")).to_contain_text(task_entry.data["ids"][0])
+
+
+def test_editing_a_primitive_atom_writes_it_through_the_store(app: App, page: Page) -> None:
+    seen: list[int] = []
+    app.store.subscribe(app.count, seen.append)
+    app.store.set(app.count, 1)
+    expect(page.get_by_test_id("atom-value-app-count")).to_have_text("1")
+    expect(page.get_by_test_id("edit-app-doubled")).to_have_count(0)  # derived: read-only
+    page.get_by_test_id("edit-app-count").click()
+    editor = page.get_by_test_id("edit-input-app-count")
+    expect(editor).to_be_focused()
+    editor.fill("not json")
+    editor.press("Enter")
+    expect(page.get_by_test_id("status")).to_contain_text("not JSON")
+    editor.fill("42")
+    editor.press("Enter")
+    expect(page.get_by_test_id("atom-value-app-count")).to_have_text("42")
+    assert app.store.get(app.count) == 42
+    assert seen == [1, 42]  # subscribers saw the edit like any write
+    expect(page.get_by_test_id("atom-value-app-doubled")).to_have_text("84")
+    last = app.devtools.timeline.entries("atom")[-1]
+    assert (last.data, last.before) == ({"count": 42}, {"count": 1})
+    page.get_by_test_id("undo-app").click()  # the edit is in the history like any write
+    expect(page.get_by_test_id("atom-value-app-count")).to_have_text("1")
+
+
+def test_pause_stops_recording_until_resume(app: App, page: Page) -> None:
+    app.store.set(app.count, 1)
+    expect(page.get_by_test_id("position-app")).to_have_text("position 1 of 1")
+    page.get_by_test_id("pause").click()
+    expect(page.get_by_test_id("status")).to_contain_text("paused")
+    expect(page.get_by_test_id("pause")).to_have_text("resume recording")
+    recorded = len(app.devtools.timeline)
+    app.store.set(app.count, 2)
+    app.bus.emit("while.paused", {}, source="test")
+    expect(page.get_by_test_id("atom-value-app-count")).to_have_text("2")  # values stay live
+    assert len(app.devtools.timeline) == recorded
+    expect(page.get_by_test_id("position-app")).to_have_text("position 1 of 1")
+    page.get_by_test_id("pause").click()
+    expect(page.get_by_test_id("status")).to_contain_text("live")
+    app.store.set(app.count, 3)
+    expect(page.get_by_test_id("position-app")).to_have_text("position 2 of 2")
+    assert len(app.devtools.timeline) == recorded + 1
+
+
+def test_export_downloads_the_recording_and_import_loads_it_back(
+    app: App, opened: tuple[Page, Problems], tmp_path: Any
+) -> None:
+    page, problems = opened
+    app.store.set(app.count, 5)
+    app.store.set(app.title, "saved")
+    expect(page.get_by_test_id("atom-value-app-count")).to_have_text("5")
+    with page.expect_download() as download:
+        page.get_by_test_id("export").click()
+    saved = tmp_path / "export.json"
+    download.value.save_as(saved)
+    exported = json.loads(saved.read_text())
+    assert exported["format"] == "atomiton-devtools"
+    assert exported["stores"]["app"]["history"][-1]["state"] == {"count": 5, "title": "saved"}
+
+    app.store.set(app.count, 9)
+    expect(page.get_by_test_id("atom-value-app-count")).to_have_text("9")
+    page.get_by_test_id("import").set_input_files(saved)
+    expect(page.get_by_test_id("status")).to_contain_text("live")
+    expect(page.get_by_test_id("atom-value-app-count")).to_have_text("5")
+    assert app.store.get(app.count) == 5
+    assert app.store.get(app.title) == "saved"
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "something else"}')
+    page.get_by_test_id("import").set_input_files(broken)
+    expect(page.get_by_test_id("status")).to_contain_text("not a DevTools export")
+    # the refused import is the one failed request (and its console line) the page saw
+    assert len(problems.seen) == 2
+    assert all("400" in problem for problem in problems.seen)
+    problems.seen.clear()
+
+
+def test_the_hub_panel_shows_instances_states_refs_and_errors(app: App, page: Page) -> None:
+    def create(store_id: str, hub: StoreHub) -> dict[str, str]:
+        if store_id == "broken":
+            raise ValueError("board not found")
+        return {"id": store_id}
+
+    boards = define_store("boards", create)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def on_loop(make: Any) -> Any:
+        async def run() -> Any:
+            return await make()
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=10)
+
+    async def make_hub() -> StoreHub:
+        return StoreHub(unused_cache_time=math.inf)
+
+    hub: StoreHub = on_loop(make_hub)
+    try:
+        expect(page.get_by_test_id("hubs")).to_contain_text("no store hub attached")
+        app.devtools.attach(hub, name="boards-hub")
+
+        async def load() -> None:
+            hub.retain(boards, "b1")
+            hub.retain(boards, "b1")
+            await hub.load(boards, "b1")
+            with contextlib.suppress(ValueError):
+                await hub.load(boards, "broken")
+
+        on_loop(load)
+        good = page.get_by_test_id("hub-instance-boards-hub-boards-b1")
+        expect(good.get_by_test_id("state")).to_have_text("running")
+        expect(good.get_by_test_id("refs")).to_have_text("2")
+        bad = page.get_by_test_id("hub-instance-boards-hub-boards-broken")
+        expect(bad.get_by_test_id("state")).to_have_text("error")
+        expect(bad).to_contain_text("ValueError: board not found")
+        page.get_by_test_id("timeline-kind").select_option("hub")
+        expect(page.locator("[data-testid^=timeline-entry-]")).to_have_count(2)
+        on_loop(hub.dispose)
+        expect(page.get_by_test_id("hub-boards-hub")).to_contain_text("disposed")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

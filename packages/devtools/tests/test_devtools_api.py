@@ -1,6 +1,8 @@
 """DevTools over real stores, buses, entity clients and workers: timeline, time travel, detach."""
 
+import asyncio
 import json
+import math
 import threading
 import time
 from typing import Any
@@ -10,7 +12,7 @@ import pytest
 from atomiton.devtools import AttachError, DevTools, EditError, ImportDataError, TimeTravelError
 from atomiton.events import EventBus
 from atomiton.execution import ThreadWorkers, current_job
-from atomiton.store import atom, computed, create_client, create_store
+from atomiton.store import StoreHub, atom, computed, create_client, create_store, define_store
 
 
 @pytest.fixture
@@ -195,7 +197,7 @@ def test_entity_mutations_and_counts_come_through_the_client_channel(dt: DevTool
         assert labels == ["Todo.add", "Todo.add", "Todo.update"]
         adds = dt.profile()["entities.add"]  # counted; the channel gives no start time
         assert (adds.count, adds.samples) == (2, 0)
-        assert dt.timeline.entries("entity")[0].data == {"ids": [first["id"]]}
+        assert dt.timeline.entries("entity")[0].data == {"ids": [first["id"]], "strategy": "direct"}
         assert dt.state("entities") == {"Todo": 2}
         (view,) = dt.view()["entities"]
         assert view["count"] == 2
@@ -417,3 +419,67 @@ def test_after_a_jump_an_atom_written_later_shows_its_initial_value(dt: DevTools
     view = dt.view()["stores"][0]
     assert view["atoms"] == {"count": 1, "title": "draft"}
     assert view["editable"] == ["count", "title"]
+
+
+def test_a_writable_atom_call_is_recorded_as_the_action_with_its_arguments(dt: DevTools) -> None:
+    empty: tuple[dict[str, Any], ...] = ()
+    todos = atom(empty, name="todos")
+
+    def add(get: Any, set_: Any, title: str, done: bool = False) -> None:
+        set_(todos, (*get(todos), {"title": title, "done": done}))
+
+    add_todo = computed(lambda get: len(get(todos)), write=add, name="add_todo")
+    store = create_store()
+    dt.attach(store, name="ui")
+    store.set(add_todo, "milk", True)
+    store.set(todos, ())
+    action, plain = dt.timeline.entries("atom")
+    assert action.label == 'add_todo("milk", true)'
+    assert action.data == {
+        "action": "add_todo",
+        "args": ["milk", True],
+        "changes": {"todos": [{"title": "milk", "done": True}]},
+    }
+    assert action.before == {"todos": []}
+    assert plain.label == "todos"
+    assert dt.history("ui")[1].state == {"todos": [{"title": "milk", "done": True}]}
+    dt.jump_to("ui", 1)
+    assert store.get(todos) == ({"title": "milk", "done": True},)
+
+
+def test_a_store_hub_is_shown_with_states_refs_errors_and_lifecycle_entries(dt: DevTools) -> None:
+    def create(store_id: str, hub: StoreHub) -> dict[str, str]:
+        if store_id == "bad":
+            raise ValueError("no such board")
+        return {"id": store_id}
+
+    boards = define_store("boards", create)
+
+    async def scenario() -> None:
+        hub = StoreHub(unused_cache_time=math.inf)
+        assert dt.attach(hub) == "hub"
+        release = hub.retain(boards, "b1")
+        await hub.load(boards, "b1")
+        with pytest.raises(ValueError, match="no such board"):
+            await hub.load(boards, "bad")
+        assert dt.revision > 0  # reading the revision looks at the hub
+        (shown,) = dt.view()["hubs"]
+        assert shown["name"] == "hub"
+        assert [(i["id"], i["state"], i["refs"], i["error"]) for i in shown["instances"]] == [
+            ("b1", "running", 1, None),
+            ("bad", "error", 0, "ValueError: no such board"),
+        ]
+        release()
+        await hub.dispose()
+        _ = dt.revision
+        assert dt.view()["hubs"][0]["disposed"] is True
+
+    asyncio.run(scenario())
+    labels = [e.label for e in dt.timeline.entries("hub")]
+    assert labels == [
+        "boards/b1 running",
+        "boards/bad error",
+        "boards/b1 disposed",  # dispose() forgets every instance
+        "boards/bad disposed",
+    ]
+    assert dt.attached == {"hub": "hub"}

@@ -21,6 +21,7 @@ from atomiton.devtools._timeline import Timeline
 from atomiton.devtools._track_atoms import AtomStoreAttachment
 from atomiton.devtools._track_entities import EntityClientAttachment
 from atomiton.devtools._track_events import EventBusAttachment
+from atomiton.devtools._track_hubs import HubAttachment
 from atomiton.devtools._track_jobs import WorkersAttachment
 from atomiton.store import Atom
 
@@ -28,7 +29,13 @@ EXPORT_FORMAT = "atomiton-devtools"
 EXPORT_VERSION = 1
 _VIEW_ENTRIES = 300
 
-Attachment = AtomStoreAttachment | EntityClientAttachment | EventBusAttachment | WorkersAttachment
+Attachment = (
+    AtomStoreAttachment
+    | EntityClientAttachment
+    | EventBusAttachment
+    | WorkersAttachment
+    | HubAttachment
+)
 
 
 class DevTools:
@@ -81,8 +88,9 @@ class DevTools:
         """Start observing ``target`` and return the name it is known by.
 
         ``target`` may be an atom store (anything with ``use`` and ``snapshot``), an entity client
-        (``atomiton.store.create_client``), an event bus (``on`` and ``emit``) or workers
-        (``add_job_listener``).
+        (``atomiton.store.create_client``), an event bus (``on`` and ``emit``), workers
+        (``add_job_listener``) or a ``StoreHub`` (its instances, states, ref-counts and errors;
+        lifecycle changes become ``"hub"`` timeline entries).
 
         Args:
             target: what to observe.
@@ -108,7 +116,7 @@ class DevTools:
             if kind is None:
                 raise AttachError(
                     f"cannot attach a {type(target).__name__}: expected an atom store, an entity "
-                    "client, an event bus or workers"
+                    "client, an event bus, workers or a store hub"
                 )
             if shown and kind != "store":
                 raise AttachError(
@@ -126,6 +134,8 @@ class DevTools:
                 attachment = EntityClientAttachment(name, target, self._recorder)
             elif kind == "bus":
                 attachment = EventBusAttachment(name, target, self._recorder)
+            elif kind == "hub":
+                attachment = HubAttachment(name, target, self._recorder)
             else:
                 attachment = WorkersAttachment(name, target, self._recorder)
             self._attached[name] = attachment
@@ -134,7 +144,13 @@ class DevTools:
         return name
 
     def _default_name(self, kind: str) -> str:
-        base = {"store": "store", "client": "entities", "bus": "events", "workers": "workers"}[kind]
+        base = {
+            "store": "store",
+            "client": "entities",
+            "bus": "events",
+            "workers": "workers",
+            "hub": "hub",
+        }[kind]
         if base not in self._attached:
             return base
         number = 2
@@ -162,7 +178,7 @@ class DevTools:
 
     @property
     def attached(self) -> dict[str, str]:
-        """What is attached: name -> kind (``store``, ``client``, ``bus``, ``workers``)."""
+        """What is attached: name -> kind (``store``, ``client``, ``bus``, ``workers``, ``hub``)."""
         with self._lock:
             return {name: a.kind for name, a in self._attached.items()}
 
@@ -174,7 +190,14 @@ class DevTools:
 
     @property
     def revision(self) -> int:
-        """A counter that grows whenever anything observed changes (the inspector polls it)."""
+        """A counter that grows whenever anything observed changes (the inspector polls it).
+
+        Reading it also looks at attached store hubs, which have no change hook.
+        """
+        with self._lock:
+            hubs = [a for a in self._attached.values() if isinstance(a, HubAttachment)]
+        for hub in hubs:
+            hub.poll()
         return self._recorder.revision
 
     def state(self, name: str) -> dict[str, Any]:
@@ -382,6 +405,7 @@ class DevTools:
             "timeline": [e.to_dict() for e in self.timeline.entries(limit=_VIEW_ENTRIES)],
             "events": self._recorder.recent_events()[-_VIEW_ENTRIES:],
             "jobs": self._recorder.known_jobs(),
+            "hubs": [a.view() for a in attached if isinstance(a, HubAttachment)],
             "profile": [s.to_dict() for s in self.profile().values()],
         }
 
@@ -435,6 +459,8 @@ class DevTools:
 def _kind_of(target: Any) -> str | None:
     if callable(getattr(target, "add_job_listener", None)):
         return "workers"
+    if callable(getattr(target, "instances", None)) and callable(getattr(target, "retain", None)):
+        return "hub"
     if callable(getattr(target, "use", None)) and callable(getattr(target, "snapshot", None)):
         return "store"
     if hasattr(target, "stores") and callable(getattr(target, "dispose", None)):

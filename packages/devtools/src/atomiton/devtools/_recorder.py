@@ -57,6 +57,7 @@ class Recorder:
     ) -> TimelineEntry | None:
         """Append a timeline entry and bump the revision; nothing while recording is paused."""
         if self.paused:
+            self.touch()  # not recorded, but what the page shows (values, counts) changed
             return None
         entry = self.timeline.record(
             kind, source, label, data, position, origin=origin, timestamp=timestamp, before=before

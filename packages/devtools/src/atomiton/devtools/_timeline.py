@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-EntryKind = Literal["atom", "entity", "event", "job"]
-KINDS: tuple[EntryKind, ...] = ("atom", "entity", "event", "job")
+EntryKind = Literal["atom", "entity", "event", "job", "hub"]
+KINDS: tuple[EntryKind, ...] = ("atom", "entity", "event", "job", "hub")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,8 @@ class TimelineEntry:
 
     Attributes:
         seq: position in the whole recording, counting from 0; never reused.
-        kind: ``"atom"``, ``"entity"``, ``"event"`` or ``"job"``.
+        kind: ``"atom"``, ``"entity"``, ``"event"``, ``"job"`` or ``"hub"`` (a hub instance's
+            lifecycle).
         source: the attached thing it came from (store name, entity store, event source, workers).
         label: a short human description (atom name, ``"Todo.add"``, event type, job name).
         data: JSON-safe details (new value, ids, event data, job status and progress).

@@ -15,6 +15,7 @@ restored.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -111,6 +112,7 @@ class AtomStoreAttachment:
         # Primitive atoms seen written, by name (weakly): for edits, and for the initial value of
         # an atom a jump took back to before its first write (the store no longer lists it).
         self._written: dict[str, weakref.ref[Atom[Any]]] = {}
+        self._action: tuple[str, tuple[Any, ...]] | None = None
         self._lock = threading.RLock()
         # Held weakly: as in the store itself, showing an atom must not keep it alive.
         self._shown: list[weakref.ref[Atom[Any]]] = [weakref.ref(a) for a in atoms]
@@ -121,8 +123,17 @@ class AtomStoreAttachment:
     # -- the plugin ---------------------------------------------------------------------------
     def _plugin(self, store: Any) -> PluginHooks:
         return PluginHooks(
-            on_set=self._on_set, after_set=self._after_set, on_commit=self._on_commit
+            on_set=self._on_set,
+            after_set=self._after_set,
+            on_commit=self._on_commit,
+            on_action=self._on_action,
         )
+
+    def _on_action(self, atom: Any, args: tuple[Any, ...]) -> None:
+        # A writable atom's write function returned; its writes commit next. Inner calls report
+        # first, so the last one seen before the commit is the call the app made.
+        if self._pending and not self._restoring:
+            self._action = (_atom_name(atom), args)
 
     def _on_set(self, atom: Any, value: Any) -> Any:
         starts: list[float] = self._local.__dict__.setdefault("starts", [])
@@ -148,6 +159,9 @@ class AtomStoreAttachment:
 
     def _on_commit(self) -> None:
         pending, self._pending = self._pending, []
+        action, self._action = self._action, None
+        if self._recorder.paused and pending:
+            self._recorder.touch()  # not recorded; the values shown changed all the same
         if self._restoring or not pending or self._recorder.paused:
             return  # a restore, a commit made only of derived recomputes, or recording paused
         written: dict[str, Any] = {}
@@ -156,9 +170,15 @@ class AtomStoreAttachment:
             before.setdefault(name, jsonable(old))  # the value before the first write
             written[name] = jsonable(value)
         label = ", ".join(written)
+        data: dict[str, Any] = written
+        if action is not None:  # the write function's call, with the atoms it wrote
+            name, args = action
+            shown = jsonable(list(args))
+            label = f"{name}({', '.join(json.dumps(a, default=str) for a in shown)})"[:200]
+            data = {"action": name, "args": shown, "changes": written}
         # No devtools lock here: this runs under the store's lock, and jump_to takes ours first.
         position = self.history.push(label, written, self.target.snapshot())
-        self._recorder.record("atom", self.name, label, written, position=position, before=before)
+        self._recorder.record("atom", self.name, label, data, position=position, before=before)
 
     # -- reading and time travel ----------------------------------------------------------------
     def _named_atoms(self) -> list[Any]:

@@ -40,7 +40,17 @@ class EntityClientAttachment:
         operation = str(getattr(change, "operation", "change"))
         ids = [str(i) for i in getattr(change, "ids", ())]
         self._recorder.profiler.record(f"entities.{operation}", None)
-        self._recorder.record("entity", self.name, f"{store}.{operation}", {"ids": ids})
+        data: dict[str, Any] = {"ids": ids, "strategy": self._strategy(store)}
+        self._recorder.record("entity", self.name, f"{store}.{operation}", data)
+
+    def _strategy(self, store: str) -> str:
+        # The store's configured write strategy (a change does not say which one a single call
+        # chose with write_strategy=...; the client falls back to "direct").
+        try:
+            handle = self._channel.handle(store)
+        except Exception:
+            handle = None
+        return str(getattr(handle, "write_strategy", None) or "direct")
 
     def state(self) -> dict[str, Any]:
         """Entity counts per store name (soft-deleted entities excluded)."""
