@@ -8,6 +8,7 @@ does not observe it computes the result when it reads it.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any, assert_type
 import pytest
 
 from atomiton.store import Computed, EntityClient, Page, computed, create_client, create_store
+from atomiton.store._entities._live import LiveWatch
 
 
 @pytest.fixture
@@ -144,3 +146,36 @@ def test_a_store_dropped_while_observing_is_let_go(client: EntityClient) -> None
     gc.collect()
     todos.add_one({"title": "z", "status": "open", "p": 100})  # finds the store gone
     assert client._live.count() == 0
+
+
+def test_store_watch_follows_it_and_lets_go(client: EntityClient) -> None:
+    todos = client.stores.Todo
+    q = todos.query_atom(**QUERY)
+    store = create_store()
+
+    async def main() -> list[int]:
+        totals: list[int] = []
+        async for page in store.watch(q):
+            assert_type(page, Page)
+            totals.append(page.total)
+            if len(totals) == 1:
+                await todos.aadd_one({"title": "done", "status": "done"})  # no new value
+                await todos.aadd_one({"title": "open", "status": "open"})
+            else:
+                break
+        return totals
+
+    assert asyncio.run(main()) == [5, 6]
+    assert client._live.count() == 0
+
+
+def test_watch_many_is_typed(client: EntityClient) -> None:
+    async def main() -> None:
+        watch = client.stores.Todo.watch_many({"status": "open"}, order_by="p", limit=2)
+        assert_type(watch, LiveWatch)
+        async with watch:
+            page = await anext(watch)
+            assert_type(page, Page)
+            assert page == client.stores.Todo.find_many({"status": "open"}, order_by="p", limit=2)
+
+    asyncio.run(main())
