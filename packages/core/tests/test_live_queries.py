@@ -338,14 +338,25 @@ def test_cancelled_while_opening_leaves_no_live_query(client: EntityClient) -> N
     todos = client.stores.Todo
     todos.add_one({"title": "a"})
 
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:  # another thread's long write
+        with client._lock:
+            held.set()
+            release.wait(5)
+
     async def main() -> None:
+        holder = threading.Thread(target=hold_the_lock)
+        holder.start()
+        held.wait(5)
         watch = todos.watch_many()
-        with client._lock:  # opening waits for the lock in its worker thread
-            task = asyncio.ensure_future(watch.__anext__())
-            await asyncio.sleep(0.01)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
+        task = asyncio.ensure_future(watch.__anext__())  # opening waits in its worker thread
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()
+        holder.join()
         for _ in range(100):  # the worker thread finishes opening, then sees it was closed
             await asyncio.sleep(0.005)
             if client._live.count() == 0:
@@ -462,3 +473,20 @@ def test_remote_changes_update_live_queries() -> None:
         here.dispose()
         there.dispose()
         storage.close()
+
+
+def test_a_watch_started_inside_a_batch_opens_inline(client: EntityClient) -> None:
+    todos = client.stores.Todo
+
+    async def main() -> list[int]:
+        totals: list[int] = []
+        with client.batch():
+            todos.add_one({"title": "in the batch"})
+            watch = todos.watch_many()
+            totals.append((await asyncio.wait_for(watch.__anext__(), 2)).total)
+        todos.add_one({"title": "after"})
+        totals.append((await _next(watch)).total)
+        await watch.aclose()
+        return totals
+
+    assert asyncio.run(main()) == [1, 2]

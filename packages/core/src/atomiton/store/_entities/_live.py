@@ -529,7 +529,11 @@ class LiveWatch(AsyncIterator[Page]):
                 watch._deliver(version, page)
 
         self._query.listeners = (listener,)
-        opened = await asyncio.to_thread(self._live.open, self._query)
+        if self._live._client._lock._is_owned():
+            # Inside this thread's batch: a worker thread would wait for its lock for ever.
+            opened = self._live.open(self._query)
+        else:
+            opened = await asyncio.to_thread(self._live.open, self._query)
         if opened is None:
             raise StopAsyncIteration
         self._deliver(*opened)
