@@ -16,8 +16,15 @@ from typing import Any, assert_type
 
 import pytest
 
-from atomiton.store import Computed, EntityClient, Page, computed, create_client, create_store
-from atomiton.store._entities._live import LiveWatch
+from atomiton.store import (
+    Computed,
+    EntityClient,
+    LiveWatch,
+    Page,
+    computed,
+    create_client,
+    create_store,
+)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from atomiton.store._atoms.store import StorePlugin as StorePlugin
     from atomiton.store._atoms.time_travel import HistoryEntry as HistoryEntry
     from atomiton.store._atoms.time_travel import TimeTravel as TimeTravel
+    from atomiton.store._entities._live import LiveWatch as LiveWatch
     from atomiton.store._entities._sync import SyncBus as SyncBus
     from atomiton.store._entities._sync import SyncConflict as SyncConflict
     from atomiton.store._entities.changes import EntityChange as EntityChange
@@ -133,6 +134,7 @@ __all__ = [
     "InvalidStoreIdError",
     "IsolationError",
     "ListenersDidNotSettleError",
+    "LiveWatch",
     "Loadable",
     "Loading",
     "MoveItem",
@@ -227,6 +229,7 @@ _HOME = {
     "IsolationError": "_errors",
     "JSON": "_utilities._storage_atom",
     "ListenersDidNotSettleError": "_errors",
+    "LiveWatch": "_entities._live",
     "Loadable": "_utilities._loadable",
     "Loading": "_utilities._loadable",
     "MoveItem": "_utilities._split",
