@@ -24,11 +24,13 @@ from atomiton.storage import MemoryStorage
 from atomiton.store import (
     EntityClient,
     EntityStore,
+    LiveWatch,
     Page,
     QueryError,
     create_client,
+    create_store,
 )
-from atomiton.store._entities._live import LiveQuery, LiveWatch
+from atomiton.store._entities._live import LiveQuery
 
 QUERIES: list[dict[str, Any]] = [
     {"where": {"status": "open"}},
@@ -490,3 +492,21 @@ def test_a_watch_started_inside_a_batch_opens_inline(client: EntityClient) -> No
         return totals
 
     assert asyncio.run(main()) == [1, 2]
+
+
+def test_a_query_keeps_its_own_copy_of_where(client: EntityClient) -> None:
+    client.configure("Todo", indexes=["status"])
+    todos = client.stores.Todo
+    todos.add_many([{"title": f"t{i}", "status": "open"} for i in range(5)])
+    where: dict[str, Any] = {"status": "open"}
+    live, _recorder = _open(client, "Todo", where=where, order_by="title", limit=2)
+    q = todos.query_atom(where, order_by="title", limit=2)
+    where["status"] = "done"  # the caller reuses its dict
+    first = todos.find_many(where={"status": "open"}, order_by="title").data[0]
+    todos.update_one(first["id"], {"status": "done"})  # forces a refill, planned from `where`
+    expected = todos.find_many({"status": "open"}, order_by="title", limit=2)
+    assert live.page == expected
+    store = create_store()
+    unsubscribe = store.subscribe(q, lambda _page: None)
+    assert store.get(q) == expected
+    unsubscribe()

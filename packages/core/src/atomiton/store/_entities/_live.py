@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import copy
 import heapq
 import threading
 import weakref
@@ -138,6 +139,7 @@ class LiveQuery:
         "limit",
         "listeners",
         "offset",
+        "order_by",
         "page",
         "predicate",
         "refills",
@@ -165,7 +167,9 @@ class LiveQuery:
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise QueryError(f"offset must be a non-negative int, got {offset!r}")
         self.store = store
-        self.where = where
+        # A copy: the caller may reuse its dict, and refills plan from it again later.
+        self.where = copy.deepcopy(where)
+        self.order_by = order
         self.limit = limit
         self.offset = offset
         self.include_deleted = bool(include_deleted)
@@ -182,6 +186,12 @@ class LiveQuery:
         self.listeners: tuple[Listener, ...] = ()
         self.closed = False
         self.refills = 0  # how often a window had to be refilled by a query (tests read it)
+
+    def clone(self) -> LiveQuery:
+        """A new, unopened query with the same arguments."""
+        return LiveQuery(
+            self.store, self.where, self.order_by, self.limit, self.offset, self.include_deleted
+        )
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"v{self.version}"
@@ -714,14 +724,14 @@ class _QueryAtomState:
         return sink
 
 
-def make_query_atom(
-    live: LiveQueries, make: Callable[[], LiveQuery], name: str | None
-) -> Computed[Page]:
-    """Build the atom of ``EntityStore.query_atom`` (see its docstring for the semantics)."""
+def make_query_atom(live: LiveQueries, query: LiveQuery, name: str | None) -> Computed[Page]:
+    """Build the atom of ``EntityStore.query_atom`` from ``query`` (never opened itself).
+
+    See ``EntityStore.query_atom`` for the semantics.
+    """
     from atomiton.store._atoms.factories import atom, computed
 
-    make()  # validate the query now, where it is written
-    state = _QueryAtomState(live, make)
+    state = _QueryAtomState(live, query.clone)
     # Per store: the result last delivered there, or _UNSET while the atom is not mounted.
     slot: Any = atom(_UNSET, name=None if name is None else f"{name}.result")
 

@@ -289,8 +289,8 @@ class EntityStore:
         Raises:
             QueryError: a malformed query (at once).
         """
-        args = (self.name, where, order_by, limit, offset, include_deleted)
-        return make_query_atom(self._client._live, lambda: LiveQuery(*args), name)
+        query = LiveQuery(self.name, where, order_by, limit, offset, include_deleted)
+        return make_query_atom(self._client._live, query, name)
 
     # -- async twins (see _async.py and the README's "Async entity API") --------------------
 
