@@ -1,0 +1,239 @@
+"""Synced entity clients (issue 16): write-to-remote-notification latency and write throughput.
+
+Latency, per transport (SQLite, NATS, Redis): this process (A) holds a synced client and its
+bridged bus; a child process (B, this file run as a script) holds another client on the same
+SQLite storage, its bus bridged the same way. One trip: A takes ``time.perf_counter()``
+(CLOCK_MONOTONIC: one clock for every process on the machine) and ``update_one``s an entity;
+B's ``subscribe`` listener takes the time when the remote change is applied (event received,
+entity re-read from storage, memory and indexes updated) and reports it on its stdout. The peer
+in the same run, ``raw-bridge``, is the transport's own publish-to-receive time: A emits a plain
+event on the same bridged bus and B's ``bus.on`` handler takes the time. The two take turns trip
+by trip, so both see the same machine load; p50/p99 and their ratios are printed.
+
+Throughput: 500 ``update_one`` (direct) on a SQLite storage with ``sync=`` a bridged bus, until
+the bridge has published them all, against the same client without ``sync`` (``sync-off``); the
+conftest prints ``sync-off time / sync-on time``, i.e. the throughput ratio on/off (target >= 0.7).
+
+Timed only (``--benchmark-enable``): the untimed run skips them (they start servers' streams
+and a child process for nothing).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+TRIPS = 300
+WRITES = 500
+TARGET_LATENCY_RATIO = 2.0
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+# -- the child (process B) -------------------------------------------------------------------------
+
+
+def _child(bus_url: str, stream: str, storage_url: str, prefix: str) -> None:
+    from atomiton.events import EventBus, connect_bus
+    from atomiton.storage import open_storage
+    from atomiton.store import create_client
+
+    out: IO[str] = sys.stdout
+    storage = open_storage(storage_url)
+    bus = EventBus(history_limit=0)
+    bridge = connect_bus(bus, bus_url, stream=stream, publish=[], subscribe=["**"])
+    client = create_client(storage, sync=bus, key_prefix=prefix, reconcile_interval=None)
+
+    def report(kind: str) -> Callable[[Any], None]:
+        def handler(_change: Any) -> None:
+            out.write(f"{kind} {time.perf_counter()!r}\n")
+            out.flush()
+
+        return handler
+
+    client.stores.Todo.subscribe(report("store"))
+    bus.on("bench.ping", report("raw"))
+    out.write("ready\n")
+    out.flush()
+    sys.stdin.readline()  # until the parent closes stdin
+    client.close()
+    bridge.close()
+    storage.close()
+
+
+# -- process A ---------------------------------------------------------------------------------
+
+
+def _bus_target(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    if name == "sqlite":
+        return f"sqlite://{tmp_path}/events.db", "atomiton"
+    if name == "nats":
+        return request.getfixturevalue("nats_url"), request.getfixturevalue("nats_stream")
+    url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+    return f"{url}?prefix={prefix}", "events"
+
+
+@pytest.fixture(params=["sqlite", "nats", "redis"])
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _skip_untimed(benchmark: Any) -> None:
+    if benchmark.disabled:
+        pytest.skip("timed only: run with --benchmark-enable")
+
+
+class _Side:
+    """Process A: a synced client and its bridged bus, plus the child B."""
+
+    def __init__(self, bus_url: str, stream: str, tmp_path: Path) -> None:
+        from atomiton.events import EventBus, connect_bus
+        from atomiton.storage import open_storage
+        from atomiton.store import create_client
+
+        storage_url = f"sqlite://{tmp_path}/app.db"
+        prefix = "bench"
+        self.storage = open_storage(storage_url)
+        self.bus = EventBus(history_limit=0)
+        self.bridge = connect_bus(
+            self.bus, bus_url, stream=stream, publish=["**"], subscribe=["store.sync.**"]
+        )
+        self.client = create_client(
+            self.storage, sync=self.bus, key_prefix=prefix, reconcile_interval=None
+        )
+        self.entity = self.client.stores.Todo.add_one({"n": 0})
+        self.child = subprocess.Popen(
+            [sys.executable, __file__, bus_url, stream, storage_url, prefix],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._line() == "ready"
+        self.n = 0
+
+    def _line(self) -> str:
+        assert self.child.stdout is not None
+        line = self.child.stdout.readline()
+        if not line:
+            raise AssertionError(f"child exited with {self.child.wait(30)}")
+        return line.strip()
+
+    def _arrival(self, kind: str) -> float:
+        got, _, at = self._line().partition(" ")
+        assert got == kind, got
+        return float(at)
+
+    def store_trip(self) -> float:
+        self.n += 1
+        start = time.perf_counter()
+        self.client.stores.Todo.update_one(self.entity["id"], {"n": self.n})
+        return self._arrival("store") - start
+
+    def raw_trip(self) -> float:
+        self.n += 1
+        start = time.perf_counter()
+        self.bus.emit("bench.ping", {"n": self.n})
+        return self._arrival("raw") - start
+
+    def close(self) -> None:
+        self.child.communicate(timeout=30)
+        self.client.close()
+        self.bridge.close()
+        self.storage.close()
+
+
+def test_write_to_remote_notification_latency(
+    benchmark: Any, transport: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    _skip_untimed(benchmark)
+    side = _Side(*_bus_target(transport, request, tmp_path), tmp_path)
+    try:
+        _measure_latency(benchmark, transport, side)
+    finally:
+        side.close()
+
+
+def _measure_latency(timed: Any, transport: str, side: _Side) -> None:
+    for _ in range(20):  # warm up both paths
+        side.store_trip()
+        side.raw_trip()
+    store: list[float] = []
+    raw: list[float] = []
+
+    def trips() -> None:
+        for _ in range(TRIPS):
+            store.append(side.store_trip())
+            raw.append(side.raw_trip())
+
+    timed.group = f"store sync ({transport}): write in A to notification in B, {TRIPS} trips"
+    timed.extra_info["impl"] = "atomiton"
+    timed.pedantic(trips, rounds=1, iterations=1)
+    figures = {
+        name: (_percentile(samples, 0.5) * 1e3, _percentile(samples, 0.99) * 1e3)
+        for name, samples in (("store", store), ("raw", raw))
+    }
+    (s50, s99), (r50, r99) = figures["store"], figures["raw"]
+    timed.extra_info.update(
+        store_p50_ms=round(s50, 3),
+        store_p99_ms=round(s99, 3),
+        raw_p50_ms=round(r50, 3),
+        raw_p99_ms=round(r99, 3),
+        p50_ratio=round(s50 / r50, 2),
+        p99_ratio=round(s99 / r99, 2),
+    )
+    print(
+        f"\nstore sync over {transport}: write->remote notification p50 {s50:.3f} ms, "
+        f"p99 {s99:.3f} ms; raw bridge publish->receive p50 {r50:.3f} ms, p99 {r99:.3f} ms; "
+        f"ratio p50 {s50 / r50:.2f}x, p99 {s99 / r99:.2f}x (target <= {TARGET_LATENCY_RATIO}x"
+        f"{', p50 < 5 ms' if transport != 'redis' else ''})"
+    )
+
+
+@pytest.mark.parametrize("sync", ["on", "off"])
+def test_write_throughput_sync_on_vs_off(
+    benchmark: Any, transport: str, sync: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    _skip_untimed(benchmark)
+    timed = benchmark
+    from atomiton.events import EventBus, connect_bus
+    from atomiton.storage import open_storage
+    from atomiton.store import create_client
+
+    bus_url, stream = _bus_target(transport, request, tmp_path)
+    storage = open_storage(f"sqlite://{tmp_path}/app.db")
+    bus = EventBus(history_limit=0)
+    bridge = connect_bus(bus, bus_url, stream=stream, subscribe=[])
+    client = create_client(
+        storage, sync=bus if sync == "on" else None, reconcile_interval=None, flush_interval=None
+    )
+    entity = client.stores.Todo.add_one({"n": 0})
+    counter = iter(range(10**9))
+
+    def writes() -> None:
+        update = client.stores.Todo.update_one
+        for _ in range(WRITES):
+            update(entity["id"], {"n": next(counter)})
+        # Sustained rate: the bridge's work for these writes is part of the cost.
+        assert bridge.flush(timeout=30)
+
+    timed.group = f"store sync ({transport}): {WRITES} direct writes, SQLite storage"
+    timed.extra_info["impl"] = "atomiton" if sync == "on" else "sync-off"
+    timed.pedantic(writes, rounds=5, iterations=1, warmup_rounds=1)
+    rate = WRITES / timed.stats.stats.mean
+    print(f"\nstore writes over {transport}, sync {sync}: {rate:,.0f} writes/s")
+    client.close()
+    bridge.close()
+    storage.close()
+
+
+if __name__ == "__main__":
+    _child(*sys.argv[1:])
