@@ -133,7 +133,7 @@ def test_every_entity_operation_has_an_async_twin() -> None:
         sync = inspect.signature(getattr(EntityStore, name))
         twin = inspect.signature(getattr(EntityStore, f"a{name}"))
         assert twin.parameters == sync.parameters, name
-    for name in ("flush", "close"):
+    for name in ("flush", "close", "reconcile"):
         assert inspect.iscoroutinefunction(getattr(EntityClient, f"a{name}"))
     assert EntityClient.aclose.__name__ == "aclose"
     assert "Async twin of ``add_one``" in (EntityStore.aadd_one.__doc__ or "")
@@ -285,3 +285,32 @@ def test_assert_type_checks_run() -> None:
     client = create_client(flush_interval=None)
     asyncio.run(_types(client))
     assert client.is_disposed
+
+
+class _DeafBus:
+    """A sync bus that loses every event: only reconciling brings other writes in."""
+
+    def emit(self, type: str, data: Any, /, *, source: str) -> object:
+        return None
+
+    def on(self, pattern: str, handler: Any, /) -> Any:
+        return lambda: None
+
+
+def test_areconcile_reads_what_was_missed() -> None:
+    storage = MemoryStorage()
+    options: dict[str, Any] = {"flush_interval": None, "reconcile_interval": None}
+    here = create_client(storage, sync=_DeafBus(), **options)
+    there = create_client(storage, sync=_DeafBus(), **options)
+    assert here.stores.Todo.count() == 0  # hydrated before the other write
+
+    async def main() -> None:
+        await there.stores.Todo.aadd_one({"title": "missed"})
+        assert await here.stores.Todo.acount() == 0
+        assert await here.areconcile() == 1
+        assert await here.stores.Todo.acount() == 1
+
+    asyncio.run(main())
+    here.dispose()
+    there.dispose()
+    storage.close()

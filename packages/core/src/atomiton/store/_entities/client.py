@@ -268,6 +268,7 @@ class EntityClient:
 
     close = dispose
     aflush = twin(flush)
+    areconcile = twin(reconcile)
     aclose = twin(dispose, name="aclose")
 
     def __enter__(self) -> EntityClient:
