@@ -43,6 +43,8 @@ QUERIES: list[dict[str, Any]] = [
     {"where": {"$or": [{"status": "late"}, {"p": {"is_null": True}}]}, "order_by": "title"},
     {"where": {"status": "open"}, "include_deleted": True, "order_by": "rank", "limit": 8},
     {"where": {"status": "open"}, "limit": 0},
+    {"where": None, "order_by": [("mixed", "desc"), ("p", "desc")], "limit": 7, "offset": 3},
+    {"where": {"status": {"ne": "done"}}, "order_by": [("status", "desc"), "mixed"]},
     {"where": {"title": {"starts_with": "t1"}}, "order_by": ("p", "desc"), "limit": 2, "offset": 1},
 ]
 
