@@ -859,75 +859,8 @@ class Runtime:
             self.catalog(atom)
 
     def set(self, store: Any, atom: Atom[Any], args: tuple[Any, ...]) -> Any:
-        """``Store.set``: write a primitive atom, or run a writable derived atom's write."""
-        if atom._read is None and atom._opts is None and not self.plugins and len(args) == 1:
-            value = args[0]
-            owner = self.owner
-            if owner is not None and owner == get_ident():
-                # Inside this thread's batch, which holds the lock: no acquire/release (measured
-                # ~50 ns a write); listeners and recomputes wait for the batch's end.
-                values = self.values
-                key = atom._id
-                old = values.get(key, MISSING)
-                if old is value:
-                    return None
-                if old is not MISSING:
-                    try:
-                        if old == value:
-                            return None
-                    except Exception:
-                        pass
-                    values[key] = value
-                    self.clock += 1
-                    m = self.mounted.get(key)
-                    if m is not None:
-                        if m.listeners:
-                            self.before.setdefault(key, old)
-                            self.pending[key] = m
-                        if m.dependents:
-                            self.stale.append(m)
-                    return None
-                return self._set_slow(store, atom, args)  # first write of this atom
-            # acquire/release in try/finally: measured ~2x cheaper than `with lock:` here
-            lock = self.lock
-            lock.acquire()
-            try:
-                values = self.values
-                key = atom._id
-                old = values.get(key, MISSING)
-                if old is value:
-                    return None
-                if old is not MISSING:
-                    try:
-                        if old == value:
-                            return None
-                    except Exception:
-                        pass
-                    values[key] = value
-                    self.clock += 1
-                    m = self.mounted.get(key)
-                    if m is None:
-                        return None
-                    if self.depth:  # inside a batch: listeners and recomputes wait for its end
-                        if m.listeners:
-                            self.before.setdefault(key, old)
-                            self.pending[key] = m
-                        if m.dependents:
-                            self.stale.append(m)
-                        return None
-                    if not m.dependents and not self.flushing and not self.hooks:
-                        self.notify_now(m.listeners, value)
-                        return None
-                    if m.listeners:
-                        self.pending[key] = m
-                    self.dirty = True
-                    if m.dependents:
-                        self.recompute_one(m)  # not in a batch: recompute now
-                    self.flush()
-                    return None
-            finally:
-                lock.release()
-        return self._set_slow(store, atom, args)
+        """``store.set(atom, *args)`` (what ``update`` uses)."""
+        return store_set(store, atom, *args)
 
     def _set_slow(self, store: Any, atom: Atom[Any], args: tuple[Any, ...]) -> Any:
         with self.lock:
@@ -1219,3 +1152,96 @@ class Runtime:
         return ReadOnlyAtomError(
             f"derived atom {atom.name!r} is read-only: define it with computed(read, write=...)"
         )
+
+
+def store_set(store: Any, atom: Atom[Any], value: Any = MISSING, /, *args: Any) -> Any:
+    """Write a primitive atom, or run a writable derived atom's ``write(get, set, *args)``.
+
+    This is ``Store.set`` (the store class binds it as its method): the hot path of the state
+    machine lives with the runtime, the common write (a primitive atom, no plugin) inlined
+    without a second call; everything else goes to ``Runtime._set_slow``.
+
+    Returns:
+        None for a primitive atom; the write function's result otherwise.
+
+    Raises:
+        ReadOnlyAtomError: The atom is derived and has no write function.
+        IsolationError: The atom is isolated to another store.
+        ExceptionGroup: One or more listeners raised (all listeners still ran).
+        ListenersDidNotSettleError: Listeners kept writing for 1,000 rounds; their pending
+            notifications were dropped (see the README).
+    """
+    rt: Runtime = store._rt
+    if (
+        atom._read is None
+        and atom._opts is None
+        and not rt.plugins
+        and not args
+        and value is not MISSING
+    ):
+        owner = rt.owner
+        if owner is not None and owner == get_ident():
+            # Inside this thread's batch, which holds the lock: no acquire/release (measured
+            # ~50 ns a write); listeners and recomputes wait for the batch's end.
+            values = rt.values
+            key = atom._id
+            old = values.get(key, MISSING)
+            if old is value:
+                return None
+            if old is not MISSING:
+                try:
+                    if old == value:
+                        return None
+                except Exception:
+                    pass
+                values[key] = value
+                rt.clock += 1
+                m = rt.mounted.get(key)
+                if m is not None:
+                    if m.listeners:
+                        rt.before.setdefault(key, old)
+                        rt.pending[key] = m
+                    if m.dependents:
+                        rt.stale.append(m)
+                return None
+            return rt._set_slow(store, atom, (value,))  # first write of this atom
+        # acquire/release in try/finally: measured ~2x cheaper than `with lock:` here
+        lock = rt.lock
+        lock.acquire()
+        try:
+            values = rt.values
+            key = atom._id
+            old = values.get(key, MISSING)
+            if old is value:
+                return None
+            if old is not MISSING:
+                try:
+                    if old == value:
+                        return None
+                except Exception:
+                    pass
+                values[key] = value
+                rt.clock += 1
+                m = rt.mounted.get(key)
+                if m is None:
+                    return None
+                if rt.depth:  # inside a batch: listeners and recomputes wait for its end
+                    if m.listeners:
+                        rt.before.setdefault(key, old)
+                        rt.pending[key] = m
+                    if m.dependents:
+                        rt.stale.append(m)
+                    return None
+                if not m.dependents and not rt.flushing and not rt.hooks:
+                    rt.notify_now(m.listeners, value)
+                    return None
+                if m.listeners:
+                    rt.pending[key] = m
+                rt.dirty = True
+                if m.dependents:
+                    rt.recompute_one(m)  # not in a batch: recompute now
+                rt.flush()
+                return None
+        finally:
+            lock.release()
+    return rt._set_slow(store, atom, args if value is MISSING else (value, *args))
