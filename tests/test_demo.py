@@ -4,6 +4,7 @@ ATOMITON_DATA_DIR points at a temporary folder, so the demo's SQLite database is
 test and the user's own data directory is never touched.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -39,7 +40,7 @@ def demo(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env=_env(data_dir),
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert time.monotonic() - started < 60  # the issue asks < 30 s; this machine is shared
+    assert time.monotonic() - started < 30  # the issue's bound (a run takes ~2 s here)
     return result
 
 
@@ -50,7 +51,7 @@ def test_demo_persists_across_runs_and_reset_starts_clean(tmp_path: Path) -> Non
     assert "worker crashed" in first
     assert "8/8 done, 0 failed, 100% of work" in first
     assert "undo restored it to 100%" in first
-    assert "persisted: 8 task(s) across 1 run(s)" in first
+    assert "8 tasks from 1 run are persisted in SQLite" in first
     assert "primes below 300k" in first
     assert "25997" in first  # the workers really computed: pi(300000) = 25997
 
@@ -58,12 +59,78 @@ def test_demo_persists_across_runs_and_reset_starts_clean(tmp_path: Path) -> Non
     assert "found 1 earlier run(s) and 8 task(s) persisted in SQLite" in second
     assert "run #2" in second
     assert "8 tasks (persisted earlier)" in second
-    assert "persisted: 16 task(s) across 2 run(s)" in second
+    assert "16 tasks from 2 runs are persisted in SQLite" in second
 
     third = demo(tmp_path, "--reset").stdout
     assert "reset: removed 18 saved demo entities" in third
     assert "run #1" in third
-    assert "persisted: 8 task(s) across 1 run(s)" in third
+    assert "8 tasks from 1 run are persisted in SQLite" in third
+
+
+def test_demo_explains_itself_in_words_and_serve_last_opens_its_run(tmp_path: Path) -> None:
+    out = demo(tmp_path).stdout
+    intro = out[: out.index("[1/4] entities\n")]
+    assert "atomiton is a toolkit for Python apps" in intro
+    for step in ("[1/4] entities:", "[2/4] jobs:", "[3/4] atoms:", "[4/4] summary:"):
+        assert step in intro  # what each step shows, before it runs
+    for heading in ("[1/4] entities\n", "[2/4] jobs", "[3/4] atoms\n", "[4/4] summary\n"):
+        assert heading in out
+    assert "one worker crash is\n        deliberate" in intro
+    assert "worker crashed while running 'primes below 240k' — deliberately" in out
+    assert "{'" not in out  # the summary is words, not a raw dict
+    assert "Jobs: 8 jobs succeeded, 1 job failed (the deliberate crash, retried)." in out
+    saved = tmp_path / "devtools" / "last-demo.json"
+    assert f"atomiton devtools serve --last (it opens the export saved in {saved}" in " ".join(
+        out.split()
+    ).replace(f"{saved} ", f"{saved}")
+    export = json.loads(saved.read_text())
+    assert export["format"] == "atomiton-devtools"
+    assert len(export["timeline"]) > 500  # the whole run: the ring is larger than 300 now
+
+    with subprocess.Popen(
+        [*_command(), "devtools", "serve", "--last", "--port", "0", "--for", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            lines = []
+            for line in proc.stdout:
+                lines.append(line)
+                if line.startswith("inspector: "):
+                    break
+            assert lines[0].strip() == f"loaded {saved}"
+            url = lines[-1].split("inspector: ", 1)[1].split()[0]
+            view = httpx.get(url.rstrip("/") + "/api/state", timeout=10).json()
+            (ui,) = [store for store in view["stores"] if store["name"] == "ui"]
+            assert ui["imported"] is True
+            assert ui["atoms"]["crashes"] == 1
+            page = httpx.get(url.rstrip("/") + "/api/timeline", timeout=10).json()
+            assert page["kept"] == len(export["timeline"])
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_serve_last_without_a_demo_run_says_what_to_do(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*_command(), "devtools", "serve", "--last", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=_env(tmp_path),
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: no saved demo run at {tmp_path / 'devtools' / 'last-demo.json'}: "
+        "run 'atomiton demo' first (it saves one there)"
+    )
 
 
 def test_demo_inspect_keeps_the_inspector_open_on_the_running_demo(tmp_path: Path) -> None:

@@ -83,3 +83,27 @@ def test_a_bad_option_value_is_a_one_line_usage_error() -> None:
         "atomiton devtools serve: error: argument --for: must be >= 0, got -1 "
         "(see atomiton devtools serve --help)"
     )
+
+
+COMMANDS = [["info"], ["demo"], ["devtools"], ["devtools", "serve"], ["inspect"], ["replay"]]
+COMMANDS.append(["bench"])
+
+
+def test_every_command_help_has_a_description() -> None:
+    for command in COMMANDS:
+        result = run(*command, "--help")
+        assert result.returncode == 0, command
+        _usage, _, rest = result.stdout.partition("\n\n")
+        description = rest.split("\n\n")[0]
+        assert not description.lstrip().startswith(("options:", "positional")), command
+        assert len(description.split()) >= 5, (command, description)
+
+
+def test_an_unknown_option_names_the_commands_own_help() -> None:
+    for command in (["demo"], ["devtools", "serve"], ["replay", "x.jsonl"]):
+        result = run(*command, "--bogus")
+        assert result.returncode == 2
+        prog = " ".join(c for c in command if c != "x.jsonl")
+        assert result.stderr.strip() == (
+            f"atomiton {prog}: error: unrecognized arguments: --bogus (see atomiton {prog} --help)"
+        )

@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from atomiton.devtools._bench_table import format_seconds, rows_from_report
+from atomiton.devtools._cmd_bench import render
 from atomiton.devtools._cmd_inspect import decode, storage_url
 from atomiton.devtools._console import DelayedProgress
 from atomiton.devtools._errors import CommandError
@@ -91,6 +92,9 @@ def test_replay_prints_the_logged_events_in_order(tmp_path: Path) -> None:
     filtered = run("replay", str(path), "--pattern", "job.*")
     assert "user.login" not in filtered.stdout
     assert "job.done" in filtered.stdout
+    assert "3 event(s) replayed, 2 shown (pattern 'job.*')" in filtered.stdout
+    everything = run("replay", str(path), "--pattern", "*.*")
+    assert "3 event(s) replayed, 3 shown (pattern '*.*')" in everything.stdout
 
 
 def test_replay_of_a_missing_log_is_one_clear_error(tmp_path: Path) -> None:
@@ -212,6 +216,47 @@ def test_bench_without_a_benchmark_folder_is_a_clear_error(tmp_path: Path) -> No
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error: no benchmark folder at")
+
+
+def test_bench_k_matching_nothing_says_so(tmp_path: Path) -> None:
+    suite = tmp_path / "benchmarks"
+    suite.mkdir()
+    (suite / "test_demo_bench.py").write_text(BENCH_SUITE)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "atomiton.devtools._cli",
+            "bench",
+            "--path",
+            str(suite),
+            "-k",
+            "no_such_case",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"error: no benchmark under {str(suite)!r} matched -k 'no_such_case': nothing ran"
+    )
+
+
+def test_bench_table_folds_long_case_names_instead_of_cutting_them() -> None:
+    names = [f"store: entity query by indexed field with sort, variant {n}" for n in (1, 2)]
+    rows = rows_from_report({"benchmarks": [_bench(name, "atomiton", 1e-6) for name in names]})
+    text = io.StringIO()
+    Console(file=text, width=70).print(render(rows, compare=False))
+    # the case column, line by line: a name may fold over lines but never loses text
+    column = "".join(
+        line.split("│")[1].strip() for line in text.getvalue().splitlines() if "│" in line
+    )
+    for name in names:
+        assert "".join(name.split()) in "".join(column.split())
+    assert "…" not in text.getvalue()
 
 
 def test_delayed_progress_stays_quiet_for_quick_work_and_shows_slow_work() -> None:

@@ -56,7 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     import logging
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Name the command's own --help ('atomiton demo --help'), not the top level's.
+        owner = getattr(args, "command_parser", None) or parser
+        owner.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return 2

@@ -16,10 +16,14 @@ from atomiton.devtools._bench_table import BenchRow, format_seconds, rows_from_r
 from atomiton.devtools._console import console, progress
 from atomiton.devtools._errors import CommandError
 
+# pytest-benchmark's warning (an error under filterwarnings=error) when nothing was timed
+_NOTHING_RAN = "no benchmarks have been run"
+_NO_TESTS = 5  # pytest's exit status when nothing was collected or everything was deselected
 _PERCENT = re.compile(r"\[\s*(\d+)%\]\s*$")
 
 
-def _run_pytest(args: argparse.Namespace, json_path: Path) -> int:
+def _run_pytest(args: argparse.Namespace, json_path: Path) -> tuple[int, bool]:
+    """Run the suites; return pytest's exit status and whether no benchmark ran at all."""
     command = [
         sys.executable,
         "-m",
@@ -42,6 +46,7 @@ def _run_pytest(args: argparse.Namespace, json_path: Path) -> int:
         command += ["-k", args.keyword]
     out = console()
     failures: list[str] = []
+    nothing_ran = False
     with progress(out) as bars:
         task = bars.add_task("benchmarks", total=100)
         with subprocess.Popen(
@@ -54,13 +59,18 @@ def _run_pytest(args: argparse.Namespace, json_path: Path) -> int:
                     bars.update(task, completed=int(match.group(1)))
                     name = line.split("::")[-1].split(" ")[0]
                     bars.update(task, description=f"benchmarks: {name[:16]}")
+                if _NOTHING_RAN in line:
+                    nothing_ran = True
+                    continue
                 if line.startswith(("FAILED ", "ERROR ")) or " ERROR " in line:
                     failures.append(line.rstrip())
             status = proc.wait()
         bars.update(task, completed=100, description="benchmarks")
+    if nothing_ran or status == _NO_TESTS:
+        return status, True
     for line in failures[:20]:
         out.print(line, markup=False)
-    return status
+    return status, False
 
 
 def render(rows: list[BenchRow], compare: bool) -> Table:
@@ -75,7 +85,15 @@ def render(rows: list[BenchRow], compare: bool) -> Table:
         ("peer time", "right"),
         ("ratio", "right"),
     ):
-        table.add_column(name, justify=justify, no_wrap=name == "case")  # type: ignore[arg-type]
+        # The case name folds onto more lines rather than being cut with an ellipsis: cut names
+        # ("store: set 1000 a…") could not be told apart.
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            overflow="fold" if name == "case" else "ellipsis",
+            no_wrap=name != "case",
+            ratio=None,
+        )
     previous = None
     for row in rows:
         target = "-"
@@ -103,7 +121,14 @@ def run_bench(args: argparse.Namespace) -> int:
         )
     with tempfile.TemporaryDirectory() as tmp:
         json_path = Path(args.json_path) if args.json_path else Path(tmp) / "benchmarks.json"
-        status = _run_pytest(args, json_path)
+        status, nothing_ran = _run_pytest(args, json_path)
+        if nothing_ran:
+            raise CommandError(
+                f"no benchmark under {args.path!r} matched -k {args.keyword!r}: nothing ran "
+                "(-k matches test names and file names, as in pytest)"
+                if args.keyword
+                else f"no benchmark found under {args.path!r}: nothing ran"
+            )
         if not json_path.is_file():
             raise CommandError(f"the benchmark run produced no report (pytest exit {status})")
         report = json.loads(json_path.read_text("utf-8"))

@@ -96,7 +96,8 @@ def run_replay(args: argparse.Namespace) -> int:
                 bus.emit(event.type, event.data, source=event.source)
                 count += 1
         bar.advance(unreported)
-    shown = "" if rows.shown == count else f", {rows.shown} shown (pattern {args.pattern!r})"
+    # With a pattern, always say how many rows it let through, even when that is all of them.
+    shown = "" if args.pattern == "**" else f", {rows.shown} shown (pattern {args.pattern!r})"
     out.write(f"{printable(str(path))} — {count} event(s) replayed{printable(shown)}\n")
     out.flush()
     return 0

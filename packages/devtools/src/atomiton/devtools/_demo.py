@@ -6,7 +6,8 @@ this run's tasks -> run CPU-bound jobs in process workers with progress bars, on
 worker on purpose and is retried on the replaced worker -> derived atoms summarise progress ->
 an accidental write is undone through time travel -> a summary table. A second run finds the
 first run's tasks in SQLite; ``--reset`` deletes them first; ``--inspect`` serves the live
-inspector on the running demo and keeps it open until Ctrl-C.
+inspector on the running demo and keeps it open until Ctrl-C. Every run saves its DevTools export
+where ``atomiton devtools serve --last`` finds it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from atomiton.devtools._demo_app import (
 from atomiton.devtools._demo_jobs import count_primes
 from atomiton.devtools._devtools import DevTools
 from atomiton.devtools._errors import CommandError
+from atomiton.devtools._last_run import save_export
 from atomiton.devtools._serve_options import serve_settings
 from atomiton.execution import WorkerCrashedError
 from atomiton.platform import Container, capabilities, data_dir
@@ -65,6 +67,11 @@ def run_demo(args: argparse.Namespace) -> int:
             if args.reset:
                 out.print(f"reset: removed {reset(client)} saved demo entities")
             _run(out, client, bus, workers, devtools, started)
+            saved = save_export(devtools.export())
+            out.print(
+                f"\n[bold]look at this run in the web inspector[/]: [bold]atomiton devtools serve "
+                f"--last[/] (it opens the export saved in {saved}; timeline, diffs, time travel)"
+            )
             if server is not None:
                 out.print(
                     f"inspector still open at {server.url} — press Ctrl-C to stop", markup=False
@@ -77,6 +84,18 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+INTRO = """\
+atomiton is a toolkit for Python apps: state in atoms and derived atoms (as in Jotai or Redux),
+entity stores persisted to SQLite, PostgreSQL or Redis, an event bus, and jobs on thread, process
+or Dask workers, all of which DevTools can watch, time-travel and show in a web inspector.
+This demo runs a small app through those parts, step by step:
+  [1/4] entities: this run and its tasks are saved in SQLite (run it again: they are still there)
+  [2/4] jobs: CPU-bound tasks on process workers with live progress; one worker crash is
+        deliberate, to show the pool replacing the worker and the task being retried
+  [3/4] atoms: derived atoms summarise the progress; an accidental write is undone by time travel
+  [4/4] summary: what ran and what was recorded, saved for the web inspector"""
+
+
 def _header(out: Console, workers: Any) -> None:
     caps = capabilities()
     size = getattr(workers, "max_workers", None) or caps.cpu_count
@@ -84,6 +103,7 @@ def _header(out: Console, workers: Any) -> None:
         f"[bold]atomiton demo[/] · data in {data_dir()} · {size} process workers "
         f"({caps.cpu_count} CPUs) · SQLite {caps.sqlite_version}"
     )
+    out.print(INTRO, markup=False, highlight=False)
 
 
 def _run(
@@ -92,6 +112,7 @@ def _run(
     earlier = previous_runs(client)
     saved_tasks = client.stores(TASKS).get_all()
     number = (earlier[-1]["number"] + 1) if earlier else 1
+    out.print("\n[bold][1/4] entities[/]")
     if earlier:
         out.print(
             f"found {len(earlier)} earlier run(s) and {len(saved_tasks)} task(s) persisted in "
@@ -106,9 +127,12 @@ def _run(
     state = DemoState({task["id"]: task["title"] for task in tasks})
     # The derived summaries are shown (read-only) beside the primitive atoms in the inspector.
     devtools.attach(state.store, name="ui", atoms=[state.fraction, state.overview])
+    out.print(f"saved run #{number} and its {len(tasks)} tasks as entities")
+    out.print("\n[bold][2/4] jobs[/] on process workers (progress bars are live job progress)")
     _work(out, client, workers, state, tasks)
     overview = state.view()
-    out.print(f"derived summary: {overview.text}")
+    out.print("\n[bold][3/4] atoms[/]")
+    out.print(f"derived summary (computed from the progress atoms): {overview.text}")
 
     # Time travel: an accidental write wipes the progress; undo restores it through DevTools.
     state.store.set(state.progress, {})
@@ -125,6 +149,7 @@ def _run(
         run["id"], {"finished_at": time.time(), "done": overview.done, "failed": overview.failed}
     )
     stop_counting()
+    out.print("\n[bold][4/4] summary[/]")
     _summary(out, client, number, events, devtools, time.monotonic() - started)
 
 
@@ -187,8 +212,10 @@ def _settle(
     if isinstance(error, WorkerCrashedError):
         state.store.update(state.crashes, lambda n: n + 1)
         out.print(
-            f"[yellow]worker crashed[/] while running {task['title']!r} ({error}); "
-            "the pool replaced the worker — retrying the task"
+            f"[yellow]worker crashed[/] while running {task['title']!r} — deliberately: this "
+            "task's first attempt ends its worker process, as a segfault would; the pool "
+            "replaced the worker and the task is retried",
+            highlight=False,
         )
         state.set_progress(task_id, 0.0)
         submit(task, crash=False)
@@ -202,6 +229,31 @@ def _settle(
     state.set_status(task_id, "done")
     task_store.update_one(
         task_id, {"status": "done", "primes": job.result(), "seconds": round(seconds, 3)}
+    )
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def _summary_words(
+    tasks: int, runs: int, jobs: Counter[str], events: Counter[str], dt: DevTools
+) -> str:
+    """The run in words: what is persisted, how the jobs ended, what DevTools recorded."""
+    ended = [
+        _plural(count, "job") + f" {status.replace('_', ' ')}"
+        for status, count in sorted(jobs.items(), key=lambda item: -item[1])
+    ]
+    crashed = jobs.get("failed", 0)
+    if crashed:
+        ended[-1 if len(ended) > 1 else 0] += " (the deliberate crash, retried)"
+    job_events = sum(n for t, n in events.items() if t.startswith("execution.job."))
+    return (
+        f"{_plural(tasks, 'task')} from {_plural(runs, 'run')} are persisted in SQLite. "
+        f"Jobs: {', '.join(ended) or 'none'}. "
+        f"The event bus carried {_plural(sum(events.values()), 'event')} "
+        f"({job_events} about jobs, {events['store.changed']} entity changes); "
+        f"the DevTools timeline holds {_plural(len(dt.timeline), 'entry', 'entries')}."
     )
 
 
@@ -238,13 +290,9 @@ def _summary(
         )
     out.print(table)
     runs = len(previous_runs(client))
-    jobs = Counter(job["status"] for job in dt.jobs())
-    job_events = sum(n for t, n in events.items() if t.startswith("execution.job."))
     out.print(
-        f"persisted: {len(tasks)} task(s) across {runs} run(s) in SQLite · "
-        f"jobs: {dict(sorted(jobs.items()))} · events: {sum(events.values())} "
-        f"({events['store.changed']} store.changed, {job_events} execution.job.*) · "
-        f"timeline: {len(dt.timeline)} entries"
+        _summary_words(len(tasks), runs, Counter(job["status"] for job in dt.jobs()), events, dt),
+        highlight=False,
     )
     profile = Table(title="profile (from DevTools)", title_justify="left")
     for column in ("operation", "count", "errors", "p50", "p99"):
