@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import threading
+import time
+from typing import Any
 
 import pytest
 
@@ -123,3 +126,37 @@ def test_a_dropped_atom_leaves_every_index() -> None:
     assert registry.get_by_name("gone", store) is None
     assert registry.get_atoms_for_store(store) == []
     assert "gone" not in store.get_state()
+
+
+class _SlowAdopt(AtomRegistry):
+    """Holds the writer inside the registry callback (store lock held) for a moment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+
+    def _adopt(self, atom: Any, sid: int | None) -> None:
+        if atom.name == "late" and not self.entered.is_set():
+            self.entered.set()
+            time.sleep(0.2)  # the attaching thread takes the registry meanwhile
+        super()._adopt(atom, sid)
+
+
+def test_attaching_while_a_write_registers_an_atom_does_not_deadlock() -> None:
+    # The writer holds the store's lock when its runtime tells the registry of a new atom;
+    # attach_store holds the registry while it asks the runtime which atoms it knows. With one
+    # registry lock for both, each thread waited for the other forever.
+    registry = _SlowAdopt()
+    store = create_store(registry=registry)
+    late = atom(0, name="late")
+    writer = threading.Thread(target=lambda: store.set(late, 1), daemon=True)
+    attacher = threading.Thread(
+        target=lambda: (registry.entered.wait(10), registry.attach_store(store)), daemon=True
+    )
+    writer.start()
+    attacher.start()
+    writer.join(timeout=30)
+    attacher.join(timeout=30)
+    assert not writer.is_alive()
+    assert not attacher.is_alive()
+    assert registry.get_by_name("late", store) is late

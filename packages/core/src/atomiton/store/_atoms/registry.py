@@ -79,7 +79,14 @@ class AtomRegistry:
     """Indexes atoms by id and name, per store and globally; attaches stores in a mode."""
 
     def __init__(self) -> None:
+        # Two locks, always taken in this order and never the other way: ``_lock`` serialises
+        # attaching/detaching/registering (which call into store runtimes); ``_index_lock``
+        # guards the indexes only and is never held while calling a runtime. A runtime tells
+        # the registry of atoms while holding its own lock (``catalog``), and weakref callbacks
+        # run wherever the garbage collector does: both take ``_index_lock`` only, so neither
+        # can deadlock against an attach holding ``_lock`` and waiting for that runtime.
         self._lock = threading.RLock()
+        self._index_lock = threading.RLock()
         self._atoms: dict[int, _AtomRef] = {}
         self._created: dict[int, float] = {}  # atom id -> time.time() at registration
         self._renamed: dict[int, str] = {}  # metadata name, where it is not the atom's name
@@ -116,12 +123,13 @@ class AtomRegistry:
                 raise StoreError(
                     f"store {store.name!r} has subscribers; attach it before subscribing"
                 )
-            entry = self._stores.get(store._id)
-            if entry is None:
-                sid = store._id
-                ref = weakref.ref(store, lambda _r: self._drop_store(sid))
-                entry = self._stores[sid] = _StoreEntry(ref, mode)
-            entry.mode = mode
+            with self._index_lock:
+                entry = self._stores.get(store._id)
+                if entry is None:
+                    sid = store._id
+                    ref = weakref.ref(store, lambda _r: self._drop_store(sid))
+                    entry = self._stores[sid] = _StoreEntry(ref, mode)
+                entry.mode = mode
             store._registry = self
             if mode == "isolated":
                 self._make_private(store)  # leaving global mode: stop sharing values
@@ -162,7 +170,7 @@ class AtomRegistry:
             store._bind(shared.fork())
 
     def _drop_store(self, sid: int) -> None:
-        with self._lock:
+        with self._index_lock:
             entry = self._stores.pop(sid, None)
             if entry is None:
                 return
@@ -205,12 +213,14 @@ class AtomRegistry:
         with self._lock:
             if store is not None and store._id not in self._stores:
                 self.attach_store(store)
-            self._index_atom(atom, None if store is None else store._id, name, explicit=True)
-            if store is None:
-                return
-            entry = self._stores[store._id]
-            self._atom_store[atom._id] = store._id
-            if entry.mode == "isolated":
+            with self._index_lock:
+                self._index_atom(atom, None if store is None else store._id, name, explicit=True)
+                if store is None:
+                    return
+                entry = self._stores[store._id]
+                self._atom_store[atom._id] = store._id
+                isolate = entry.mode == "isolated"
+            if isolate:
                 opts = atom._opts
                 if opts is None:
                     atom._opts = _Options(None, store, None, None)
@@ -219,7 +229,7 @@ class AtomRegistry:
 
     def _adopt(self, atom: Atom[Any], sid: int | None) -> None:
         """Register an atom a store used (no isolation; an explicit registration stays)."""
-        with self._lock:
+        with self._index_lock:
             if sid is not None and sid not in self._stores:
                 return  # the store was detached or dropped meanwhile
             self._index_atom(atom, sid, None, explicit=False)
@@ -280,7 +290,7 @@ class AtomRegistry:
             self._forget(ref.atom_id)
 
     def _forget(self, atom_id: int) -> None:
-        with self._lock:
+        with self._index_lock:
             self._atoms.pop(atom_id, None)
             self._created.pop(atom_id, None)
             self._renamed.pop(atom_id, None)
