@@ -149,10 +149,13 @@ def test_attaching_while_a_write_registers_an_atom_does_not_deadlock() -> None:
     registry = _SlowAdopt()
     store = create_store(registry=registry)
     late = atom(0, name="late")
+
+    def attach() -> None:
+        registry.entered.wait(10)
+        registry.attach_store(store)
+
     writer = threading.Thread(target=lambda: store.set(late, 1), daemon=True)
-    attacher = threading.Thread(
-        target=lambda: (registry.entered.wait(10), registry.attach_store(store)), daemon=True
-    )
+    attacher = threading.Thread(target=attach, daemon=True)
     writer.start()
     attacher.start()
     writer.join(timeout=30)
