@@ -12,15 +12,18 @@ import contextlib
 import json
 import math
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from atomiton.devtools import DevTools
-from atomiton.events import EventBus
+from atomiton.events import EventBus, connect_bus
 from atomiton.execution import ThreadWorkers, current_job
 from atomiton.store import StoreHub, atom, computed, create_client, create_store, define_store
 
@@ -531,3 +534,86 @@ def test_the_hub_panel_shows_instances_states_refs_and_errors(app: App, page: Pa
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+# -- issue 21, part 4: one timeline across processes --------------------------------------------
+
+SHARE_CHILD = Path(__file__).with_name("_devtools_share_child.py")
+
+
+class Child:
+    """A real second process running an app that shares its DevTools timeline."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(SHARE_CHILD), url, name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        ready = self._line()
+        assert ready.startswith("ready "), ready
+        self.origin = ready.split(" ", 1)[1]
+
+    def _line(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().strip()
+
+    def send(self, command: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        if command != "quit":
+            assert self._line() == "done"
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.send("quit")
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+def test_one_timeline_across_two_processes_marked_and_filtered_by_origin(
+    browser: Browser, app: App, tmp_path: Path
+) -> None:
+    url = f"sqlite://{tmp_path / 'events.db'}"
+    with connect_bus(app.bus, url) as bridge:
+        app.devtools.share(app.bus)
+        child = Child(url, "worker-ui")
+        try:
+            server = app.devtools.serve(port=0)
+            page, problems = open_page(browser, server.url)
+            app.store.set(app.count, 1)
+            child.send("set 41")
+            child.send("emit order.created")
+            entries = page.locator("[data-testid^=timeline-entry-]")
+            remote = entries.filter(has_text=child.origin)
+            expect(remote).to_have_count(2)  # its atom write and its event, marked with origin
+            expect(remote.filter(has_text="worker-ui · count")).to_have_count(1)
+            expect(remote.filter(has_text="order.created")).to_have_count(1)
+            origins = page.get_by_test_id("timeline-origin")
+            origins.select_option(child.origin)
+            expect(entries).to_have_count(2)
+            origins.select_option(label="this process")
+            expect(entries.filter(has_text=child.origin)).to_have_count(0)
+            expect(entries.filter(has_text="app · count")).to_have_count(1)
+            # the remote write's details: its diff, but no jump (its history is over there)
+            origins.select_option(child.origin)
+            entries.filter(has_text="worker-ui · count").click()
+            detail = page.get_by_test_id("detail")
+            expect(detail.get_by_test_id("diff-count").get_by_test_id("after")).to_have_text("41")
+            expect(detail).to_contain_text(f"from {child.origin}")
+            expect(detail.get_by_test_id("detail-jump")).to_have_count(0)
+            assert app.store.get(app.count) == 1  # nothing here was restored
+            page.context.close()
+            assert problems.seen == []
+        finally:
+            child.close()
+        assert child.process.returncode == 0
+        assert bridge.origin != child.origin

@@ -80,6 +80,7 @@ class DevTools:
         self._imported: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._servers: list[InspectorServer] = []
+        self._shares: list[Any] = []
 
     # -- attaching ------------------------------------------------------------------------------
     def attach(
@@ -181,6 +182,28 @@ class DevTools:
         """What is attached: name -> kind (``store``, ``client``, ``bus``, ``workers``, ``hub``)."""
         with self._lock:
             return {name: a.kind for name, a in self._attached.items()}
+
+    def share(self, bus: Any) -> None:
+        """Make one timeline across processes over ``bus``, a bus bridged with ``connect_bus``.
+
+        This process's atom, entity, job and hub entries are emitted on ``bus`` as
+        ``devtools.entry`` events, and the entries every other sharing process emits are recorded
+        here marked with their ``origin`` (the sender's bridge id, as on ``Event.origin``). Events
+        need no sharing: attach ``bus`` too and the bridged ones are recorded with their origin.
+        The inspector filters by origin; entries from elsewhere cannot be jumped to. Undone by
+        ``close()``.
+
+        Raises:
+            AttachError: ``bus`` has no ``on``/``emit``, or this DevTools already shares it.
+        """
+        from atomiton.devtools._share import TimelineShare
+
+        if not (callable(getattr(bus, "on", None)) and callable(getattr(bus, "emit", None))):
+            raise AttachError(f"share() takes an event bus, got a {type(bus).__name__}")
+        with self._lock:
+            if any(existing.bus is bus for existing in self._shares):
+                raise AttachError("this bus is already shared")
+            self._shares.append(TimelineShare(bus, self._recorder))
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -444,6 +467,10 @@ class DevTools:
         servers, self._servers = self._servers, []
         for server in servers:
             server.stop()
+        with self._lock:
+            shares, self._shares = self._shares, []
+        for share in shares:
+            share.close()
         self.detach()
 
     def __enter__(self) -> DevTools:

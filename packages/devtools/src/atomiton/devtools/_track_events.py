@@ -58,6 +58,7 @@ def event_to_dict(event: EventLike) -> dict[str, Any]:
         "source": getattr(event, "source", None),
         "data": jsonable(getattr(event, "data", None)),
         "timestamp": getattr(event, "timestamp", 0.0),
+        "origin": getattr(event, "origin", None),
     }
 
 
@@ -73,6 +74,8 @@ class EventBusAttachment:
         self._remove: Callable[[], None] | None = bus.on("**", self._on_event)
 
     def _on_event(self, event: EventLike) -> None:
+        if event.type.startswith("devtools."):
+            return  # DevTools' own entries shared across processes (see _share): not app events
         view = event_to_dict(event)
         self._recorder.add_event(view)
         data = event.data
@@ -83,7 +86,11 @@ class EventBusAttachment:
                 float(duration) if isinstance(duration, int | float) else None,
                 error=data.get("error") is not None,
             )
-        self._recorder.record("event", view["source"] or self.name, event.type, view["data"])
+        # An event that came through a bridge names the process that emitted it.
+        origin = getattr(event, "origin", None) or ""
+        self._recorder.record(
+            "event", view["source"] or self.name, event.type, view["data"], origin=str(origin)
+        )
 
     def detach(self) -> None:
         """Remove the subscription; idempotent."""
