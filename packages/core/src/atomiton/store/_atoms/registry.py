@@ -134,11 +134,11 @@ class AtomRegistry:
             if mode == "isolated":
                 self._make_private(store)  # leaving global mode: stop sharing values
                 runtime = store._runtime
-                runtime.catalog = self._catalog(store._id)
+                runtime.report_to(self._catalog(store._id))
             else:
                 if shared is None:
                     shared = Runtime()
-                    shared.catalog = self._catalog(None)
+                    shared.report_to(self._catalog(None))
                     self._shared = weakref.ref(shared)
                 if runtime is not shared:
                     shared.absorb(runtime)
@@ -161,7 +161,7 @@ class AtomRegistry:
             if store._registry is self:
                 store._registry = None
             self._make_private(store)
-            store._runtime.catalog = None
+            store._runtime.report_to(None)
 
     def _make_private(self, store: Store) -> None:
         """Give a store that shares the global values a private copy of them."""

@@ -842,6 +842,11 @@ class Runtime:
             raise ExceptionGroup("store listeners raised", errors)
 
     # ---------------------------------------------------------------- state changes
+    def report_to(self, catalog: Callable[[Atom[Any]], None] | None) -> None:
+        """Tell ``catalog`` of each named atom first seen from now on (None: tell nobody)."""
+        with self.lock:
+            self.catalog = catalog
+
     def adopt_home(self, store: Any) -> None:
         """Remember ``store`` (weakly) for mount hooks, unless a live store is remembered."""
         if self.home is None or self.home() is None:
