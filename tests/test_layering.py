@@ -25,7 +25,8 @@ ALLOWED = {
     "atomiton-events": {"atomiton-platform"},
     "atomiton-storage": {"atomiton-platform"},
     "atomiton-execution": {"atomiton-platform"},
-    "atomiton-store": {"atomiton-platform"},
+    # The entity client's default storage is atomiton.storage.MemoryStorage (issue 17).
+    "atomiton-store": {"atomiton-platform", "atomiton-storage"},
     "atomiton-devtools": {
         "atomiton-platform",
         "atomiton-events",
