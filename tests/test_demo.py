@@ -169,3 +169,56 @@ def test_demo_inspect_keeps_the_inspector_open_on_the_running_demo(tmp_path: Pat
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_demo_processes_3_converges_and_inspect_shows_one_timeline(tmp_path: Path) -> None:
+    out = demo(tmp_path, "--processes", "3").stdout
+    assert "the same app in 3 processes, kept in sync over the embedded SQLite transport" in out
+    views = [line for line in out.splitlines() if line.startswith("process ")]
+    assert [line.split(":")[0] for line in views] == ["process 1", "process 2", "process 3"]
+    assert all("sees 9/9 tasks" in line for line in views)
+    messages = {line.split("message ")[1].split(" (")[0] for line in views}
+    assert len(messages) == 1  # the same last write everywhere
+    assert f"converged: all 3 processes see the same 9 tasks and the message {messages.pop()}" in (
+        out
+    )
+
+    with subprocess.Popen(
+        [*_command(), "demo", "--processes", "3", "--inspect", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=_env(tmp_path),
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            url = None
+            for line in proc.stdout:
+                if "inspector still open at " in line:
+                    url = line.split("inspector still open at ", 1)[1].split()[0]
+                    break
+            assert url is not None
+            page = httpx.get(url.rstrip("/") + "/api/timeline?limit=1000", timeout=10).json()
+            assert len(page["origins"]) == 3  # this process ("") and its two children
+            for origin in page["origins"]:
+                kinds = {e["kind"] for e in page["entries"] if e["origin"] == origin}
+                assert {"atom", "entity"} <= kinds, origin
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_demo_processes_out_of_range_is_one_clear_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*_command(), "demo", "--processes", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=_env(tmp_path),
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: --processes must be 2..8, got 1"

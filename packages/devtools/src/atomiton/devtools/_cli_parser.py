@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--inspect", action="store_true", help="keep the web inspector open on the running demo"
     )
+    demo.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="run the app in N processes (2..8) kept in sync over the embedded SQLite transport "
+        "and show each one's view converge; with --inspect, one timeline for all of them",
+    )
     add_serve_options(demo)
 
     devtools = commands.add_parser(

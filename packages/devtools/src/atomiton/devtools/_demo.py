@@ -43,6 +43,10 @@ from atomiton.platform import Container, capabilities, data_dir
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; see the module docstring."""
+    if getattr(args, "processes", None) is not None:
+        from atomiton.devtools._demo_sync import run_processes
+
+        return run_processes(args)
     settings = serve_settings(args) if args.inspect else None  # before any work: a bad token
     out = console()
     started = time.monotonic()
