@@ -151,3 +151,16 @@ def test_restore_notifies_through_the_runtime_and_commits() -> None:
     store.restore(snap)
     assert seen == [1]
     assert commits == [1]
+
+
+def test_set_state_gives_plugins_the_unnamed_atoms_a_plugin_store_wrote() -> None:
+    seen: list[tuple[str, Any]] = []
+    store = create_store(plugins=[_clamp_at_zero(seen)])
+    plain = atom(1)  # unnamed, never subscribed: reachable because the store has plugins
+    store.set(plain, 2)
+    state = store.get_state()
+    assert state == {plain.name: 2}
+    seen.clear()
+    store.set_state({plain.name: -7})
+    assert store.get(plain) == 0
+    assert seen == [(plain.name, 0)]

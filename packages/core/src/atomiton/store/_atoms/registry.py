@@ -145,7 +145,8 @@ class AtomRegistry:
                     store._bind(shared)
                 runtime = shared
             for atom in runtime.known_atoms():
-                self._adopt(atom, store._id if mode == "isolated" else None)
+                if atom.has_explicit_name:  # automatic registration covers named atoms
+                    self._adopt(atom, store._id if mode == "isolated" else None)
 
     def _catalog(self, sid: int | None) -> Callable[[Atom[Any]], None]:
         # Held by the runtime: keeps neither the store (an id) nor anything else alive.

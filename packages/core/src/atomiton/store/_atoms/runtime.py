@@ -854,10 +854,19 @@ class Runtime:
 
     # Every change of a store's state goes through the methods below (the store and the
     # registry call them and never touch the runtime's fields).
-    def note(self, atom: Atom[Any]) -> None:
-        """Remember a named atom this runtime reads, writes or mounts, and tell the catalog."""
+    def note(self, atom: Atom[Any], *, unnamed: bool = False) -> None:
+        """Remember a named atom this runtime reads, writes or mounts, and tell the catalog.
+
+        With ``unnamed``, an unnamed atom is remembered too (not told to the catalog): a store
+        with plugins keeps the atoms it writes reachable, so ``set_state`` can give them to
+        the plugins. Plain stores hold no reference to unnamed atoms (a plain atom stays small).
+        """
         key = atom._id
-        if key in self.known or atom._name is None:
+        if key in self.known:
+            return
+        if atom._name is None:
+            if unnamed:
+                self.known[key] = weakref.ref(atom)
             return
         self.known[key] = weakref.ref(atom)
         if self.catalog is not None:
@@ -904,8 +913,8 @@ class Runtime:
         key = atom._id
         old = values.get(key, MISSING)
         if not equal(atom, atom._init if old is MISSING else old, value):
-            if old is MISSING:
-                self.note(atom)
+            if old is MISSING or (plugins and key not in self.known):
+                self.note(atom, unnamed=bool(plugins))
             values[key] = value
             self.wrote(atom, atom._init if old is MISSING else old)
         for plugin in plugins:
@@ -1053,7 +1062,7 @@ class Runtime:
             self.flush()
 
     def known_atoms(self) -> list[Atom[Any]]:
-        """The live named atoms this runtime has seen."""
+        """The live atoms this runtime remembers (named ones; unnamed ones plugins saw)."""
         with self.lock:
             atoms = (ref() for ref in list(self.known.values()))
             return [a for a in atoms if a is not None]
@@ -1085,16 +1094,25 @@ class Runtime:
             return state
 
     def find(self, name: str) -> Atom[Any] | None:
-        """A named atom seen here, or a mounted atom, by name (``atom-<id>`` for unnamed)."""
+        """An atom this runtime can reach, by name (``atom-<id>`` for an unnamed one).
+
+        ``atom-<id>`` is looked up by id (remembered or mounted atoms); another name scans the
+        remembered atoms (the fallback of a store without a registry).
+        """
         with self.lock:
+            if name.startswith("atom-") and name[5:].isdigit():
+                key = int(name[5:])
+                ref = self.known.get(key)
+                found = None if ref is None else ref()
+                if found is None:
+                    m = self.mounted.get(key)
+                    found = None if m is None else m.atom
+                if found is not None and found.name == name:
+                    return found
             for ref in list(self.known.values()):
                 a = ref()
                 if a is not None and a.name == name:
                     return a
-            if name.startswith("atom-") and name[5:].isdigit():
-                m = self.mounted.get(int(name[5:]))
-                if m is not None:
-                    return m.atom
             return None
 
     def absorb(self, other: Runtime) -> None:
