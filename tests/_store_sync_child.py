@@ -13,6 +13,7 @@ answers one JSON line per command line:
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -89,6 +90,23 @@ def entities(bus_url: str, stream: str, storage_url: str, prefix: str, reconcile
     )
     for name in STORES:
         client.stores(name).count()  # hydrated: remote changes apply from now on
+    log_dir = os.environ.get("ATOMITON_SYNC_LOG")
+    if log_dir:  # debugging aid: every sync event this process receives or sends
+        log = open(os.path.join(log_dir, f"{os.getpid()}.log"), "a")  # noqa: SIM115
+
+        def record(event: Any) -> None:
+            data = event.data
+            brief = [
+                (c["store"], c["id"], c["strategy"], (c["after"] or {}).get("v"))
+                for c in data["changes"]
+            ]
+            log.write(
+                f"{time.time():.6f} {event.origin} {data['writer']} {data['seq']} "
+                f"{data['kind']} {brief}\n"
+            )
+            log.flush()
+
+        bus.on("store.sync.entities", record)
     _answer("ready")
     for line in sys.stdin:
         command = json.loads(line)

@@ -298,3 +298,30 @@ def test_bad_sync_options_are_refused(storage: MemoryStorage, wire: Wire) -> Non
     with pytest.raises(EntityStoreError, match="synced client"):
         client.reconcile()
     client.close()
+
+
+def test_a_hint_is_never_numbered_after_the_flush_that_stored_it(
+    storage: MemoryStorage, wire: Wire
+) -> None:
+    # The background flusher can move a queued write to storage between the outbox append and
+    # the write's event. Were the hint numbered after the flush's event, a receiver would
+    # re-read the flushed value and then apply the hint over a later write by someone else.
+    a, b = _client(storage, wire), _client(storage, wire)
+    b.stores.Todo.count()
+    persistence = a._persistence
+    enqueue = persistence.enqueue
+
+    def enqueue_then_flush(changes: Any) -> str:
+        key = enqueue(changes)
+        persistence.flush()  # what the flusher thread may do right here
+        return key
+
+    persistence.enqueue = enqueue_then_flush  # type: ignore[method-assign]
+    todo = a.stores.Todo.add_one({"v": 1}, write_strategy="queue")
+    events = [e.data for e in wire.sent]
+    assert [(e["seq"], e["kind"]) for e in events] == [(1, "flush"), (2, "write")]
+    # Already stored: the write's event asks receivers to re-read, not to trust a hint.
+    assert [c["strategy"] for c in events[1]["changes"]] == ["flush"]
+    assert b.stores.Todo.get_one(todo["id"]) == todo
+    a.close()
+    b.close()

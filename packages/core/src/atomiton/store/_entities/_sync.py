@@ -154,24 +154,39 @@ class EntitySync:
     # -- publishing -----------------------------------------------------------------------
 
     def record(self, changes: Iterable[tuple[str, EntityChange]]) -> None:
-        """Queue one event for a committed write or batch (called under the client lock)."""
+        """Queue one event for a committed write or batch (called under the client lock).
+
+        Under the persistence lock: a ``queue`` write's hint must be numbered before the event
+        of the flush that moves it to storage, or a receiver could apply the hint after
+        re-reading the flushed value and keep it. A hint whose record a flush already moved
+        (between the outbox append and this call) is sent as ``"flush"``: receivers re-read it.
+        """
         items: list[dict[str, Any]] = []
         mine = self._mine
-        for strategy, change in changes:
-            items.append(
-                {
-                    "store": change.store,
-                    "id": change.id,
-                    "after": change.after,
-                    "strategy": strategy,
-                }
-            )
-            mine.pop(change.key, None)
-            mine[change.key] = change.after
-        while len(mine) > _MINE_LIMIT:
-            del mine[next(iter(mine))]
-        if items:
-            self._enqueue("write", items)
+        persistence = self._persistence
+        with persistence.lock:
+            pending: set[str] | None = None
+            for strategy, change in changes:
+                kind = strategy
+                if strategy == "queue":
+                    if pending is None:
+                        pending = {key for _r, entries in persistence.pending for key in entries}
+                    if change.key not in pending:
+                        kind = "flush"
+                items.append(
+                    {
+                        "store": change.store,
+                        "id": change.id,
+                        "after": change.after,
+                        "strategy": kind,
+                    }
+                )
+                mine.pop(change.key, None)
+                mine[change.key] = change.after
+            while len(mine) > _MINE_LIMIT:
+                del mine[next(iter(mine))]
+            if items:
+                self._enqueue("write", items)
 
     def flushed(self, keys: Iterable[str]) -> None:
         """Queue one event naming the entity keys an outbox flush wrote (never blocks)."""
