@@ -14,9 +14,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast, overload
 
 from atomiton.store._atoms.atom import Atom, PrimitiveAtom, WritableComputed
+from atomiton.store._atoms.cells import MISSING
 from atomiton.store._atoms.index import AtomIndex
 from atomiton.store._atoms.plugins import PluginHooks
-from atomiton.store._atoms.runtime import MISSING, Runtime, store_set
+from atomiton.store._atoms.runtime import Runtime, store_set
 from atomiton.store._atoms.snapshot import Snapshot
 from atomiton.store._errors import UnknownAtomError
 
