@@ -61,7 +61,11 @@ class UnknownAtomError(StoreError, KeyError):
 
 
 class ListenersDidNotSettleError(StoreError):
-    """Listeners kept writing to atoms for too many rounds: they never converged."""
+    """Listeners kept writing to atoms for too many rounds: they never converged.
+
+    The flush that raises it drops the work it still had queued (notifications, hooks, plugin
+    calls); the values stay as the listeners left them and the store stays consistent.
+    """
 
 
 class SplitItemMissingError(StoreError, LookupError):
