@@ -17,7 +17,7 @@ from atomiton.store._atoms.atom import Atom, PrimitiveAtom, WritableComputed
 from atomiton.store._atoms.cells import MISSING
 from atomiton.store._atoms.index import AtomIndex
 from atomiton.store._atoms.plugins import PluginHooks
-from atomiton.store._atoms.runtime import Runtime, store_set
+from atomiton.store._atoms.runtime import Runtime, store_get, store_set
 from atomiton.store._atoms.snapshot import Snapshot
 from atomiton.store._errors import UnknownAtomError
 
@@ -98,39 +98,15 @@ class Store:
         return f"<Store {self.name}>"
 
     # ---------------------------------------------------------------- read
-    def get(self, atom: Atom[T]) -> T:
-        """The atom's current value in this store (derived atoms compute when stale).
+    if TYPE_CHECKING:
 
-        Raises:
-            IsolationError: The atom is isolated to another store.
-            PendingError: An async atom has not settled yet (use ``aget``).
-            Exception: Whatever the derived atom's read raised (re-raised until a dependency
-                changes).
-        """
-        # Reads of cached values are inlined (nothing changes); the rest is the runtime's. The
-        # annotated locals type the values without a cast() call (~35 ns on this path). A named
-        # atom takes the runtime's path once, which remembers it (get_state, the registry).
-        if atom._read is None:
-            if atom._opts is None and (atom._name is None or atom._id in self._known):
-                value: T = self._values.get(atom._id, atom._init)
-                return value
-        else:
-            rt = self._rt
-            cell = rt.cells.get(atom._id)
-            if (
-                cell is not None
-                and cell.error is None
-                and ((cell.mounted is not None and not rt.stale) or cell.checked == rt.clock)
-            ):
-                cached: T = cell.value
-                return cached
-        rt = self._rt
-        rt.lock.acquire()
-        try:
-            read: T = rt.read(atom)
-            return read
-        finally:
-            rt.lock.release()
+        def get(self, atom: Atom[T]) -> T:
+            """See ``store_get`` (the runtime's read path, bound here as the method)."""
+            return store_get(self, atom)
+
+    else:
+        # The runtime's function is the method itself: a cached read costs one call.
+        get = store_get
 
     async def aget(self, atom: Atom[T]) -> T:
         """Await the settled value of an async derived atom (any atom works).
