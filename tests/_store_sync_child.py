@@ -1,8 +1,8 @@
 """A child process of the store sync tests: one synced entity client driven over stdin/stdout.
 
 Run as ``python _store_sync_child.py entities <bus url> <stream> <storage url> <key prefix>
-<reconcile interval | none>``. It prints ``ready`` once its client is synced and hydrated, then
-answers one JSON line per command line:
+<reconcile interval | none> [<sync_coalesce seconds | none>]``. It prints ``ready`` once its
+client is synced and hydrated, then answers one JSON line per command line:
 
 - ``{"op": "run", "steps": [...]}``: runs the steps (see ``run_step``), answers ``"done"``;
 - ``{"op": "settle"}``: flushes the client's outbox and the bridge, answers ``"settled"``;
@@ -75,7 +75,9 @@ def _answer(value: Any) -> None:
     sys.stdout.flush()
 
 
-def entities(bus_url: str, stream: str, storage_url: str, prefix: str, reconcile: str) -> None:
+def entities(
+    bus_url: str, stream: str, storage_url: str, prefix: str, reconcile: str, coalesce: str = "none"
+) -> None:
     storage = open_storage(storage_url)
     bus = EventBus(history_limit=0)
     bridge = connect_bus(
@@ -87,6 +89,7 @@ def entities(bus_url: str, stream: str, storage_url: str, prefix: str, reconcile
         key_prefix=prefix,
         flush_interval=0.2,
         reconcile_interval=None if reconcile == "none" else float(reconcile),
+        sync_coalesce=None if coalesce == "none" else float(coalesce),
     )
     for name in STORES:
         client.stores(name).count()  # hydrated: remote changes apply from now on

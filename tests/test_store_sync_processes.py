@@ -41,7 +41,10 @@ pytestmark = pytest.mark.slow
 class Setup:
     """A bus URL and stream, a storage URL and a key prefix, unique to the test."""
 
-    def __init__(self, bus_url: str, stream: str, storage_url: str, prefix: str) -> None:
+    def __init__(
+        self, bus_url: str, stream: str, storage_url: str, prefix: str, coalesce: str = "none"
+    ) -> None:
+        self.coalesce = coalesce
         self.bus_url = bus_url
         self.stream = stream
         self.storage_url = storage_url
@@ -82,12 +85,16 @@ COMBINATIONS: dict[str, tuple[Place, Place, int]] = {
     "nats-bus+postgres-storage": (_nats_bus, _postgres_storage, 3),
     "redis-bus+redis-storage": (_redis_bus, _redis_storage, 2),
     "redis-bus+postgres-storage": (_redis_bus, _postgres_storage, 2),
+    # The same with sync_coalesce: writes committed close together share one event.
+    "sqlite-bus+sqlite-storage+coalesced": (_sqlite_bus, _sqlite_storage, 3),
 }
 
 
-def _setup(request: pytest.FixtureRequest, tmp: Path, bus: Place, storage: Place) -> Setup:
+def _setup(
+    request: pytest.FixtureRequest, tmp: Path, bus: Place, storage: Place, coalesce: str = "none"
+) -> Setup:
     bus_url, stream = bus(request, tmp)
-    return Setup(bus_url, stream, storage(request, tmp), f"sync-{tmp.name}")
+    return Setup(bus_url, stream, storage(request, tmp), f"sync-{tmp.name}", coalesce)
 
 
 # -- children -----------------------------------------------------------------------------------
@@ -107,6 +114,7 @@ class Child:
                 setup.storage_url,
                 setup.prefix,
                 "none" if reconcile is None else str(reconcile),
+                setup.coalesce,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -253,7 +261,8 @@ def test_random_schedules_from_every_process_converge_to_storage(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     bus, storage, count = COMBINATIONS[combination]
-    setup = _setup(request, tmp_path_factory.mktemp("sync"), bus, storage)
+    coalesce = "0.002" if combination.endswith("+coalesced") else "none"
+    setup = _setup(request, tmp_path_factory.mktemp("sync"), bus, storage, coalesce)
     schedules = _schedules(data, count)
     live: list[Child] = []
     try:

@@ -292,6 +292,8 @@ def test_bad_sync_options_are_refused(storage: MemoryStorage, wire: Wire) -> Non
         create_client(storage, sync=object())  # type: ignore[arg-type]
     with pytest.raises(EntityStoreError, match="reconcile_interval"):
         create_client(storage, sync=wire.bus(), reconcile_interval=0)
+    with pytest.raises(EntityStoreError, match="sync_coalesce"):
+        create_client(storage, sync=wire.bus(), sync_coalesce=-1)
     with pytest.raises(EntityStoreError, match="on_conflict"):
         create_client(storage, sync=wire.bus(), on_conflict=5)  # type: ignore[arg-type]
     client = create_client(storage)
@@ -323,5 +325,50 @@ def test_a_hint_is_never_numbered_after_the_flush_that_stored_it(
     # Already stored: the write's event asks receivers to re-read, not to trust a hint.
     assert [c["strategy"] for c in events[1]["changes"]] == ["flush"]
     assert b.stores.Todo.get_one(todo["id"]) == todo
+    a.close()
+    b.close()
+
+
+def test_coalescing_publishes_fewer_events_covering_every_write(
+    storage: MemoryStorage, wire: Wire
+) -> None:
+    a = _client(storage, wire, sync_coalesce=0.005)
+    b = _client(storage, wire)
+    b.stores.Todo.count()
+    todo = a.stores.Todo.add_one({"n": 0})
+    for n in range(1, 200):
+        strategy = "queue" if n % 3 == 0 else "direct"
+        a.stores.Todo.update_one(todo["id"], {"n": n}, write_strategy=strategy)
+    a.flush()  # returns once every event is handed to the bus
+    events = [e.data for e in wire.sent if e.data["writer"] == a.id]
+    assert len(events) < 200
+    # Events are numbered as published: no gap for receivers, every write inside one of them.
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    written = {c["after"]["n"] for e in events for c in e["changes"] if c["after"] is not None}
+    assert written == set(range(200))
+    assert b._sync is not None
+    assert b._sync.gaps == 0  # a coalesced event is no gap
+    assert _state(b) == _state(a)
+    a.close()
+    b.close()
+
+
+@pytest.mark.parametrize("hint_last", [False, True])
+def test_the_last_change_about_an_entity_in_one_event_decides(
+    storage: MemoryStorage, wire: Wire, hint_last: bool
+) -> None:
+    a, b = _client(storage, wire), _client(storage, wire)
+    stored = a.stores.Todo.add_one({"v": "stored"})
+    b.stores.Todo.count()
+    hint = {**stored, "v": "hint", "version": 9}
+    changes = [
+        {"store": "Todo", "id": stored["id"], "after": hint, "strategy": "queue"},
+        {"store": "Todo", "id": stored["id"], "after": None, "strategy": "direct"},
+    ]
+    if hint_last:
+        changes.reverse()
+    event = {"writer": "someone", "seq": 1, "prefix": "atomiton/store", "kind": "write"}
+    wire.buses[1].deliver(FakeEvent("store.sync.entities", {**event, "changes": changes}))
+    assert b.stores.Todo.get_one(stored["id"]) == (hint if hint_last else stored)
     a.close()
     b.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ SYNC_EVENT = "store.sync.entities"
 """The event type a synced client publishes (and listens to)."""
 
 _MINE_LIMIT = 65_536  # entity keys whose last local write is remembered for conflict reports
+_MERGE_LIMIT = 256  # queued events a coalescing publisher joins into one at most
 
 Note = tuple[str, str, tuple[str, ...], str]
 
@@ -113,6 +115,21 @@ class SyncHost(Protocol):
     def _notify_all(self, notes: list[Note], remote: bool = False) -> None: ...
 
 
+def _merged(batch: list[dict[str, Any]]) -> dict[str, Any]:
+    """One event for several queued ones of this writer (numbered when emitted)."""
+    changes: list[dict[str, Any]] = []
+    for payload in batch:
+        changes += payload["changes"]
+    kinds = {payload["kind"] for payload in batch}
+    return {
+        "writer": batch[-1]["writer"],
+        "seq": 0,
+        "prefix": batch[-1]["prefix"],
+        "kind": "flush" if kinds == {"flush"} else "write",
+        "changes": changes,
+    }
+
+
 class EntitySync:
     """One client's side of the sync: publishes its commits, applies everyone else's."""
 
@@ -123,6 +140,7 @@ class EntitySync:
         *,
         on_conflict: Callable[[SyncConflict], object] | None,
         reconcile_interval: float | None,
+        coalesce: float | None = None,
     ) -> None:
         self._host = host
         self._bus = bus
@@ -130,13 +148,15 @@ class EntitySync:
         self._persistence = host._persistence
         self._prefix = self._persistence.prefix
         self._on_conflict = on_conflict
-        self._seq = 0
-        self._seq_lock = threading.Lock()
+        self._seq = 0  # events emitted (under the publish lock)
         self._outgoing: deque[dict[str, Any]] = deque()
         self._publish_lock = threading.Lock()
         self._last_seen: dict[str, int] = {}
         self._mine: dict[str, dict[str, Any] | None] = {}
         self._closed = threading.Event()
+        self._wake = threading.Condition()
+        self._waiting = False
+        self._stopping = False
         self.gaps = 0
         self.reconciliations = 0
         # Subscribed before any store hydrates: whatever is published later reaches us.
@@ -150,6 +170,17 @@ class EntitySync:
                 daemon=True,
             )
             self._thread.start()
+        # With ``coalesce``: a publisher thread; writes queued while it is busy (or within
+        # ``coalesce`` seconds of its last event) go out together as one event.
+        self._publisher: threading.Thread | None = None
+        if coalesce is not None:
+            self._publisher = threading.Thread(
+                target=self._publish_loop,
+                args=(coalesce,),
+                name=f"atomiton-store-sync-{self._writer}",
+                daemon=True,
+            )
+            self._publisher.start()
 
     # -- publishing -----------------------------------------------------------------------
 
@@ -200,38 +231,71 @@ class EntitySync:
             self._enqueue("flush", items)
 
     def _enqueue(self, kind: str, items: list[dict[str, Any]]) -> None:
-        with self._seq_lock:
-            self._seq += 1
-            self._outgoing.append(
-                {
-                    "writer": self._writer,
-                    "seq": self._seq,
-                    "prefix": self._prefix,
-                    "kind": kind,
-                    "changes": items,
-                }
-            )
+        # Numbered when emitted (``_emit_pending``): events, not writes, are counted, so a
+        # coalesced event leaves no gap. The queue keeps the order the callers' locks gave.
+        self._outgoing.append(
+            {
+                "writer": self._writer,
+                "seq": 0,
+                "prefix": self._prefix,
+                "kind": kind,
+                "changes": items,
+            }
+        )
 
     def drain(self) -> None:
-        """Publish the queued events in sequence order; call it holding no client lock.
+        """Publish the queued events (or wake the publisher thread); call it holding no lock.
 
         Never called under a lock: another client in this process may be subscribed to the
         same bus, and its handler takes its own lock.
         """
+        if self._publisher is not None:
+            if self._waiting and self._outgoing:
+                with self._wake:
+                    self._wake.notify()
+            return
+        while self._outgoing:
+            self._emit_pending(merge=False)
+
+    def publish_now(self) -> None:
+        """Publish everything queued before returning (``client.flush()``, ``close()``)."""
+        while self._outgoing:
+            self._emit_pending(merge=self._publisher is not None)
+
+    def _emit_pending(self, merge: bool) -> None:
         outgoing = self._outgoing
-        while outgoing:
-            with self._publish_lock:
-                while outgoing:
-                    payload = outgoing.popleft()
-                    try:
-                        self._bus.emit(SYNC_EVENT, payload, source="store")
-                    except Exception:
-                        # Others catch up by reconciliation (their gap, or their interval).
-                        logger.exception(
-                            "entity client %s: publishing sync event %s failed",
-                            self._writer,
-                            payload["seq"],
-                        )
+        with self._publish_lock:
+            while outgoing:
+                batch = [outgoing.popleft()]
+                while merge and outgoing and len(batch) < _MERGE_LIMIT:
+                    batch.append(outgoing.popleft())
+                payload = batch[0] if len(batch) == 1 else _merged(batch)
+                self._seq += 1
+                payload["seq"] = self._seq
+                try:
+                    self._bus.emit(SYNC_EVENT, payload, source="store")
+                except Exception:
+                    # Others catch up by reconciliation (their gap, or their interval).
+                    logger.exception(
+                        "entity client %s: publishing sync event %s failed",
+                        self._writer,
+                        payload["seq"],
+                    )
+
+    def _publish_loop(self, window: float) -> None:
+        last = 0.0
+        while True:
+            with self._wake:
+                self._waiting = True
+                while not self._outgoing and not self._stopping:
+                    self._wake.wait(0.1)
+                self._waiting = False
+                if self._stopping:
+                    return  # close() publishes what is left
+            if time.monotonic() - last < 4 * window:
+                time.sleep(window)  # busy: let the writes of the next moments join this event
+            self._emit_pending(merge=True)
+            last = time.monotonic()
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -268,8 +332,9 @@ class EntitySync:
 
     def _apply(self, changes: list[Any], flush: bool, conflicts: list[SyncConflict]) -> list[Note]:
         persistence = self._persistence
-        reread: list[tuple[StoreHandle, str, str]] = []
-        hints: list[tuple[StoreHandle, str, str, dict[str, Any] | None]] = []
+        # The last change about an entity decides (a coalesced event may name one twice): a
+        # hint, or a re-read of storage.
+        last: dict[str, tuple[StoreHandle, str, bool, dict[str, Any] | None]] = {}
         for change in changes:
             if not isinstance(change, Mapping):
                 continue
@@ -281,12 +346,14 @@ class EntitySync:
                 continue  # hydrates from storage on first use
             key = persistence.entity_key(store, entity_id)
             after = change.get("after")
-            if not flush and change.get("strategy") == "queue":
-                hints.append((handle, entity_id, key, dict(after) if after is not None else None))
-            else:
-                reread.append((handle, entity_id, key))
-        if not reread and not hints:
+            hint = not flush and change.get("strategy") == "queue"
+            value = dict(after) if hint and isinstance(after, Mapping) else None
+            last.pop(key, None)
+            last[key] = (handle, entity_id, hint, value)
+        if not last:
             return []
+        reread = [(h, i, key) for key, (h, i, hint, _v) in last.items() if not hint]
+        hints = [(h, i, key, v) for key, (h, i, hint, v) in last.items() if hint]
         with persistence.lock:
             keys = [key for _h, _i, key in reread]
             stored = persistence.storage.read_many(keys) if keys else {}
@@ -380,7 +447,14 @@ class EntitySync:
         if self._closed.is_set():
             return
         self._closed.set()
-        self.drain()
+        publisher = self._publisher
+        if publisher is not None:
+            with self._wake:
+                self._stopping = True
+                self._wake.notify_all()
+            if publisher is not threading.current_thread():
+                publisher.join()
+        self.publish_now()
         try:
             self._unsubscribe()
         except Exception:
