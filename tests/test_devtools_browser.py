@@ -617,3 +617,23 @@ def test_one_timeline_across_two_processes_marked_and_filtered_by_origin(
             child.close()
         assert child.process.returncode == 0
         assert bridge.origin != child.origin
+
+
+def test_an_imported_stores_entries_show_details_but_never_jump(
+    app: App, opened: tuple[Page, Problems]
+) -> None:
+    page, problems = opened
+    with DevTools() as other:
+        store = create_store()
+        other.attach(store, name="recorded")
+        store.set(app.count, 3)
+        export = other.export()
+    app.devtools.import_(export)  # "recorded" is not attached here: shown read-only
+    (entry,) = [e for e in app.devtools.timeline.entries("atom") if e.source == "recorded"]
+    expect(page.get_by_test_id("position-recorded")).to_contain_text("position 1 of 1")
+    page.get_by_test_id(f"timeline-entry-{entry.seq}").click()
+    detail = page.get_by_test_id("detail")
+    expect(detail.get_by_test_id("diff-count").get_by_test_id("after")).to_have_text("3")
+    expect(detail.get_by_test_id("detail-jump")).to_have_count(0)
+    expect(page.get_by_test_id("edit-recorded-count")).to_have_count(0)
+    assert problems.seen == []  # no refused jump was sent
