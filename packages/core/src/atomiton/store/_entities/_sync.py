@@ -292,8 +292,11 @@ class EntitySync:
                 self._waiting = False
                 if self._stopping:
                     return  # close() publishes what is left
-            if time.monotonic() - last < 4 * window:
-                time.sleep(window)  # busy: let the writes of the next moments join this event
+            # At most one event per window: idle writes go out at once, a burst waits for
+            # the rest of the window after the previous event and leaves as one event.
+            wait = window - (time.monotonic() - last)
+            if wait > 0:
+                time.sleep(wait)
             self._emit_pending(merge=True)
             last = time.monotonic()
 
