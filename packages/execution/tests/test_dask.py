@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -18,7 +21,9 @@ from atomiton.execution import (
     DaskWorkers,
     JobStatus,
     JobTimeoutError,
+    NotImportableError,
     Progress,
+    SerializationError,
     WorkerCrashedError,
 )
 
@@ -74,6 +79,58 @@ def test_every_keyword_reaches_the_function_dask_takes_none(pool: DaskWorkers) -
     }
     assert pool.submit(kwargs_seen, **kwargs).result(timeout=30) == kwargs
     assert pool.schedule(kwargs_seen, kwargs=kwargs).result(timeout=30) == kwargs
+
+
+def module_the_workers_lack(source: str) -> ModuleType:
+    """A module only this process has (in sys.modules, no file): workers cannot import it."""
+    module = ModuleType(f"atomiton_test_only_here_{uuid.uuid4().hex}")
+    exec(source, module.__dict__)
+    sys.modules[module.__name__] = module
+    return module
+
+
+def test_a_callable_the_workers_cannot_import_fails_its_job_not_the_worker(
+    pool: DaskWorkers,
+) -> None:
+    # Dask unpickles a task when the worker reads it off its connection: an unimportable
+    # function there broke the worker's whole stream and left the job queued forever.
+    module = module_the_workers_lack("def double(x):\n    return 2 * x\n")
+    try:
+        job = pool.submit(module.double, 21)
+        with pytest.raises(NotImportableError, match=r"double.*register_pickle_by_value"):
+            job.result(timeout=60)
+        assert job.status is JobStatus.FAILED
+        assert list(pool.map(triple, range(4), timeout=60)) == [0, 3, 6, 9]  # both workers
+    finally:
+        del sys.modules[module.__name__]
+
+
+def test_a_module_registered_by_value_travels_with_its_jobs(pool: DaskWorkers) -> None:
+    # Dask honours cloudpickle.register_pickle_by_value only for the object it pickles itself,
+    # which is atomiton's wrapper; the wrapper honours it for the callable and its arguments.
+    import cloudpickle  # type: ignore[import-untyped]
+
+    module = module_the_workers_lack(
+        "class Box:\n    def __init__(self, v):\n        self.v = v\n"
+        "def size(box, data):\n    return (box.v, len(data), bytes(data[:2]))\n"
+    )
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        data = bytearray(b"ab" * 2**19)  # sent out of band (pickle protocol 5)
+        assert pool.submit(module.size, module.Box(7), data).result(timeout=60) == (
+            7,
+            2**20,
+            b"ab",
+        )
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
+        del sys.modules[module.__name__]
+
+
+def test_an_unpicklable_argument_is_refused_at_submit(pool: DaskWorkers) -> None:
+    with pytest.raises(SerializationError, match=r"'str' cannot be sent to Dask.*lock"):
+        pool.submit(str, threading.Lock())
+    assert pool.stats().queued == 0
 
 
 def test_identical_calls_all_run(pool: DaskWorkers) -> None:

@@ -13,15 +13,17 @@ task reports:
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 from typing import Any
 
+import cloudpickle  # type: ignore[import-untyped]
 from distributed import get_worker
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 from distributed.utils import sync
 
 from atomiton.execution._context import JobContext, set_running
-from atomiton.execution._errors import WorkerCrashedError
+from atomiton.execution._errors import NotImportableError, SerializationError, WorkerCrashedError
 
 __all__ = [
     "CRASHED",
@@ -60,11 +62,17 @@ class DaskCall:
     """One job as Dask sees it: an opaque callable, so Dask never reads the user's arguments.
 
     Dask takes ``key=``, ``workers=``, ``retries=``, ``priority=``, ``resources=`` and ``pure=``
-    for itself and looks for futures inside argument lists; here the user's ``args`` and
-    ``kwargs`` are attributes of this object and reach ``fn`` untouched.
+    for itself and looks for futures inside argument lists; here the user's callable and
+    arguments are one cloudpickle ``payload`` (plus its out-of-band buffers) that reaches ``fn``
+    untouched. The payload is loaded when the task runs, not when the worker reads it off its
+    connection: a callable the worker cannot import then fails its job with
+    ``NotImportableError``, where Dask's own unpickling of the message would fail the worker's
+    whole connection to the scheduler and leave the job queued forever. cloudpickle (rather than
+    Dask's plain pickle first) because it honours ``cloudpickle.register_pickle_by_value`` for
+    the callable and the arguments; Dask only checks the object it is given, here this wrapper.
     """
 
-    __slots__ = ("args", "fn", "job_id", "kwargs", "name", "plugin", "topic")
+    __slots__ = ("buffers", "job_id", "name", "payload", "plugin", "topic")
 
     def __init__(
         self,
@@ -76,9 +84,17 @@ class DaskCall:
         plugin: str,
         topic: str,
     ) -> None:
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
+        buffers: list[pickle.PickleBuffer] = []
+        try:
+            self.payload = cloudpickle.dumps(
+                (fn, args, kwargs), protocol=5, buffer_callback=buffers.append
+            )
+        except Exception as exc:
+            raise SerializationError(
+                f"job {name!r} cannot be sent to Dask: its callable or an argument cannot be "
+                f"pickled ({type(exc).__name__}: {exc})"
+            ) from exc
+        self.buffers = buffers  # large arrays' memory, sent by Dask without a copy
         self.job_id = job_id
         self.name = name
         self.plugin = plugin
@@ -90,6 +106,24 @@ class DaskCall:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         for name, value in zip(self.__slots__, state, strict=True):
             setattr(self, name, value)
+
+    def _load(self) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+        try:
+            loaded: tuple[Any, tuple[Any, ...], dict[str, Any]] = cloudpickle.loads(
+                self.payload, buffers=self.buffers
+            )
+        except (ImportError, AttributeError) as exc:
+            raise NotImportableError(
+                f"the Dask worker cannot load job {self.name!r}: {type(exc).__name__}: {exc}. "
+                "Dask workers import the callable (and the arguments' classes) by name: "
+                "install its module on the workers, or have cloudpickle send the module by "
+                "value (cloudpickle.register_pickle_by_value)"
+            ) from None
+        except Exception as exc:
+            raise SerializationError(
+                f"the Dask worker cannot unpickle job {self.name!r}: {type(exc).__name__}: {exc}"
+            ) from None
+        return loaded
 
     def __call__(self) -> Any:
         worker = get_worker()
@@ -120,7 +154,8 @@ class DaskCall:
 
         set_running(JobContext(job_id, self.name, send, stopping))
         try:
-            return self.fn(*self.args, **self.kwargs)
+            fn, args, kwargs = self._load()
+            return fn(*args, **kwargs)
         finally:
             set_running(None)
             if jobs is not None:
