@@ -5,8 +5,9 @@ atomiton-execution must be installed there too. The messages it sends are small 
 through Dask's structured events, which reach the client on the same ordered stream as Dask's own
 task reports:
 
-- ``["s", job_id, key, worker, pid]``: the job started on ``worker`` (process ``pid``); sent to
-  the scheduler's crash guard (which publishes it) and answered before the function runs;
+- ``["s", job_id, key, worker, pid]``: the job started on ``worker`` (process ``pid``); written
+  to the worker's stream to the scheduler before the function runs (not answered), where the
+  crash guard records it and publishes it;
 - ``["p", job_id, current, total]``: a progress report (``Worker.log_event``: no waiting).
 """
 
@@ -27,6 +28,7 @@ from atomiton.execution._errors import NotImportableError, SerializationError, W
 
 __all__ = [
     "CRASHED",
+    "STARTED_OP",
     "CrashGuard",
     "DaskCall",
     "JobsPlugin",
@@ -37,6 +39,8 @@ __all__ = [
 
 #: Prefix of every DaskWorkers pool's event topic (the crash guard watches these).
 topic_prefix = "atomiton-jobs-"
+#: Operation of a job's start message on a worker's stream to the scheduler.
+STARTED_OP = "atomiton-job-started"
 #: Annotation the crash guard puts on a job whose worker died while running it.
 CRASHED = "atomiton-crashed-on"
 
@@ -142,9 +146,10 @@ class DaskCall:
             with jobs.lock:
                 jobs.running[job_id] = threading.get_ident()
         started = ["s", job_id, str(key), worker.address, os.getpid()]
-        # Told to the scheduler before the function runs (one round trip), so the crash guard
-        # knows this attempt started even if the function kills the process at once.
-        sync(worker.loop, worker.scheduler.atomiton_job_started, topic=topic, msg=started)
+        # Written to the worker's connection to the scheduler before the function runs (no
+        # answer awaited), so the crash guard reads it before it learns that this worker died,
+        # even if the function kills the process at once.
+        sync(worker.loop, _send_now, worker, {"op": STARTED_OP, "topic": topic, "msg": started})
 
         def send(current: float, total: float | None) -> None:
             worker.log_event(topic, ["p", job_id, current, total])
@@ -161,6 +166,21 @@ class DaskCall:
             if jobs is not None:
                 with jobs.lock:
                     jobs.running.pop(job_id, None)
+
+
+async def _send_now(worker: Any, message: dict[str, Any]) -> None:
+    """Write ``message`` on the worker's stream to the scheduler now, with what is queued on it.
+
+    The stream's own writer sends at most every 2 ms; here the message, after the ones queued
+    before it (so their order holds), goes to the socket at once. Once written the kernel
+    delivers it even if this process dies next, and the scheduler reads the stream in order,
+    so it handles the message before it handles the closed connection (the worker's removal).
+    """
+    stream = worker.batched_stream
+    stream.send(message)
+    payload, stream.buffer = stream.buffer, []
+    if payload:
+        await stream.comm.write(payload, serializers=stream.serializers, on_error="raise")
 
 
 def _jobs(dask_worker: Any, plugin: str) -> JobsPlugin | None:
@@ -214,9 +234,9 @@ class CrashGuard(SchedulerPlugin):
 
     async def start(self, scheduler: Any) -> None:
         self.scheduler = scheduler
-        scheduler.handlers["atomiton_job_started"] = self.job_started
+        scheduler.stream_handlers[STARTED_OP] = self.job_started
 
-    def job_started(self, topic: str, msg: list[Any]) -> None:
+    def job_started(self, topic: str, msg: list[Any], worker: str | None = None) -> None:
         """Handler of a task's start message: record it, then pass it on to the pool."""
         self.started[msg[2]] = msg[3]
         self.scheduler.log_event(topic, msg)
