@@ -225,7 +225,7 @@ class DaskWorkers(Workers):
         future = self._client.submit(call, key=f"{self._topic}-{job.id}", pure=False)
         with self._lock:
             self._dask[job.id] = future
-        future.add_done_callback(self._inbox.put)
+        self._client.loop.add_callback(self._fetch, future)
         if job.done():  # cancelled meanwhile
             self._timers.call_soon(partial(self._client.cancel, [future]))
 
@@ -249,6 +249,21 @@ class DaskWorkers(Workers):
 
     # --- what comes back from the cluster ----------------------------------------------------
 
+    async def _fetch(self, future: Any) -> None:
+        """In the client's event loop: wait for the job's task, fetch its result, hand both over.
+
+        One coroutine per job, all in the client's loop, so Dask joins the fetches of results
+        that finish close together into one request (as one ``gather`` of all of them would),
+        with no thread switch per job. A task that failed, or a result that could not be
+        fetched, goes over as the bare future: the dispatcher reads what happened from it.
+        """
+        try:
+            value = (await self._client._gather([future]))[0]
+        except BaseException:
+            self._inbox.put(future)
+        else:
+            self._inbox.put(_Done(future, value))
+
     def _on_event(self, event: tuple[float, Any]) -> None:
         self._inbox.put(event[1])  # in Dask's event loop: hand over at once
 
@@ -261,7 +276,7 @@ class DaskWorkers(Workers):
                     batch.append(inbox.get_nowait())
                 except queue.Empty:
                     break
-            finished = [f for f in batch if not isinstance(f, list | tuple | type(None))]
+            finished = [f for f in batch if not isinstance(f, list | tuple | _Done | type(None))]
             values = self._gather([f for f in finished if f.status == "finished"])
             for item in batch:
                 if item is None:
@@ -269,6 +284,8 @@ class DaskWorkers(Workers):
                 try:
                     if isinstance(item, list | tuple):
                         self._on_message(item)
+                    elif isinstance(item, _Done):
+                        self._on_done(item.future, {item.future.key: item.value})
                     else:
                         self._on_done(item, values)
                 except Exception:
@@ -317,7 +334,7 @@ class DaskWorkers(Workers):
         if future.status == "lost":
             # The worker holding the result died before it was fetched: Dask computes the task
             # again (it had finished, so the crash guard does not stop it); wait for that.
-            future.add_done_callback(self._inbox.put)
+            self._client.loop.add_callback(self._fetch, future)
             return
         with self._lock:
             job = self._outstanding.pop(job_id, None)
@@ -530,6 +547,16 @@ class DaskWorkers(Workers):
             self._cluster.close()
         self._inbox.put(None)
         self._dispatcher.join()
+
+
+class _Done:
+    """A job's finished Dask future with its fetched result."""
+
+    __slots__ = ("future", "value")
+
+    def __init__(self, future: Any, value: Any) -> None:
+        self.future = future
+        self.value = value
 
 
 class _Failed:
