@@ -1,9 +1,10 @@
 """``sync_atoms`` across real processes over the events bridge (issue 16).
 
 Each child (``_store_sync_child.py atoms``) syncs ``theme`` and ``count`` on channel ``ui`` and
-subscribes to ``label``, derived from both. A write in one process must reach the others'
-subscribers through their locally recomputed ``label``; a process SIGKILLed and started again
-must come back with the current values (its peers answer its hello).
+subscribes to ``label``, derived from both; over the SQLite, NATS and Redis bridges. A write in
+one process must reach the others' subscribers through their locally recomputed ``label``; a
+process SIGKILLed and started again must come back with the current values (its peers answer
+its hello).
 """
 
 from __future__ import annotations
@@ -77,11 +78,14 @@ class AtomChild:
             self.process.communicate()
 
 
-@pytest.fixture(params=["sqlite", "nats"])
+@pytest.fixture(params=["sqlite", "nats", "redis"])
 def bus(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     if request.param == "sqlite":
         return f"sqlite://{tmp_path}/events.db", "atomiton"
-    return request.getfixturevalue("nats_url"), request.getfixturevalue("nats_stream")
+    if request.param == "nats":
+        return request.getfixturevalue("nats_url"), request.getfixturevalue("nats_stream")
+    url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+    return f"{url}?prefix={prefix}", "events"
 
 
 @pytest.fixture
