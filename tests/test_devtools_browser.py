@@ -403,6 +403,20 @@ def test_an_entry_shows_its_diff_and_a_writable_atom_call_as_the_action(
     expect(title_row.get_by_test_id("before")).to_have_text('"draft"')
     expect(title_row.get_by_test_id("after")).to_have_text('"bumped"')
 
+    # A nested value: the diff names the leaves that changed, not the whole value twice.
+    start: dict[str, Any] = {"theme": "light", "font": {"size": 12, "family": "mono"}}
+    prefs = atom(start, name="prefs")
+    app.store.set(prefs, {"theme": "dark", "font": {"size": 14, "family": "mono"}, "new": 1})
+    nested = app.devtools.timeline.entries("atom")[-1]
+    page.get_by_test_id(f"timeline-entry-{nested.seq}").click()
+    diff = detail.get_by_test_id("diff")
+    expect(diff.locator("tbody tr")).to_have_count(3)
+    expect(diff.get_by_test_id("diff-prefs.theme").get_by_test_id("before")).to_have_text('"light"')
+    expect(diff.get_by_test_id("diff-prefs.theme").get_by_test_id("after")).to_have_text('"dark"')
+    expect(diff.get_by_test_id("diff-prefs.font.size").get_by_test_id("after")).to_have_text("14")
+    expect(diff.get_by_test_id("diff-prefs.new").get_by_test_id("before")).to_have_text("—")
+    expect(diff.get_by_test_id("diff-prefs.font.family")).to_have_count(0)  # unchanged
+
     app.client.stores.Task.add_one({"title": "alpha"})
     task_entry = app.devtools.timeline.entries("entity")[-1]
     page.get_by_test_id(f"timeline-entry-{task_entry.seq}").click()
