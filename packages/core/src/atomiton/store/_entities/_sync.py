@@ -187,8 +187,8 @@ class EntitySync:
     def record(self, changes: Iterable[tuple[str, EntityChange]]) -> None:
         """Queue one event for a committed write or batch (called under the client lock).
 
-        Under the persistence lock: a ``queue`` write's hint must be numbered before the event
-        of the flush that moves it to storage, or a receiver could apply the hint after
+        Under the persistence lock: a ``queue`` write's hint must be queued before the event of
+        the flush that moves it to storage, or a receiver could apply the hint after
         re-reading the flushed value and keep it. A hint whose record a flush already moved
         (between the outbox append and this call) is sent as ``"flush"``: receivers re-read it.
         """
@@ -196,14 +196,13 @@ class EntitySync:
         mine = self._mine
         persistence = self._persistence
         with persistence.lock:
-            pending: set[str] | None = None
+            # This write's outbox record is the newest one (the client lock keeps other
+            # writes out) unless a flush already moved it, and a flush moves every record.
+            newest = persistence.pending[-1][1] if persistence.pending else {}
             for strategy, change in changes:
                 kind = strategy
-                if strategy == "queue":
-                    if pending is None:
-                        pending = {key for _r, entries in persistence.pending for key in entries}
-                    if change.key not in pending:
-                        kind = "flush"
+                if strategy == "queue" and change.key not in newest:
+                    kind = "flush"
                 items.append(
                     {
                         "store": change.store,
