@@ -63,6 +63,16 @@ def pool() -> Iterator[DaskWorkers]:
         yield workers
 
 
+def test_results_small_and_large_come_back_whole(pool: DaskWorkers) -> None:
+    # Small results ride with the task's end, larger ones are fetched: both exact, types kept.
+    from atomiton.execution._dask_task import INLINE_LIMIT
+
+    small, large = pool.submit(tuple, [1, "a"]), pool.submit(bytes, INLINE_LIMIT * 4)
+    assert pool.submit(frozenset, [2]).result(timeout=60) == frozenset({2})
+    assert small.result(timeout=60) == (1, "a")
+    assert large.result(timeout=60) == bytes(INLINE_LIMIT * 4)
+
+
 def test_every_keyword_reaches_the_function_dask_takes_none(pool: DaskWorkers) -> None:
     # Each of these is an option of Client.submit; a job's kwargs must not be read as one.
     kwargs = {

@@ -165,6 +165,7 @@ class DaskWorkers(Workers):
                 self._cluster.close()
             raise
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._inline: dict[str, bytes] = {}  # job id -> its pickled result, sent by the task
         self._client.subscribe_topic(self._topic, self._on_event)
         self._dispatcher = threading.Thread(
             target=self._dispatch, name=f"atomiton-dask-events-{self._id}", daemon=True
@@ -201,7 +202,9 @@ class DaskWorkers(Workers):
         if not callable(fn):
             raise TypeError(f"submit() needs a callable, got {fn!r}")
         job: Job[T] = Job(self, name or job_name(fn), timeout)
-        call = self._task.DaskCall(fn, args, kwargs, job.id, job.name, self._plugin, self._topic)
+        call = self._task.DaskCall(
+            fn, args, kwargs, job.id, job.name, self._plugin, self._topic, self._client.id
+        )
         if self._observers.active:
             self._refuse_if_shut_down()
             self._job_changed(job, "queued")
@@ -257,7 +260,13 @@ class DaskWorkers(Workers):
         with no thread switch per job. A task that failed, or a result that could not be
         fetched, goes over as the bare future: the dispatcher reads what happened from it.
         """
+        job_id = future.key.rsplit("-", 1)[1]
         try:
+            await future._state.wait()
+            blob = self._inline.pop(job_id, None)
+            if future.status == "finished" and blob is not None:
+                self._inbox.put(_Done(future, blob, inline=True))
+                return
             value = (await self._client._gather([future]))[0]
         except BaseException:
             self._inbox.put(future)
@@ -265,7 +274,12 @@ class DaskWorkers(Workers):
             self._inbox.put(_Done(future, value))
 
     def _on_event(self, event: tuple[float, Any]) -> None:
-        self._inbox.put(event[1])  # in Dask's event loop: hand over at once
+        message = event[1]  # in Dask's event loop: hand over at once
+        if message[0] == "r":  # a small result, ahead of its task's end: _fetch takes it
+            if message[1] in self._outstanding:
+                self._inline[message[1]] = message[2]
+            return
+        self._inbox.put(message)
 
     def _dispatch(self) -> None:
         inbox = self._inbox
@@ -285,7 +299,7 @@ class DaskWorkers(Workers):
                     if isinstance(item, list | tuple):
                         self._on_message(item)
                     elif isinstance(item, _Done):
-                        self._on_done(item.future, {item.future.key: item.value})
+                        self._on_done(item.future, {item.future.key: item.result()})
                     else:
                         self._on_done(item, values)
                 except Exception:
@@ -336,6 +350,7 @@ class DaskWorkers(Workers):
             # again (it had finished, so the crash guard does not stop it); wait for that.
             self._client.loop.add_callback(self._fetch, future)
             return
+        self._inline.pop(job_id, None)  # a result sent after the job ended early
         with self._lock:
             job = self._outstanding.pop(job_id, None)
             self._dask.pop(job_id, None)
@@ -552,11 +567,23 @@ class DaskWorkers(Workers):
 class _Done:
     """A job's finished Dask future with its fetched result."""
 
-    __slots__ = ("future", "value")
+    __slots__ = ("future", "inline", "value")
 
-    def __init__(self, future: Any, value: Any) -> None:
+    def __init__(self, future: Any, value: Any, *, inline: bool = False) -> None:
         self.future = future
         self.value = value
+        self.inline = inline
+
+    def result(self) -> Any:
+        """The result; one the task sent itself is unpickled here, off Dask's event loop."""
+        if not self.inline:
+            return self.value
+        from distributed.protocol import pickle
+
+        try:
+            return pickle.loads(self.value)  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            return _Failed(exc)
 
 
 class _Failed:

@@ -8,19 +8,25 @@ task reports:
 - ``["s", job_id, key, worker, pid]``: the job started on ``worker`` (process ``pid``); written
   to the worker's stream to the scheduler before the function runs (not answered), where the
   crash guard records it and publishes it;
-- ``["p", job_id, current, total]``: a progress report (``Worker.log_event``: no waiting).
+- ``["p", job_id, current, total]``: a progress report (``Worker.log_event``: no waiting);
+- ``["r", job_id, pickled]``: the job's result, if small, sent as the task ends (no waiting) and
+  passed by the crash guard to the pool's client only, ahead of Dask's "task finished".
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import threading
+import time
 from typing import Any
 
 import cloudpickle  # type: ignore[import-untyped]
+from dask.sizeof import sizeof
 from distributed import get_worker
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
+from distributed.protocol import pickle as dask_pickle
 from distributed.utils import sync
 
 from atomiton.execution._context import JobContext, set_running
@@ -28,6 +34,8 @@ from atomiton.execution._errors import NotImportableError, SerializationError, W
 
 __all__ = [
     "CRASHED",
+    "INLINE_LIMIT",
+    "RESULT_OP",
     "STARTED_OP",
     "CrashGuard",
     "DaskCall",
@@ -37,10 +45,15 @@ __all__ = [
     "topic_prefix",
 ]
 
+logger = logging.getLogger(__name__)
 #: Prefix of every DaskWorkers pool's event topic (the crash guard watches these).
 topic_prefix = "atomiton-jobs-"
 #: Operation of a job's start message on a worker's stream to the scheduler.
 STARTED_OP = "atomiton-job-started"
+#: Operation of a job's small result on a worker's stream to the scheduler.
+RESULT_OP = "atomiton-job-result"
+#: Results up to this many bytes (serialized) reach the caller with the task's end, unasked.
+INLINE_LIMIT = 16 * 1024
 #: Annotation the crash guard puts on a job whose worker died while running it.
 CRASHED = "atomiton-crashed-on"
 
@@ -76,7 +89,7 @@ class DaskCall:
     the callable and the arguments; Dask only checks the object it is given, here this wrapper.
     """
 
-    __slots__ = ("buffers", "job_id", "name", "payload", "plugin", "topic")
+    __slots__ = ("buffers", "client", "job_id", "name", "payload", "plugin", "topic")
 
     def __init__(
         self,
@@ -87,6 +100,7 @@ class DaskCall:
         name: str,
         plugin: str,
         topic: str,
+        client: str,
     ) -> None:
         buffers: list[pickle.PickleBuffer] = []
         try:
@@ -99,6 +113,7 @@ class DaskCall:
                 f"pickled ({type(exc).__name__}: {exc})"
             ) from exc
         self.buffers = buffers  # large arrays' memory, sent by Dask without a copy
+        self.client = client
         self.job_id = job_id
         self.name = name
         self.plugin = plugin
@@ -160,12 +175,33 @@ class DaskCall:
         set_running(JobContext(job_id, self.name, send, stopping))
         try:
             fn, args, kwargs = self._load()
-            return fn(*args, **kwargs)
+            value = fn(*args, **kwargs)
+            blob = _small(value)
+            if blob is not None:
+                # Sent ahead of Dask's own "task finished" on the same stream: the caller gets
+                # the result without asking for it (Dask still keeps it, as for every task).
+                message = ["r", job_id, blob]
+                worker.loop.add_callback(
+                    worker.batched_send,
+                    {"op": RESULT_OP, "topic": topic, "msg": message, "client": self.client},
+                )
+            return value
         finally:
             set_running(None)
             if jobs is not None:
                 with jobs.lock:
                     jobs.running.pop(job_id, None)
+
+
+def _small(value: Any) -> bytes | None:
+    """``value`` serialized as Dask sends results, if it is at most ``INLINE_LIMIT`` bytes."""
+    if sizeof(value) > INLINE_LIMIT:
+        return None
+    try:
+        blob: bytes = dask_pickle.dumps(value)  # type: ignore[no-untyped-call]
+    except Exception:  # Dask reports it when it sends the result itself
+        return None
+    return blob if len(blob) <= INLINE_LIMIT else None
 
 
 async def _send_now(worker: Any, message: dict[str, Any]) -> None:
@@ -226,7 +262,10 @@ class CrashGuard(SchedulerPlugin):
     """
 
     idempotent = True
-    name = "atomiton-crash-guard"
+    # The scheduler keeps one plugin per name. Versioned: this guard's messages arrive on the
+    # workers' streams, and a stream message without a handler closes the worker's connection,
+    # so a scheduler still holding an older guard must get this one beside it.
+    name = "atomiton-crash-guard-2"
 
     def __init__(self) -> None:
         self.started: dict[str, str] = {}
@@ -235,11 +274,25 @@ class CrashGuard(SchedulerPlugin):
     async def start(self, scheduler: Any) -> None:
         self.scheduler = scheduler
         scheduler.stream_handlers[STARTED_OP] = self.job_started
+        scheduler.stream_handlers[RESULT_OP] = self.job_result
 
     def job_started(self, topic: str, msg: list[Any], worker: str | None = None) -> None:
         """Handler of a task's start message: record it, then pass it on to the pool."""
-        self.started[msg[2]] = msg[3]
-        self.scheduler.log_event(topic, msg)
+        try:
+            self.started[msg[2]] = msg[3]
+            self.scheduler.log_event(topic, msg)
+        except Exception:  # raising here would close the worker's stream
+            logger.exception("atomiton crash guard: bad start message %r", msg)
+
+    def job_result(
+        self, topic: str, msg: list[Any], client: str, worker: str | None = None
+    ) -> None:
+        """Handler of a task's small result: pass it on to the pool's client only (not logged)."""
+        try:
+            event = {"op": "event", "topic": topic, "event": (time.time(), msg)}
+            self.scheduler.send_all({client: [event]}, worker_msgs={})
+        except Exception:  # raising here would close the worker's stream
+            logger.exception("atomiton crash guard: could not pass on a result of %s", topic)
 
     def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
         where = self.started.get(key) if isinstance(key, str) else None
