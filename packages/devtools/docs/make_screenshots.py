@@ -11,6 +11,7 @@ timeline) and saves ``inspector-stores.jpg`` and ``inspector-timeline.jpg`` besi
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,16 +19,14 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from atomiton.platform.testing import chromium_missing_reason
-
 HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
     """Run the demo, serve its run, take the screenshots."""
-    chromium, reason = chromium_missing_reason()
+    chromium = os.environ.get("ATOMITON_TEST_CHROMIUM") or shutil.which("chromium")
     if chromium is None:
-        raise SystemExit(reason)
+        raise SystemExit("Chromium is not installed: apt-get install chromium")
     atomiton = [sys.executable, "-m", "atomiton.devtools._cli"]
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "ATOMITON_DATA_DIR": data}
@@ -40,15 +39,14 @@ def main() -> None:
                 browser = playwright.chromium.launch(
                     executable_path=chromium, headless=True, args=["--no-sandbox"]
                 )
-                page = browser.new_page(viewport={"width": 1200, "height": 820})
+                page = browser.new_page(viewport={"width": 1200, "height": 560})
                 page.goto(url)
+                page.get_by_test_id("atom-value-ui-crashes").wait_for()
+                page.screenshot(path=HERE / "inspector-stores.jpg", type="jpeg", quality=55)
+                page.set_viewport_size({"width": 1200, "height": 1400})
                 atoms = page.locator("[data-testid^=timeline-entry-][data-kind=atom]")
                 atoms.nth(atoms.count() - 3).click()
                 page.get_by_test_id("diff").wait_for()
-                top = {"x": 0, "y": 0, "width": 1200, "height": 560}
-                page.screenshot(
-                    path=HERE / "inspector-stores.jpg", type="jpeg", quality=55, clip=top
-                )
                 timeline = page.locator("section.wide")
                 timeline.screenshot(path=HERE / "inspector-timeline.jpg", type="jpeg", quality=55)
                 browser.close()
