@@ -156,6 +156,7 @@ def atoms(bus_url: str, stream: str) -> None:
         op = command["op"]
         if op == "set":
             store.set(by_name[command["name"]], command["value"])
+            synced.flush()
             bridge.flush(timeout=20)
             _answer("set")
         elif op == "get":

@@ -7,6 +7,7 @@ tested in the workspace's ``tests/test_store_sync_atoms.py``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -75,12 +76,16 @@ def test_a_write_reaches_the_other_store_its_derived_atoms_and_subscribers() -> 
     one, two = create_store(), create_store()
     sync_one = sync_atoms(one, wire, [theme, flags])
     sync_two = sync_atoms(two, wire, [theme, flags])
+    assert sync_one.flush()
+    assert sync_two.flush()
     heard: list[str] = []
     two.subscribe(label, heard.append)
     one.set(theme, "dark")
+    assert sync_one.flush()  # the fake wire delivers while the event is emitted
     assert two.get(theme) == "dark"
     assert heard == ["dark:False"]
     one.set(flags, {"beta": True})
+    assert sync_one.flush()
     assert two.get(label) == "dark:True"
     # Applying a remote value publishes nothing: one event per local write.
     assert [e.data["kind"] for e in wire.sent] == ["hello", "hello", "set", "set"]
@@ -93,9 +98,13 @@ def test_concurrent_writes_end_equal_by_lamport_clock_then_writer_id() -> None:
     theme = atom("light", name="theme")
     stores = [create_store() for _ in range(3)]
     syncs = [sync_atoms(store, wire, [theme]) for store in stores]
+    for sync in syncs:
+        assert sync.flush()  # the hellos are out before the race starts
     wire.hold()
     for n, store in enumerate(stores):
         store.set(theme, f"from-{n}")
+    for sync in syncs:
+        assert sync.flush()
     # Delivered in opposite orders to make sure order does not decide.
     wire.release(lambda events: list(reversed(events)))
     winner = max(syncs, key=lambda s: s.writer)  # equal clocks: the greatest writer id
@@ -104,6 +113,7 @@ def test_concurrent_writes_end_equal_by_lamport_clock_then_writer_id() -> None:
     # A write made after seeing that value wins everywhere (its clock is greater).
     loser = stores[[s.writer for s in syncs].index(min(s.writer for s in syncs))]
     loser.set(theme, "later")
+    assert syncs[stores.index(loser)].flush()
     assert [store.get(theme) for store in stores] == ["later"] * 3
     for sync in syncs:
         sync.close()
@@ -117,6 +127,8 @@ def test_a_joining_store_gets_the_current_values_from_its_peers() -> None:
     first.set(theme, "dark")
     joiner = create_store()
     sync_joiner = sync_atoms(joiner, wire, [theme, flags])
+    assert sync_joiner.flush()  # its hello reached the first store...
+    assert sync_first.flush()  # ...whose answer reached the joiner
     assert joiner.get(theme) == "dark"
     assert joiner.get(flags) == {"beta": False}  # never written: the initial value stays
     assert sync_joiner.stamp(theme) == sync_first.stamp(theme)
@@ -165,8 +177,12 @@ def test_channels_are_independent_and_close_unsubscribes() -> None:
     wire = Wire()
     theme = atom("light", name="theme")
     one, two = create_store(), create_store()
-    with sync_atoms(one, wire, [theme], channel="a"), sync_atoms(two, wire, [theme], channel="b"):
+    with (
+        sync_atoms(one, wire, [theme], channel="a") as one_sync,
+        sync_atoms(two, wire, [theme], channel="b"),
+    ):
         one.set(theme, "dark")
+        assert one_sync.flush()
         assert two.get(theme) == "light"
     assert wire.handlers == []
 
@@ -175,3 +191,33 @@ def test_store_type_is_checked() -> None:
     with pytest.raises(TypeError, match="Store"):
         sync_atoms(object(), Wire(), [atom(1, name="n")])  # type: ignore[arg-type]
     assert isinstance(create_store(), Store)
+
+
+def test_two_stores_in_one_process_written_from_two_threads_do_not_deadlock() -> None:
+    # A store listener runs under its store's lock; were events emitted there, each thread
+    # could hold its store's lock while the other store's handler, reached through the wire,
+    # waits for it.
+    wire = Wire()
+    count = atom(0, name="count")
+    stores = [create_store(), create_store()]
+    syncs = [sync_atoms(store, wire, [count]) for store in stores]
+
+    def write(store: Store, base: int) -> None:
+        for n in range(300):
+            with store.batch():  # listeners run at the batch's end, under the store's lock
+                store.set(count, base + n)
+
+    threads = [
+        threading.Thread(target=write, args=(store, 1000 * k), daemon=True)
+        for k, store in enumerate(stores)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert not any(thread.is_alive() for thread in threads), "the writers deadlocked"
+    for sync in syncs:
+        assert sync.flush()
+    assert stores[0].get(count) == stores[1].get(count)
+    for sync in syncs:
+        sync.close()

@@ -23,6 +23,7 @@ import logging
 import re
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -94,6 +95,17 @@ class AtomSync:
         self._stamps: dict[str, Stamp] = dict.fromkeys(atoms, _ZERO)
         self._known: dict[str, Any] = {}
         self._closed = False
+        # Events leave from a thread of their own: a store listener runs under the store's
+        # lock, and emitting there could reach another store's handler in this process that
+        # waits for its own lock while its writer waits for ours.
+        self._outgoing: deque[dict[str, Any]] = deque()
+        self._wake = threading.Condition()
+        self._busy = False
+        self._stopping = False
+        self._sender = threading.Thread(
+            target=self._send_loop, name=f"atomiton-sync-atoms-{channel}", daemon=True
+        )
+        self._sender.start()
         for name, atom in atoms.items():
             value = store.get(atom)
             _json_value(name, value)
@@ -131,10 +143,32 @@ class AtomSync:
         return changed
 
     def _publish(self, data: dict[str, Any]) -> None:
-        try:
-            self._bus.emit(self._type, {"writer": self.writer, **data}, source="store")
-        except Exception:
-            logger.exception("sync_atoms %r: publishing failed", self.channel)
+        with self._wake:
+            self._outgoing.append({"writer": self.writer, **data})
+            self._wake.notify_all()
+
+    def _send_loop(self) -> None:
+        outgoing = self._outgoing
+        while True:
+            with self._wake:
+                while not outgoing and not self._stopping:
+                    self._wake.wait()
+                if not outgoing:
+                    return
+                payload = outgoing.popleft()
+                self._busy = True
+            try:
+                self._bus.emit(self._type, payload, source="store")
+            except Exception:
+                logger.exception("sync_atoms %r: publishing failed", self.channel)
+            with self._wake:
+                self._busy = False
+                self._wake.notify_all()
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        """Wait until every value written here so far is handed to the bus; False on timeout."""
+        with self._wake:
+            return self._wake.wait_for(lambda: not self._outgoing and not self._busy, timeout)
 
     # -- remote writes --------------------------------------------------------------------
 
@@ -207,6 +241,11 @@ class AtomSync:
                 undo()
             except Exception:
                 logger.exception("sync_atoms %r: unsubscribing failed", self.channel)
+        with self._wake:  # what was written before close() still goes out
+            self._stopping = True
+            self._wake.notify_all()
+        if self._sender is not threading.current_thread():
+            self._sender.join()
 
     def __enter__(self) -> AtomSync:
         return self
