@@ -650,4 +650,5 @@ def test_an_imported_stores_entries_show_details_but_never_jump(
     expect(detail.get_by_test_id("diff-count").get_by_test_id("after")).to_have_text("3")
     expect(detail.get_by_test_id("detail-jump")).to_have_count(0)
     expect(page.get_by_test_id("edit-recorded-count")).to_have_count(0)
+    expect(page.get_by_test_id("slider-recorded")).to_be_disabled()
     assert problems.seen == []  # no refused jump was sent
