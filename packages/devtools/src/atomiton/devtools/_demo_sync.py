@@ -63,7 +63,7 @@ def member(
     with connect_bus(bus, f"sqlite://{folder / 'events.db'}") as bridge:
         client = create_client(storage, sync=bus, flush_interval=None)
         try:
-            with sync_atoms(store, bus, [message], channel="demo"):
+            with sync_atoms(store, bus, [message], channel="demo") as atom_sync:
                 if devtools is not None:
                     devtools.attach(store, name=f"process-{index}")
                     devtools.attach(client, name=f"entities-{index}")
@@ -74,6 +74,9 @@ def member(
                 go()
                 started = time.monotonic()
                 store.set(message, f"hello from process {index}")
+                # sync_atoms sends from a thread of its own: hand the message to the bus before
+                # the tasks, so whoever sees all the tasks has seen every message too.
+                atom_sync.flush()
                 for n in range(1, TASKS_EACH + 1):
                     tasks.add_one({"title": f"task {n} of process {index}", "process": index})
                 wanted = TASKS_EACH * count
