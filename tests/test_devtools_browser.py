@@ -10,7 +10,6 @@ included) and the test fails if there was any.
 import asyncio
 import contextlib
 import json
-import math
 import re
 import subprocess
 import sys
@@ -519,16 +518,18 @@ def test_the_hub_panel_shows_instances_states_refs_and_errors(app: App, page: Pa
         return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=10)
 
     async def make_hub() -> StoreHub:
-        return StoreHub(unused_cache_time=math.inf)
+        return StoreHub(unused_cache_time=3600)  # a released instance waits an hour
 
     hub: StoreHub = on_loop(make_hub)
     try:
         expect(page.get_by_test_id("hubs")).to_contain_text("no store hub attached")
         app.devtools.attach(hub, name="boards-hub")
 
+        releases: list[Any] = []
+
         async def load() -> None:
-            hub.retain(boards, "b1")
-            hub.retain(boards, "b1")
+            releases.append(hub.retain(boards, "b1"))
+            releases.append(hub.retain(boards, "b1"))
             await hub.load(boards, "b1")
             with contextlib.suppress(ValueError):
                 await hub.load(boards, "broken")
@@ -542,6 +543,13 @@ def test_the_hub_panel_shows_instances_states_refs_and_errors(app: App, page: Pa
         expect(bad).to_contain_text("ValueError: board not found")
         page.get_by_test_id("timeline-kind").select_option("hub")
         expect(page.locator("[data-testid^=timeline-entry-]")).to_have_count(2)
+
+        async def release() -> None:
+            for done in releases:
+                done()
+
+        on_loop(release)
+        expect(good.get_by_test_id("refs")).to_have_text("0 · disposing")
         on_loop(hub.dispose)
         expect(page.get_by_test_id("hub-boards-hub")).to_contain_text("disposed")
     finally:
