@@ -6,6 +6,7 @@ stream at ``<bus url>``, attaches a store and the bus to DevTools, shares the ti
 
 - ``set <n>``: writes the atom ``count`` = n, answers ``done``;
 - ``emit <type>``: emits an event of that type, answers ``done``;
+- ``job <n>``: runs a job doubling n on thread workers and waits for it, answers ``done``;
 - ``quit``: flushes the bridge, closes everything and exits.
 """
 
@@ -15,14 +16,22 @@ import sys
 
 from atomiton.devtools import DevTools
 from atomiton.events import EventBus, connect_bus
+from atomiton.execution import ThreadWorkers
 from atomiton.store import atom, create_store
+
+
+def double(n: int) -> int:
+    """The child's job."""
+    return n * 2
 
 
 def main(url: str, name: str) -> None:
     bus = EventBus()
     count = atom(0, name="count")
     store = create_store()
+    workers = ThreadWorkers(max_workers=1)
     with connect_bus(bus, url) as bridge, DevTools() as devtools:
+        devtools.attach(workers, name="workers")
         devtools.attach(store, name=name)
         devtools.attach(bus, name="events")
         devtools.share(bus)
@@ -33,11 +42,14 @@ def main(url: str, name: str) -> None:
                 store.set(count, int(argument))
             elif command == "emit":
                 bus.emit(argument, {"from": name}, source=name)
+            elif command == "job":
+                workers.schedule(double, args=(int(argument),), name="double").result(timeout=10)
             elif command == "quit":
                 bridge.flush(timeout=10)
                 break
             bridge.flush(timeout=10)
             print("done", flush=True)
+    workers.shutdown()
 
 
 if __name__ == "__main__":

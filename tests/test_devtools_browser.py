@@ -633,6 +633,9 @@ def test_one_timeline_across_two_processes_marked_and_filtered_by_origin(
             expect(detail).to_contain_text(f"from {child.origin}")
             expect(detail.get_by_test_id("detail-jump")).to_have_count(0)
             assert app.store.get(app.count) == 1  # nothing here was restored
+            child.send("job 21")  # its job joins this page's jobs table, marked too
+            expect(page.get_by_test_id("jobs")).to_contain_text(f"double · {child.origin}")
+            expect(page.get_by_test_id("jobs")).to_contain_text("succeeded")
             page.context.close()
             assert problems.seen == []
         finally:

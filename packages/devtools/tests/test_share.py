@@ -12,6 +12,7 @@ import pytest
 
 from atomiton.devtools import AttachError, DevTools
 from atomiton.events import EventBus, connect_bus
+from atomiton.execution import ThreadWorkers
 from atomiton.store import atom, create_store
 
 
@@ -70,3 +71,34 @@ def test_entries_from_another_process_arrive_marked_with_its_origin(tmp_path: Pa
             web.share(web_bus)
     with pytest.raises(AttachError, match="takes an event bus"):
         DevTools().share(object())
+
+
+def _double(n: int) -> int:
+    return n * 2
+
+
+def test_another_processs_jobs_join_the_jobs_table_marked_with_its_origin(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'events.db'}"
+    web_bus, worker_bus = EventBus(), EventBus()
+    workers = ThreadWorkers(max_workers=1)
+    try:
+        with (
+            connect_bus(web_bus, url),
+            connect_bus(worker_bus, url) as worker_bridge,
+            DevTools() as web,
+            DevTools() as worker,
+        ):
+            web.share(web_bus)
+            worker.share(worker_bus)
+            worker.attach(workers, name="workers")
+            assert workers.schedule(_double, args=(21,), name="double").result(timeout=10) == 42
+            wait_for(lambda: any(j["status"] == "succeeded" for j in web.jobs()))
+            (job,) = web.jobs()
+            assert job["id"].startswith(f"{worker_bridge.origin}/")
+            assert (job["name"], job["origin"], job["error"]) == (
+                "double",
+                worker_bridge.origin,
+                None,
+            )
+    finally:
+        workers.shutdown()

@@ -56,6 +56,8 @@ class TimelineShare:
         position = data.get("position")
         before = data.get("before")
         body = data.get("data")
+        if kind == "job" and isinstance(body, Mapping):
+            self._remote_job(str(origin), str(data.get("label", "")), body)
         self._recorder.record(
             kind,
             str(data.get("source", "?")),
@@ -65,6 +67,27 @@ class TimelineShare:
             origin=str(origin),
             timestamp=float(timestamp) if isinstance(timestamp, int | float) else None,
             before=dict(before) if isinstance(before, Mapping) else None,
+        )
+
+    def _remote_job(self, origin: str, label: str, body: Mapping[str, Any]) -> None:
+        # Another process's job joins the jobs table too, keyed by origin so ids never clash.
+        status = str(body.get("status", ""))
+        name = label[: -len(status) - 1] if status and label.endswith(" " + status) else label
+        current, total = body.get("current"), body.get("total")
+        percentage = None
+        if isinstance(current, int | float) and isinstance(total, int | float) and total:
+            percentage = 100.0 * current / total
+        self._recorder.update_job(
+            {
+                "id": f"{origin}/{body.get('id')}",
+                "name": name,
+                "status": status,
+                "current": current,
+                "total": total,
+                "percentage": percentage,
+                "error": body.get("error"),
+                "origin": origin,
+            }
         )
 
     def close(self) -> None:
