@@ -261,14 +261,17 @@ class EntitySync:
         while self._outgoing:
             self._emit_pending(merge=self._publisher is not None)
 
-    def _emit_pending(self, merge: bool) -> None:
+    def _emit_pending(self, merge: bool) -> int:
+        """Emit what is queued; return how many queued events the last emitted one joined."""
         outgoing = self._outgoing
+        joined = 0
         with self._publish_lock:
             while outgoing:
                 batch = [outgoing.popleft()]
                 while merge and outgoing and len(batch) < _MERGE_LIMIT:
                     batch.append(outgoing.popleft())
                 payload = batch[0] if len(batch) == 1 else _merged(batch)
+                joined = len(batch)
                 self._seq += 1
                 payload["seq"] = self._seq
                 try:
@@ -280,9 +283,10 @@ class EntitySync:
                         self._writer,
                         payload["seq"],
                     )
+        return joined
 
     def _publish_loop(self, window: float) -> None:
-        last = 0.0
+        last, joined = 0.0, 0
         while True:
             with self._wake:
                 self._waiting = True
@@ -291,12 +295,14 @@ class EntitySync:
                 self._waiting = False
                 if self._stopping:
                     return  # close() publishes what is left
-            # At most one event per window: idle writes go out at once, a burst waits for
-            # the rest of the window after the previous event and leaves as one event.
-            wait = window - (time.monotonic() - last)
-            if wait > 0:
-                time.sleep(wait)
-            self._emit_pending(merge=True)
+            # In a burst (the previous event joined several writes, or several wait now) at
+            # most one event per window: the rest of the window after the previous event, then
+            # everything queued leaves as one event. Writes one at a time go out at once.
+            if joined > 1 or len(self._outgoing) > 1:
+                wait = window - (time.monotonic() - last)
+                if wait > 0:
+                    time.sleep(wait)
+            joined = self._emit_pending(merge=True)
             last = time.monotonic()
 
     # -- receiving ------------------------------------------------------------------------

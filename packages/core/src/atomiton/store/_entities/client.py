@@ -584,11 +584,11 @@ def create_client(
         reconcile_interval: seconds between reconciliations against storage of a synced
             client (the staleness bound if a writer dies before publishing); None: only on a
             sequence gap and ``client.reconcile()``.
-        sync_coalesce: publish sync events from a thread of the client's own, at most one
-            event per this many seconds: writes committed within a window of the previous
-            event share the next one. Far fewer events under sustained writing, one thread
-            hop more per write; None (default): each write or batch is published by the
-            writing thread as its own event.
+        sync_coalesce: publish sync events from a thread of the client's own; in a burst of
+            writes at most one event per this many seconds, carrying every write queued
+            meanwhile (writes one at a time leave at once). Far fewer events under sustained
+            writing, one thread hop more per write; None (default): each write or batch is
+            published by the writing thread as its own event.
 
     Returns:
         The new ``EntityClient``.
