@@ -17,6 +17,10 @@ hydrated store is reloaded from storage and the difference applied. It also runs
 ``reconcile_interval`` seconds, which bounds how stale a client can be when a writer died between
 its storage write and its publish.
 
+Events are numbered when emitted, in the order the writes committed. By default the writing
+thread emits its event right after the commit; with ``coalesce`` a publisher thread emits, and
+in a burst joins everything queued into one event at most once per window.
+
 This module never imports ``atomiton.events``: the bus is anything with ``emit`` and ``on``.
 """
 
