@@ -167,6 +167,21 @@ def test_batch_groups_writes_by_strategy_and_persists_each_group_once() -> None:
     assert len(storage.list(f"{ENTITIES}Todo/")) == 1
     assert client.pending_writes == 1
     assert [c.operation for c in seen] == ["add", "update"]
+    assert [c.strategy for c in seen] == ["direct", "direct"]
+    client.dispose()
+
+
+def test_listeners_see_the_strategy_each_write_used() -> None:
+    client = create_client(MemoryStorage(), flush_interval=None)
+    seen: list[StoreChange] = []
+    client.stores.Todo.subscribe(seen.append)
+    client.configure("Todo", write_strategy="queue")
+    first = client.stores.Todo.add_one({"n": 1})
+    client.stores.Todo.update_one(first["id"], {"n": 2}, write_strategy="direct")
+    assert [(c.operation, c.strategy, c.remote) for c in seen] == [
+        ("add", "queue", False),
+        ("update", "direct", False),
+    ]
     client.dispose()
 
 

@@ -192,9 +192,11 @@ def test_entity_mutations_and_counts_come_through_the_client_channel(dt: DevTool
         todos = client.stores.Todo
         first = todos.add_one({"title": "write docs"})
         todos.add_one({"title": "ship"})
-        todos.update_one(first["id"], {"done": True})
+        todos.update_one(first["id"], {"done": True}, write_strategy="queue")
         labels = [e.label for e in dt.timeline.entries("entity")]
         assert labels == ["Todo.add", "Todo.add", "Todo.update"]
+        # The strategy a single call chose, not only the store's configured one.
+        assert dt.timeline.entries("entity")[2].data["strategy"] == "queue"
         adds = dt.profile()["entities.add"]  # counted; the channel gives no start time
         assert (adds.count, adds.samples) == (2, 0)
         assert dt.timeline.entries("entity")[0].data == {"ids": [first["id"]], "strategy": "direct"}

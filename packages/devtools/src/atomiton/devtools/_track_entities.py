@@ -35,17 +35,22 @@ class EntityClientAttachment:
         self._remove: Callable[[], None] | None = self._channel.observe(self._on_change)
 
     def _on_change(self, change: Any) -> None:
-        # change is a StoreChange(store, operation, ids)
+        # change is a StoreChange(store, operation, ids, remote, strategy)
         store = str(getattr(change, "store", "?"))
         operation = str(getattr(change, "operation", "change"))
         ids = [str(i) for i in getattr(change, "ids", ())]
         self._recorder.profiler.record(f"entities.{operation}", None)
-        data: dict[str, Any] = {"ids": ids, "strategy": self._strategy(store)}
+        chosen = getattr(change, "strategy", None)
+        data: dict[str, Any] = {
+            "ids": ids,
+            "strategy": str(chosen) if chosen else self._strategy(store),
+        }
+        if getattr(change, "remote", False):
+            data["remote"] = True
         self._recorder.record("entity", self.name, f"{store}.{operation}", data)
 
     def _strategy(self, store: str) -> str:
-        # The store's configured write strategy (a change does not say which one a single call
-        # chose with write_strategy=...; the client falls back to "direct").
+        # For a change that names no strategy (a remote one): the store's configured one.
         try:
             handle = self._channel.handle(store)
         except Exception:

@@ -523,8 +523,8 @@ class EntityClient:
     ) -> None:
         # The one change hook of live queries, whatever the origin (local, batch, undo, remote).
         errors = self._live.changed(notes)
-        for name, operation, ids, _strategy in notes:
-            change = StoreChange(name, operation, ids, remote)
+        for name, operation, ids, strategy in notes:
+            change = StoreChange(name, operation, ids, remote, None if remote else strategy)
             handle = self._handles.get(self._key(name))
             listeners = [] if handle is None else list(handle.listeners)
             for listener in [*listeners, *self._observers]:

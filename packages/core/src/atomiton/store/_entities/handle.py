@@ -50,12 +50,15 @@ class StoreChange:
             ``reconcile`` when found by a reconciliation against storage.
         ids: the ids the write touched, in order.
         remote: True when another process made the change (applied from storage, not written).
+        strategy: the write strategy this write used (``direct``, ``queue`` or a registered
+            one; per call when ``write_strategy=`` chose it); None for a remote change.
     """
 
     store: str
     operation: str
     ids: tuple[str, ...]
     remote: bool = False
+    strategy: str | None = None
 
 
 class StoreHandle:
