@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from atomiton.store._errors import StoreHubError as StoreHubError
     from atomiton.store._errors import UnknownAtomError as UnknownAtomError
     from atomiton.store._errors import UnknownWriteStrategyError as UnknownWriteStrategyError
+    from atomiton.store._hub.hub import HubInstance as HubInstance
     from atomiton.store._hub.hub import StoreDefinition as StoreDefinition
     from atomiton.store._hub.hub import StoreHub as StoreHub
     from atomiton.store._hub.hub import StoreState as StoreState
@@ -129,6 +130,7 @@ __all__ = [
     "HasError",
     "HistoryEntry",
     "HubDisposedError",
+    "HubInstance",
     "InsertItem",
     "InvalidEntityIdError",
     "InvalidStoreIdError",
@@ -254,6 +256,7 @@ _HOME = {
     "StorageLike": "_entities.protocols",
     "Store": "_atoms.store",
     "StoreChange": "_entities.handle",
+    "HubInstance": "_hub.hub",
     "StoreDefinition": "_hub.hub",
     "StoreDefinitionError": "_errors",
     "StoreDependencyCycleError": "_errors",
