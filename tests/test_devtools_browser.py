@@ -422,6 +422,16 @@ def test_an_entry_shows_its_diff_and_a_writable_atom_call_as_the_action(
     expect(detail.get_by_test_id("detail-entity")).to_contain_text("Task.add")
     expect(detail.get_by_test_id("detail-strategy")).to_have_text("direct")
     expect(detail.get_by_test_id("detail-entity")).to_contain_text(task_entry.data["ids"][0])
+    task_id = task_entry.data["ids"][0]
+    # An entity write has a diff too: the new entity against nothing, then field by field.
+    expect(detail.get_by_test_id(f"diff-{task_id}").get_by_test_id("before")).to_have_text("—")
+    app.client.stores.Task.update_one(task_id, {"title": "beta"}, write_strategy="queue")
+    update_entry = app.devtools.timeline.entries("entity")[-1]
+    page.get_by_test_id(f"timeline-entry-{update_entry.seq}").click()
+    expect(detail.get_by_test_id("detail-strategy")).to_have_text("queue")  # this call's
+    title_diff = detail.get_by_test_id(f"diff-{task_id}.title")
+    expect(title_diff.get_by_test_id("before")).to_have_text('"alpha"')
+    expect(title_diff.get_by_test_id("after")).to_have_text('"beta"')
 
 
 def test_editing_a_primitive_atom_writes_it_through_the_store(app: App, page: Page) -> None:

@@ -196,10 +196,22 @@ def test_entity_mutations_and_counts_come_through_the_client_channel(dt: DevTool
         labels = [e.label for e in dt.timeline.entries("entity")]
         assert labels == ["Todo.add", "Todo.add", "Todo.update"]
         # The strategy a single call chose, not only the store's configured one.
-        assert dt.timeline.entries("entity")[2].data["strategy"] == "queue"
+        update = dt.timeline.entries("entity")[2]
+        assert update.data["strategy"] == "queue"
+        # Each written entity before and after: the diff's two sides.
+        assert update.before is not None
+        assert "done" not in update.before[first["id"]]
+        assert update.data["changes"][first["id"]]["done"] is True
+        assert update.data["changes"][first["id"]]["title"] == "write docs"
         adds = dt.profile()["entities.add"]  # counted; the channel gives no start time
         assert (adds.count, adds.samples) == (2, 0)
-        assert dt.timeline.entries("entity")[0].data == {"ids": [first["id"]], "strategy": "direct"}
+        added = dt.timeline.entries("entity")[0]
+        assert {k: added.data[k] for k in ("ids", "strategy")} == {
+            "ids": [first["id"]],
+            "strategy": "direct",
+        }
+        assert added.before == {first["id"]: None}  # it did not exist
+        assert added.data["changes"][first["id"]]["title"] == "write docs"
         assert dt.state("entities") == {"Todo": 2}
         (view,) = dt.view()["entities"]
         assert view["count"] == 2

@@ -35,7 +35,7 @@ class EntityClientAttachment:
         self._remove: Callable[[], None] | None = self._channel.observe(self._on_change)
 
     def _on_change(self, change: Any) -> None:
-        # change is a StoreChange(store, operation, ids, remote, strategy)
+        # change is a StoreChange(store, operation, ids, remote, strategy, changes)
         store = str(getattr(change, "store", "?"))
         operation = str(getattr(change, "operation", "change"))
         ids = [str(i) for i in getattr(change, "ids", ())]
@@ -47,7 +47,14 @@ class EntityClientAttachment:
         }
         if getattr(change, "remote", False):
             data["remote"] = True
-        self._recorder.record("entity", self.name, f"{store}.{operation}", data)
+        # The diff: each written entity before and after (a write of this process; a remote
+        # change names its ids only). None on a side: the entity did not exist.
+        written = getattr(change, "changes", ())
+        before: dict[str, Any] | None = None
+        if written:
+            before = {str(c.id): jsonable(c.before) for c in written}
+            data["changes"] = {str(c.id): jsonable(c.after) for c in written}
+        self._recorder.record("entity", self.name, f"{store}.{operation}", data, before=before)
 
     def _strategy(self, store: str) -> str:
         # For a change that names no strategy (a remote one): the store's configured one.

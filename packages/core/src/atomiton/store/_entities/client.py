@@ -352,7 +352,7 @@ class EntityClient:
                     notes.append((store, operation, kept, strategy))
         if self._sync is not None:
             self._sync.drain()
-        self._notify_all(notes)
+        self._notify_all(notes, entities={(c.store, c.id): c for c in committed})
         if failures:
             names = ", ".join(repr(s) for s, _e in failures)
             if not unrestored:
@@ -458,7 +458,10 @@ class EntityClient:
         if batch is None:
             if self._sync is not None:
                 self._sync.drain()
-            self._notify_all([(name, operation, ids, strategy)])
+            self._notify_all(
+                [(name, operation, ids, strategy)],
+                entities={(c.store, c.id): c for c in changes},
+            )
         return result
 
     def _revert(self, changes: list[EntityChange]) -> None:
@@ -519,12 +522,19 @@ class EntityClient:
         return list(self._handles.values())
 
     def _notify_all(
-        self, notes: list[tuple[str, str, tuple[str, ...], str]], remote: bool = False
+        self,
+        notes: list[tuple[str, str, tuple[str, ...], str]],
+        remote: bool = False,
+        entities: dict[tuple[str, str], EntityChange] | None = None,
     ) -> None:
         # The one change hook of live queries, whatever the origin (local, batch, undo, remote).
+        # ``entities``: each written entity's change (before and after) for a local write.
         errors = self._live.changed(notes)
         for name, operation, ids, strategy in notes:
-            change = StoreChange(name, operation, ids, remote, None if remote else strategy)
+            changed = () if entities is None else _changes_of(entities, name, ids)
+            change = StoreChange(
+                name, operation, ids, remote, None if remote else strategy, changed
+            )
             handle = self._handles.get(self._key(name))
             listeners = [] if handle is None else list(handle.listeners)
             for listener in [*listeners, *self._observers]:
@@ -629,6 +639,12 @@ def _check_sync(
         not isinstance(coalesce, int | float) or isinstance(coalesce, bool) or not coalesce > 0
     ):
         raise EntityStoreError(f"sync_coalesce must be > 0 or None, got {coalesce!r}")
+
+
+def _changes_of(
+    entities: dict[tuple[str, str], EntityChange], store: str, ids: tuple[str, ...]
+) -> tuple[EntityChange, ...]:
+    return tuple(entities[(store, i)] for i in ids if (store, i) in entities)
 
 
 def _undo(context: WriteContext) -> Exception | None:

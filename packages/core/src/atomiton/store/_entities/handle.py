@@ -52,6 +52,9 @@ class StoreChange:
         remote: True when another process made the change (applied from storage, not written).
         strategy: the write strategy this write used (``direct``, ``queue`` or a registered
             one; per call when ``write_strategy=`` chose it); None for a remote change.
+        changes: for a write made by this client, each written entity's ``EntityChange``
+            (``before`` and ``after``; in a batch, from before the batch to its end), in the
+            order of ``ids``; empty for a remote change. Read-only: the dicts are the client's.
     """
 
     store: str
@@ -59,6 +62,7 @@ class StoreChange:
     ids: tuple[str, ...]
     remote: bool = False
     strategy: str | None = None
+    changes: tuple[EntityChange, ...] = ()
 
 
 class StoreHandle:
