@@ -434,10 +434,10 @@ class DevTools:
 
     def serve(
         self,
+        *,
         port: int = 0,
         host: str = "127.0.0.1",
         token: str | None = None,
-        *,
         allowed_hosts: Iterable[str] = (),
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> InspectorServer:
@@ -466,7 +466,7 @@ class DevTools:
         """Stop every inspector started by ``serve`` and detach everything; idempotent."""
         servers, self._servers = self._servers, []
         for server in servers:
-            server.stop()
+            server.close()
         with self._lock:
             shares, self._shares = self._shares, []
         for share in shares:

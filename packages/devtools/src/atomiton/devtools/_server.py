@@ -326,7 +326,7 @@ def create_app(
 
 
 class InspectorServer:
-    """A running inspector; ``url`` to open it, ``stop()`` (or ``with``) to shut it down."""
+    """A running inspector; ``url`` to open it, ``close()`` (or ``with``) to shut it down."""
 
     def __init__(
         self,
@@ -404,7 +404,7 @@ class InspectorServer:
         """Block until the server stops (Ctrl-C in the CLI) or ``timeout`` passes."""
         self._thread.join(timeout)
 
-    def stop(self) -> None:
+    def close(self) -> None:
         """Stop serving and wait for the thread to finish; idempotent."""
         self._stopping.set()
         self._server.should_exit = True
@@ -415,7 +415,7 @@ class InspectorServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        self.close()
 
     def __repr__(self) -> str:
         return f"InspectorServer({self.url!r}, running={self.is_running})"
