@@ -115,7 +115,7 @@ def test_jumping_to_a_position_that_is_not_kept_names_the_valid_range() -> None:
             dt.undo("nope")
 
 
-def test_the_timeline_ring_keeps_only_max_entries() -> None:
+def test_the_timeline_ring_keeps_only_entry_limit() -> None:
     count = atom(0, name="count")
     store = create_store()
     with DevTools(entry_limit=5) as dt:
