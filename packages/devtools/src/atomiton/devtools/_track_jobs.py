@@ -8,8 +8,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from atomiton.devtools._recorder import Recorder
+from atomiton.platform import JobStatus
 
-_FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+# The shared job vocabulary (atomiton.platform), as the strings the views hold.
+_FINISHED = frozenset(status.value for status in JobStatus if status.is_final)
+_FAILED = frozenset({JobStatus.FAILED.value, JobStatus.TIMED_OUT.value})
 
 
 class WorkersLike(Protocol):
@@ -33,7 +36,7 @@ def job_to_dict(job: Any) -> dict[str, Any]:
     percentage = getattr(progress, "percentage", None)
     error = None
     status = _status(job)
-    if status in ("failed", "timed_out") and hasattr(job, "exception"):
+    if status in _FAILED and hasattr(job, "exception"):
         try:
             exc = job.exception(timeout=0)
         except BaseException as problem:  # a cancelled future raises here; report it as the error
@@ -71,14 +74,14 @@ class WorkersAttachment:
             return  # a progress report: the jobs table shows it, the timeline stays readable
         now = time.monotonic()
         with self._lock:
-            if status == "running":
+            if status == JobStatus.RUNNING:
                 self._started[view["id"]] = now
             started = self._started.pop(view["id"], None) if status in _FINISHED else None
         if status in _FINISHED:
             self._recorder.profiler.record(
                 f"job.{view['name']}",
                 None if started is None else now - started,
-                error=status != "succeeded",
+                error=status != JobStatus.SUCCEEDED,
             )
         data = {key: view[key] for key in ("id", "status", "current", "total", "error")}
         self._recorder.record("job", self.name, f"{view['name']} {status}", data)
