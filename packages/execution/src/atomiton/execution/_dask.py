@@ -157,7 +157,9 @@ class DaskWorkers(Workers):
             )
             self._client: Any = cast(Any, client)
             self._client.register_plugin(self._task.CrashGuard())
-            self._client.register_plugin(self._task.JobsPlugin(), name=self._plugin)
+            self._client.register_plugin(
+                self._task.JobsPlugin(self._topic, self._client.id), name=self._plugin
+            )
             if min_workers:
                 self._client.wait_for_workers(min_workers, timeout=connect_timeout)
         except BaseException:
@@ -202,9 +204,7 @@ class DaskWorkers(Workers):
         if not callable(fn):
             raise TypeError(f"submit() needs a callable, got {fn!r}")
         job: Job[T] = Job(self, name or job_name(fn), timeout)
-        call = self._task.DaskCall(
-            fn, args, kwargs, job.id, job.name, self._plugin, self._topic, self._client.id
-        )
+        call = self._task.DaskCall(fn, args, kwargs, job.id, job.name, self._plugin, self._topic)
         if self._observers.active:
             self._refuse_if_shut_down()
             self._job_changed(job, "queued")

@@ -6,15 +6,18 @@ through Dask's structured events, which reach the client on the same ordered str
 task reports:
 
 - ``["s", job_id, key, worker, pid]``: the job started on ``worker`` (process ``pid``); written
-  to the worker's stream to the scheduler before the function runs (not answered), where the
-  crash guard records it and publishes it;
+  to the worker's stream to the scheduler by the worker's event loop as the task is handed to
+  its thread, before the function runs (not answered), where the crash guard records it and
+  publishes it;
 - ``["p", job_id, current, total]``: a progress report (``Worker.log_event``: no waiting);
-- ``["r", job_id, pickled]``: the job's result, if small, sent as the task ends (no waiting) and
-  passed by the crash guard to the pool's client only, ahead of Dask's "task finished".
+- ``["r", job_id, pickled]``: the job's result, if small, queued by the worker's event loop as
+  the task ends, just ahead of Dask's "task finished", and passed by the crash guard to the
+  pool's client only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import pickle
@@ -54,25 +57,94 @@ STARTED_OP = "atomiton-job-started"
 RESULT_OP = "atomiton-job-result"
 #: Results up to this many bytes (serialized) reach the caller with the task's end, unasked.
 INLINE_LIMIT = 16 * 1024
+#: Seconds a task waits for its start notice from the loop before sending it itself.
+_ANNOUNCE_WAIT = 5.0
 #: Annotation the crash guard puts on a job whose worker died while running it.
 CRASHED = "atomiton-crashed-on"
 
 
 class JobsPlugin(WorkerPlugin):
-    """Per-pool state on each worker: which jobs run here and which were asked to stop."""
+    """Per-pool state on each worker, and the pool's messages sent from the worker's event loop.
+
+    Keeps which jobs run here and which were asked to stop. Its ``transition`` hook, called by
+    the worker in its event loop as the pool's tasks change state, sends their start notices and
+    small results from there, so the task's own thread never waits for the loop:
+
+    - a task about to execute: its start notice is written to the scheduler connection in a
+      loop callback queued before Dask's own callback that hands the task to a thread, so it is
+      on the socket before the function runs (the task's thread checks, and waits only if not);
+    - a task that finished with a small result: the result is queued on the worker's stream just
+      before Dask's "task finished", in the same batch.
+    """
 
     idempotent = True
 
-    def __init__(self) -> None:
+    def __init__(self, topic: str = "", client: str = "") -> None:
+        self.topic = topic
+        self.client = client
+        self.prefix = topic + "-"
         self.running: dict[str, int] = {}
         self.cancelled: set[str] = set()
+        #: key -> set once its start notice is on the socket (written by the loop)
+        self.announced: dict[str, threading.Event] = {}
         self.lock = threading.Lock()
+        self.worker: Any = None
+        self._writing: set[asyncio.Task[None]] = set()  # held until done (asyncio keeps weak refs)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {}  # every worker starts with empty state (a lock cannot be pickled)
+        # Every worker starts with empty state (a lock cannot be pickled).
+        return {"topic": self.topic, "client": self.client}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__()  # type: ignore[misc]
+        self.__init__(**state)  # type: ignore[misc]
+
+    def setup(self, worker: Any) -> None:
+        """Called by Dask when the plugin is installed on a worker."""
+        self.worker = worker
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        """Called by the worker in its event loop on every task state change."""
+        if not (isinstance(key, str) and key.startswith(self.prefix)):
+            return
+        worker = self.worker
+        if worker is None:
+            return
+        try:
+            if finish == "executing":
+                self._announce(worker, key)
+            else:
+                self.announced.pop(key, None)
+                if start == "executing" and finish == "memory":
+                    self._send_result(worker, key)
+        except Exception:  # a failing hook must not disturb the worker; the task falls back
+            logger.exception("atomiton jobs plugin: %s %s -> %s", key, start, finish)
+
+    def _announce(self, worker: Any, key: str) -> None:
+        ts = worker.state.tasks.get(key)
+        if ts is None or (ts.annotations and CRASHED in ts.annotations):
+            return  # the task raises WorkerCrashedError without running anything
+        loop = asyncio.get_running_loop()
+        written = threading.Event()
+        started = ["s", key[len(self.prefix) :], key, worker.address, os.getpid()]
+        message = {"op": STARTED_OP, "topic": self.topic, "msg": started}
+        self.announced[key] = written
+        # Queued now, before Dask queues the task's execution (after this hook returns).
+        task = loop.create_task(_send_now(worker, message, written))
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    def _send_result(self, worker: Any, key: str) -> None:
+        ts = worker.state.tasks.get(key)
+        if ts is None or ts.nbytes is None or ts.nbytes > INLINE_LIMIT or key not in worker.data:
+            return
+        blob = _small(worker.data[key])
+        if blob is not None:
+            # Before Dask's "task finished" (sent once the transitions are done), same batch:
+            # the caller gets the result without asking for it (Dask still keeps it).
+            message = ["r", key[len(self.prefix) :], blob]
+            worker.batched_send(
+                {"op": RESULT_OP, "topic": self.topic, "msg": message, "client": self.client}
+            )
 
 
 class DaskCall:
@@ -89,7 +161,7 @@ class DaskCall:
     the callable and the arguments; Dask only checks the object it is given, here this wrapper.
     """
 
-    __slots__ = ("buffers", "client", "job_id", "name", "payload", "plugin", "topic")
+    __slots__ = ("buffers", "job_id", "name", "payload", "plugin", "topic")
 
     def __init__(
         self,
@@ -100,7 +172,6 @@ class DaskCall:
         name: str,
         plugin: str,
         topic: str,
-        client: str,
     ) -> None:
         buffers: list[pickle.PickleBuffer] = []
         try:
@@ -113,7 +184,6 @@ class DaskCall:
                 f"pickled ({type(exc).__name__}: {exc})"
             ) from exc
         self.buffers = buffers  # large arrays' memory, sent by Dask without a copy
-        self.client = client
         self.job_id = job_id
         self.name = name
         self.plugin = plugin
@@ -160,11 +230,14 @@ class DaskCall:
         if jobs is not None:
             with jobs.lock:
                 jobs.running[job_id] = threading.get_ident()
-        started = ["s", job_id, str(key), worker.address, os.getpid()]
-        # Written to the worker's connection to the scheduler before the function runs (no
-        # answer awaited), so the crash guard reads it before it learns that this worker died,
-        # even if the function kills the process at once.
-        sync(worker.loop, _send_now, worker, {"op": STARTED_OP, "topic": topic, "msg": started})
+        # The start notice is on the scheduler connection before the function runs, so the
+        # crash guard reads it before it learns that this worker died, even if the function
+        # kills the process at once. Normally the plugin had the loop write it already.
+        written = jobs.announced.pop(str(key), None) if jobs is not None else None
+        if written is None or not written.wait(_ANNOUNCE_WAIT):
+            started = ["s", job_id, str(key), worker.address, os.getpid()]
+            message = {"op": STARTED_OP, "topic": topic, "msg": started}
+            sync(worker.loop, _send_now, worker, message, None)
 
         def send(current: float, total: float | None) -> None:
             worker.log_event(topic, ["p", job_id, current, total])
@@ -175,17 +248,7 @@ class DaskCall:
         set_running(JobContext(job_id, self.name, send, stopping))
         try:
             fn, args, kwargs = self._load()
-            value = fn(*args, **kwargs)
-            blob = _small(value)
-            if blob is not None:
-                # Sent ahead of Dask's own "task finished" on the same stream: the caller gets
-                # the result without asking for it (Dask still keeps it, as for every task).
-                message = ["r", job_id, blob]
-                worker.loop.add_callback(
-                    worker.batched_send,
-                    {"op": RESULT_OP, "topic": topic, "msg": message, "client": self.client},
-                )
-            return value
+            return fn(*args, **kwargs)
         finally:
             set_running(None)
             if jobs is not None:
@@ -204,19 +267,25 @@ def _small(value: Any) -> bytes | None:
     return blob if len(blob) <= INLINE_LIMIT else None
 
 
-async def _send_now(worker: Any, message: dict[str, Any]) -> None:
+async def _send_now(worker: Any, message: dict[str, Any], written: threading.Event | None) -> None:
     """Write ``message`` on the worker's stream to the scheduler now, with what is queued on it.
 
     The stream's own writer sends at most every 2 ms; here the message, after the ones queued
-    before it (so their order holds), goes to the socket at once. Once written the kernel
-    delivers it even if this process dies next, and the scheduler reads the stream in order,
-    so it handles the message before it handles the closed connection (the worker's removal).
+    before it (so their order holds), goes to the socket at once (a small message is written
+    before the first ``await`` returns). Once written the kernel delivers it even if this
+    process dies next, and the scheduler reads the stream in order, so it handles the message
+    before it handles the closed connection (the worker's removal). ``written`` is set after,
+    whatever happened (a closed connection means the worker is going away anyway).
     """
-    stream = worker.batched_stream
-    stream.send(message)
-    payload, stream.buffer = stream.buffer, []
-    if payload:
-        await stream.comm.write(payload, serializers=stream.serializers, on_error="raise")
+    try:
+        stream = worker.batched_stream
+        stream.send(message)
+        payload, stream.buffer = stream.buffer, []
+        if payload:
+            await stream.comm.write(payload, serializers=stream.serializers, on_error="raise")
+    finally:
+        if written is not None:
+            written.set()
 
 
 def _jobs(dask_worker: Any, plugin: str) -> JobsPlugin | None:
