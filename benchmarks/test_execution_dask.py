@@ -10,6 +10,11 @@ Groups (ratio = peer / atomiton, above 1: atomiton faster):
 - "execution dask: progress": a job reporting 50 progress steps; ``extra_info`` holds the p50
   (and p90) delay from ``report_progress`` in the worker to the caller's progress callback,
   saved with ``--benchmark-json`` and printed when run with ``-s``.
+- "execution dask: A/B": the 200-job batch and 20 round trips, atomiton and raw
+  ``client.submit`` alternating within each round (who goes first alternates too), so load from
+  other processes on the machine hits both sides alike. ``extra_info`` (and ``-s``) report the
+  median and range of the per-round ratios raw / atomiton: on a shared 2-core machine the
+  separate groups above swing by +-50% with the load, this pairing far less.
 
 All on one LocalCluster of two single-threaded worker processes, shared by every row, so the
 rows differ only by the client-side code. In the normal (untimed) run each runs once.
@@ -167,3 +172,53 @@ def test_progress_latency_atomiton(benchmark: Any, cluster: tuple[Any, DaskWorke
             f"\nexecution dask: progress report -> caller callback: p50 {p50 * 1e3:.2f} ms, "
             f"p90 {p90 * 1e3:.2f} ms over {len(delays)} reports"
         )
+
+
+@pytest.mark.benchmark(group="execution dask: A/B")
+def test_interleaved_against_client_submit(
+    benchmark: Any, cluster: tuple[Any, DaskWorkers]
+) -> None:
+    client, workers = cluster
+
+    def ours_batch() -> None:
+        jobs = [workers.submit(abs, -1) for _ in range(JOBS)]
+        assert [job.result() for job in jobs] == [1] * JOBS
+
+    def raw_batch() -> None:
+        futures = [client.submit(abs, -1, pure=False) for _ in range(JOBS)]
+        assert client.gather(futures) == [1] * JOBS
+
+    def ours_trips() -> None:
+        for _ in range(20):
+            assert workers.submit(abs, -1).result() == 1
+
+    def raw_trips() -> None:
+        for _ in range(20):
+            assert client.submit(abs, -1, pure=False).result() == 1
+
+    pairs = {"200 jobs": (ours_batch, raw_batch), "round trip": (ours_trips, raw_trips)}
+    ratios: dict[str, list[float]] = {name: [] for name in pairs}
+    turn = 0
+
+    def one_round() -> None:
+        nonlocal turn
+        turn += 1
+        for name, (ours, raw) in pairs.items():
+            took = {}
+            for side, fn in ((0, ours), (1, raw)) if turn % 2 else ((1, raw), (0, ours)):
+                start = time.perf_counter()
+                fn()
+                took[side] = time.perf_counter() - start
+            ratios[name].append(took[1] / took[0])
+
+    _run(benchmark, "atomiton", one_round, rounds=8)
+    for name, measured in ratios.items():
+        values = measured[1:] or measured  # without the warm-up round
+        median = statistics.median(values)
+        benchmark.extra_info[f"{name}: raw/atomiton median"] = median
+        benchmark.extra_info[f"{name}: raw/atomiton range"] = (min(values), max(values))
+        if not getattr(benchmark, "disabled", True):
+            print(
+                f"\nexecution dask A/B, {name}: raw client.submit / atomiton, median of "
+                f"{len(values)} rounds {median:.2f}x (range {min(values):.2f}-{max(values):.2f})"
+            )
