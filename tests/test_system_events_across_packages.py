@@ -1,8 +1,9 @@
 """Every event the packages emit parses through atomiton.events' typed catalogue.
 
 Real components on a real EventBus: the store's entity client (store.changed), storage's
-MonitoredStorage with report_to_events (storage.operation), and ThreadWorkers and
-ProcessWorkers with ``events=bus`` (execution.job.* for every kind). Each event goes through
+MonitoredStorage with report_to_events (storage.operation), synced entity clients
+(store.sync.entities), and ThreadWorkers, ProcessWorkers and DaskWorkers with ``events=bus``
+(execution.job.* for every kind). Each event goes through
 ``system_event`` and must come back as the right class with the right fields.
 """
 
@@ -212,10 +213,19 @@ WORKERS: dict[str, Callable[..., Workers]] = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(WORKERS))
+def make_workers(kind: str, bus: EventBus) -> Workers:
+    if kind == "dask":
+        pytest.importorskip("distributed", reason="DaskWorkers needs atomiton-execution[dask]")
+        from atomiton.execution import DaskWorkers
+
+        return DaskWorkers(max_workers=1, events=bus)
+    return WORKERS[kind](max_workers=1, events=bus)
+
+
+@pytest.mark.parametrize("kind", [*sorted(WORKERS), "dask"])
 def test_every_job_event_parses_as_job_event(bus: EventBus, kind: str) -> None:
     received = record(bus, "execution.**")
-    with WORKERS[kind](max_workers=1, events=bus) as workers:
+    with make_workers(kind, bus) as workers:
         steps = workers.submit(report_steps, 2)
         assert steps.result(timeout=30) == 2
         broken = workers.submit(fail, "broken")
