@@ -27,10 +27,10 @@ _EXTRAS = {"nats": "nats", "redis": "redis", "rediss": "redis"}
 def connect_bus(
     bus: EventBus,
     url: str,
+    *,
     publish: Sequence[str] = ("**",),
     subscribe: Sequence[str] = ("**",),
     stream: str = DEFAULT_STREAM,
-    *,
     replay_from: ReplayFrom | None = None,
     encoding: str = "json",
     max_pending: int = 10_000,
