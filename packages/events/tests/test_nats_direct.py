@@ -103,7 +103,8 @@ def test_a_refused_direct_publish_is_retried_through_nats_py_and_reported(
 ) -> None:
     transport = NatsTransport(nats_url, stream=nats_stream, on_error=lambda _: None)
     try:
-        transport._root = "atomiton-nowhere"  # no stream captures it: 503, no responders
+        publisher: Any = transport._publisher
+        publisher._root = "atomiton-nowhere"  # no stream captures it: 503, no responders
         done = threading.Event()
         finish = transport.begin_publish([wire(1)], done.set)
         assert finish is not None

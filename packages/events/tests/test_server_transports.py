@@ -294,7 +294,7 @@ def test_begin_publish_stores_in_order_with_publish_and_says_when_it_can_finish(
 def test_a_refused_begin_publish_raises_transport_error_from_finish(place: Place) -> None:
     transport: Any = place.open()
     if place.scheme == "nats":  # no stream captures this subject: no JetStream ack comes
-        transport._root = "atomiton-nowhere"
+        transport._publisher._root = "atomiton-nowhere"
     else:  # a key of another type: Redis refuses the XADD
         transport._client.set(transport._key, "not a stream")
     done = threading.Event()

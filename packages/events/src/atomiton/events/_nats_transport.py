@@ -10,18 +10,13 @@ nats-py is asyncio-only, so the transport owns event-loop threads: one here, for
 ``history`` and creating the stream (callers block on it with a timeout), and one in the consumer
 (``_nats_consumer``), which also runs ``deliver``, each with its own connection.
 
-- **begin_publish** (the outbox's idle fast path): the emitting thread writes the event's
-  ``HPUB`` itself on a small direct connection of its own and the sender thread reads the ack
-  there (``_nats_direct``, plain ``nats://`` URLs without credentials to servers without TLS or
-  auth); otherwise, or while that connection is down, it hands nats-py's loop one callback that
-  writes the command (``_nats_fast_publish``: one loop turn instead of the three of
-  ``js.publish_async``). Anything that fails on the direct connection is published again
-  through nats-py (stored once: JetStream drops the copy by its ``Nats-Msg-Id``).
-- **publish**: every event of the batch is published with the ``Nats-Msg-Id`` header set to the
-  event id (the server drops a retried copy within its duplicate window), then all acks are
-  awaited together, bounded by ``timeout``.
+- **publish** / **begin_publish** (the outbox's batch path and idle fast path): ``_nats_publish``
+  (direct connection, one loop callback, or nats-py's ``publish_async`` with all acks awaited
+  together; every event carries ``Nats-Msg-Id``, so a retried copy is stored once);
+- **start**: live delivery by a consumer with a loop and connection of its own
+  (``_nats_consumer``), after replaying the stored events asked for;
 - **history**: a short-lived consumer on a private inbox reads the matching events that exist at
-  the call (its ``num_pending``) and is deleted.
+  the call (``_nats_history``).
 
 URL options (query): ``storage=file|memory`` (default file: the stream survives a server restart;
 memory streams are lost with it), ``maxlen`` (default 1,000,000 events kept, oldest discarded),
@@ -31,7 +26,6 @@ apply when the transport creates the stream; an existing stream is used as it is
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import logging
@@ -39,25 +33,19 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from atomiton.events._envelope import decode_body, encode_body
 from atomiton.events._errors import BusConfigError, TransportError
 from atomiton.events._loop_thread import LoopThread
 from atomiton.events._nats_connection import (
     RECONNECT_WAIT,
     SUBJECT_ROOT,
-    TIME_SKEW,
     StreamSettings,
     connect,
-    utc,
 )
 from atomiton.events._nats_consumer import NatsConsumer
-from atomiton.events._nats_direct import (
-    DirectFailed,
-    DirectPublisher,
-    Refused,
-    direct_address,
-)
+from atomiton.events._nats_direct import DirectPublisher, direct_address
 from atomiton.events._nats_fast_publish import FastPublisher, init_replies
+from atomiton.events._nats_history import read_stored
+from atomiton.events._nats_publish import NatsPublisher
 from atomiton.events._outage import OutageReports
 from atomiton.events._patterns import matches
 from atomiton.events._server_url import (
@@ -67,7 +55,7 @@ from atomiton.events._server_url import (
     positive_int,
     redact,
 )
-from atomiton.events._subjects import encode_subject, subject_filters
+from atomiton.events._subjects import subject_filters
 from atomiton.events._transport import Deliver, Finish, ReplayFrom, WireEvent
 
 if TYPE_CHECKING:
@@ -134,11 +122,12 @@ class NatsTransport:
         except BaseException:
             self._loop_thread.stop(1.0)
             raise
-        self._fast = FastPublisher(self._nc, self._js, self._loop_thread.loop, self._timeout)
+        fast = FastPublisher(self._nc, self._js, self._loop_thread.loop, self._timeout)
         address = direct_address(driver_url)
         self._direct = None if address is None else DirectPublisher(address, self._timeout)
         if self._direct is not None:
             self._direct.connect()
+        self._publisher = NatsPublisher(self._settings, self._js, fast, self._direct, self._call)
 
     @property
     def is_closed(self) -> bool:
@@ -206,95 +195,16 @@ class NatsTransport:
         Raises:
             TransportError: Not connected, no ack within ``timeout``, or the server refused.
         """
-        self._call(self._publish(events), self._timeout + 1, f"publish {len(events)} event(s)")
-        if self._direct is not None:  # the server answers again: reopen the direct connection
-            self._direct.reconnect_if_due()
+        self._publisher.publish(events)
 
     def begin_publish(self, events: Sequence[WireEvent], done: Callable[[], None]) -> Finish | None:
-        """Start the publish of ``events`` now; return what waits for the acks.
+        """Start the publish of ``events`` now; return what waits for the acks (or None).
 
-        Never waits (see ``StartsPublish``). A single event goes through ``_nats_fast_publish``
-        (one loop turn to the socket); None when closed or that path cannot take it now.
+        Never waits (see ``StartsPublish`` and ``_nats_publish``).
         """
-        if self._is_closed or len(events) != 1:
+        if self._is_closed:
             return None
-        direct = self._direct
-        if direct is not None:
-            token = direct.start(events[0], self._root)
-            if token is not None:
-                done()  # finish reads the ack itself
-                sent = token
-                return lambda: self._finish_direct(direct, sent, events)
-        started = self._fast.start(events[0], self._root)
-        if started is None:
-            return None
-        future, token = started
-        future.add_done_callback(lambda _: done())
-        timeout = self._timeout + 1  # the loop fails the future after ``_timeout`` itself
-
-        def finish() -> None:
-            from nats.js.errors import NoStreamResponseError
-
-            try:
-                future.result(timeout)
-            except NoStreamResponseError:
-                # A memory stream is gone after a server restart: publish again through the
-                # full path, which creates it again and retries once.
-                self.publish(events)
-            except TimeoutError:
-                self._fast.forget(token)
-                raise TransportError(
-                    f"{self._server}: publish 1 event(s) timed out after {self._timeout:g} s"
-                ) from None
-            except TransportError:
-                raise
-            except Exception as error:
-                raise TransportError(
-                    f"{self._server}: publish 1 event(s) failed: {error!r}"
-                ) from error
-
-        return finish
-
-    def _finish_direct(
-        self, direct: DirectPublisher, token: str, events: Sequence[WireEvent]
-    ) -> None:
-        try:
-            direct.finish(token)
-        except Refused as error:
-            raise TransportError(f"{self._server}: publish 1 event(s) failed: {error}") from None
-        except DirectFailed:
-            # No stream (created again there), or no ack on the direct connection: the same
-            # event again through nats-py (JetStream drops a stored copy by its Nats-Msg-Id).
-            self.publish(events)
-
-    async def _publish(self, events: Sequence[WireEvent]) -> None:
-        from nats.js.errors import NoStreamResponseError
-
-        try:
-            await self._publish_once(events)
-        except NoStreamResponseError:
-            # A memory stream is gone after a server restart: create it again, then retry once.
-            await self._settings.ensure(self._js)
-            await self._publish_once(events)
-
-    async def _publish_once(self, events: Sequence[WireEvent]) -> None:
-        js = self._js
-        root = self._root
-        pending = []
-        for event in events:
-            pending.append(
-                await js.publish_async(
-                    encode_subject(root, event.type),
-                    encode_body(event),
-                    headers={"Nats-Msg-Id": event.id},
-                )
-            )
-        try:
-            await asyncio.wait_for(asyncio.gather(*pending), self._timeout)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+        return self._publisher.begin(events, done)
 
     # -- consuming --------------------------------------------------------------------------
 
@@ -344,58 +254,21 @@ class NatsTransport:
         """
         filters = {found for pattern in patterns for found in subject_filters(self._root, pattern)}
         subject = filters.pop() if len(filters) == 1 else f"{self._root}.>"
-        found: list[WireEvent] = self._call(
-            self._read(subject, since_seq, since_time), self._timeout * 4, "read history"
+        reading = read_stored(
+            self._nc,
+            self._js,
+            self._stream,
+            subject,
+            since_seq=since_seq,
+            since_time=since_time,
+            timeout=self._timeout,
         )
+        found: list[WireEvent] = self._call(reading, self._timeout * 4, "read history")
         kept: deque[WireEvent] = deque(maxlen=limit)
         for event in found:
             if any(matches(pattern, event.type) for pattern in patterns):
                 kept.append(event)
         return list(kept)
-
-    async def _read(
-        self, subject: str, since_seq: int | None, since_time: float | None
-    ) -> list[WireEvent]:
-        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-
-        config = ConsumerConfig(
-            ack_policy=AckPolicy.NONE,
-            filter_subject=subject,
-            mem_storage=True,
-            inactive_threshold=max(self._timeout, 5.0),
-            deliver_policy=DeliverPolicy.ALL,
-        )
-        if since_seq is not None:
-            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
-            config.opt_start_seq = max(since_seq, 1)
-        elif since_time is not None:
-            config.deliver_policy = DeliverPolicy.BY_START_TIME
-            config.opt_start_time = utc(since_time - TIME_SKEW)
-        inbox = self._nc.new_inbox()
-        config.deliver_subject = inbox
-        subscription = await self._nc.subscribe(
-            inbox, pending_msgs_limit=-1, pending_bytes_limit=-1
-        )
-        events: list[WireEvent] = []
-        try:
-            info = await self._js._jsm.add_consumer(self._stream, config=config)
-            try:
-                for _ in range(info.num_pending):
-                    msg = await subscription.next_msg(timeout=self._timeout)
-                    seq = msg.metadata.sequence.stream
-                    try:
-                        events.append(decode_body(msg.data, seq))
-                    except (ValueError, TypeError):  # not an event (reported when delivered)
-                        continue
-            finally:
-                with contextlib.suppress(Exception):
-                    await self._js.delete_consumer(self._stream, info.name)
-        finally:
-            await subscription.unsubscribe()
-        if since_time is not None:
-            first = next((i for i, e in enumerate(events) if e.timestamp >= since_time), None)
-            events = [] if first is None else events[first:]
-        return events
 
     # -- closing ----------------------------------------------------------------------------
 
