@@ -33,7 +33,7 @@ from concurrent.futures._base import (
     RUNNING,
 )
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from atomiton.platform import JobEventKind, JobStatus
 
@@ -134,6 +134,11 @@ class Job(Future[T]):
     _waiters = _Lazy(list)
     _done_callbacks = _Lazy(list)
 
+    if TYPE_CHECKING:
+        # Future's own (private, so not in typeshed) callback runner, which Job calls as
+        # Future.set_result does.
+        def _invoke_callbacks(self) -> None: ...
+
     def __init__(self, owner: _JobOwner, name: str, timeout: float | None) -> None:
         # Future.__init__, inlined (the same fields as CPython 3.11-3.13, the lazy ones aside).
         self._state = PENDING
@@ -219,7 +224,7 @@ class Job(Future[T]):
         if self._owner._observed:
             self._owner._job_changed(self, JobEventKind.CANCELLED)
         if "_done_callbacks" in self.__dict__:
-            self._invoke_callbacks()  # type: ignore[attr-defined]
+            self._invoke_callbacks()
         return True
 
     def _to_cancelled(self, only_pending: bool) -> tuple[bool, bool] | None:
@@ -334,7 +339,7 @@ class Job(Future[T]):
         if self._owner._observed:
             self._owner._job_changed(self, JobEventKind(status.value))
         if "_done_callbacks" in self.__dict__:
-            self._invoke_callbacks()  # type: ignore[attr-defined]
+            self._invoke_callbacks()
         return True
 
     def _report(self, current: float, total: float | None) -> None:
