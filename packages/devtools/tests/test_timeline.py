@@ -153,7 +153,7 @@ def test_a_page_counts_from_the_newest_and_filters_by_kind_source_origin_and_tex
 
 def test_an_entry_keeps_origin_and_before_through_to_dict() -> None:
     timeline = Timeline()
-    entry = timeline.record("atom", "ui", "n", {"n": 2}, 1, origin="p2", before={"n": 1})
+    entry = timeline.record("atom", "ui", "n", {"n": 2}, position=1, origin="p2", before={"n": 1})
     again = TimelineEntry.from_dict(entry.to_dict())
     assert (again.origin, again.before) == ("p2", {"n": 1})
     assert again == entry

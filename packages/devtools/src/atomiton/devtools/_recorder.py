@@ -49,8 +49,8 @@ class Recorder:
         source: str,
         label: str,
         data: Mapping[str, Any] | None = None,
-        position: int | None = None,
         *,
+        position: int | None = None,
         origin: str = "",
         timestamp: float | None = None,
         before: Mapping[str, Any] | None = None,
@@ -60,7 +60,14 @@ class Recorder:
             self.touch()  # not recorded, but what the page shows (values, counts) changed
             return None
         entry = self.timeline.record(
-            kind, source, label, data, position, origin=origin, timestamp=timestamp, before=before
+            kind,
+            source,
+            label,
+            data,
+            position=position,
+            origin=origin,
+            timestamp=timestamp,
+            before=before,
         )
         self.touch()
         return entry

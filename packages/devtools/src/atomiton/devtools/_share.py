@@ -63,7 +63,9 @@ class TimelineShare:
             str(data.get("source", "?")),
             str(data.get("label", "")),
             dict(body) if isinstance(body, Mapping) else {},
-            position if isinstance(position, int) and not isinstance(position, bool) else None,
+            position=position
+            if isinstance(position, int) and not isinstance(position, bool)
+            else None,
             origin=str(origin),
             timestamp=float(timestamp) if isinstance(timestamp, int | float) else None,
             before=dict(before) if isinstance(before, Mapping) else None,

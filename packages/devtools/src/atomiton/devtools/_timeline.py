@@ -110,8 +110,8 @@ class Timeline:
         source: str,
         label: str,
         data: Mapping[str, Any] | None = None,
-        position: int | None = None,
         *,
+        position: int | None = None,
         origin: str = "",
         timestamp: float | None = None,
         before: Mapping[str, Any] | None = None,
@@ -149,7 +149,7 @@ class Timeline:
         return remove
 
     def entries(
-        self, kind: EntryKind | None = None, limit: int | None = None
+        self, kind: EntryKind | None = None, *, limit: int | None = None
     ) -> list[TimelineEntry]:
         """Return the kept entries, oldest first; optionally of one kind, at most ``limit``."""
         with self._lock:
