@@ -110,9 +110,13 @@ class JobsPlugin(WorkerPlugin):
         if worker is None:
             return
         try:
-            if finish == "executing":
+            if finish == "executing" and start in ("ready", "constrained"):
+                # Only Dask's two ways into a new execution: a task taken back from
+                # "cancelled" while its thread still runs must not announce a second start.
                 self._announce(worker, key)
-            else:
+            elif finish in ("memory", "error", "released", "forgotten"):
+                # Its thread is done (or never ran): an unread notice flag is dropped. Not on
+                # "cancelled": the thread may still start, and must find that it was written.
                 self.announced.pop(key, None)
                 if start == "executing" and finish == "memory":
                     self._send_result(worker, key)
