@@ -10,6 +10,7 @@ timed work: timeouts, the cancel grace period, restarting a worker, closing idle
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
 import queue
@@ -168,6 +169,8 @@ class DaskWorkers(Workers):
             raise
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._inline: dict[str, bytes] = {}  # job id -> its pickled result, sent by the task
+        self._to_fetch: list[Any] = []  # futures sent whose _fetch the client's loop must start
+        self._fetching: set[asyncio.Future[None]] = set()  # the running _fetch tasks
         self._client.subscribe_topic(self._topic, self._on_event)
         self._dispatcher = threading.Thread(
             target=self._dispatch, name=f"atomiton-dask-events-{self._id}", daemon=True
@@ -228,7 +231,10 @@ class DaskWorkers(Workers):
         future = self._client.submit(call, key=f"{self._topic}-{job.id}", pure=False)
         with self._lock:
             self._dask[job.id] = future
-        self._client.loop.add_callback(self._fetch, future)
+            self._to_fetch.append(future)
+            wake = len(self._to_fetch) == 1
+        if wake:  # one wake-up of the client's loop per burst of submits, not one per job
+            self._client.loop.add_callback(self._start_fetches)
         if job.done():  # cancelled meanwhile
             self._timers.call_soon(partial(self._client.cancel, [future]))
 
@@ -251,6 +257,15 @@ class DaskWorkers(Workers):
             job_id = job.id
 
     # --- what comes back from the cluster ----------------------------------------------------
+
+    def _start_fetches(self) -> None:
+        """In the client's event loop: start a ``_fetch`` for every future sent since the last."""
+        with self._lock:
+            futures, self._to_fetch = self._to_fetch, []
+        for future in futures:
+            task = asyncio.ensure_future(self._fetch(future))
+            self._fetching.add(task)  # asyncio keeps only a weak reference to a task
+            task.add_done_callback(self._fetching.discard)
 
     async def _fetch(self, future: Any) -> None:
         """In the client's event loop: wait for the job's task, fetch its result, hand both over.
