@@ -151,9 +151,10 @@ def test_each_part_lives_in_its_own_private_folder() -> None:
     assert f"{PACKAGE}._atoms.runtime" in names
     assert f"{PACKAGE}._entities.client" in names
     assert f"{PACKAGE}._hub.hub" in names
-    # No implementation module is left flat beside the face but the shared errors and version.
+    # No implementation module is left flat beside the face but what the parts share: the
+    # errors, the version, and the async consumer wake-up (store.watch and watch_many).
     flat = {p.name for p in ROOT.glob("*.py")}
-    assert flat == {"__init__.py", "_errors.py", "_version.py"}
+    assert flat == {"__init__.py", "_errors.py", "_version.py", "_wakeup.py"}
 
 
 if __name__ == "__main__":

@@ -49,10 +49,9 @@ from atomiton.store._entities.query import (
     normalise_order_by,
 )
 from atomiton.store._errors import QueryError
+from atomiton.store._wakeup import Wakeup
 
 if TYPE_CHECKING:
-    import asyncio
-
     from atomiton.store._atoms.atom import Computed, Getter
     from atomiton.store._entities.handle import StoreHandle
 
@@ -467,11 +466,8 @@ class LiveWatch(AsyncIterator[Page]):
         "_is_closed",
         "_latest",
         "_live",
-        "_loop",
         "_query",
-        "_thread",
-        "_waiter",
-        "_wake_scheduled",
+        "_wakeup",
     )
 
     def __init__(self, live: LiveQueries, query: LiveQuery) -> None:
@@ -480,10 +476,7 @@ class LiveWatch(AsyncIterator[Page]):
         self._guard = threading.Lock()
         self._latest: tuple[int, Page | None] | None = None
         self._given = -1
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = 0
-        self._waiter: asyncio.Future[None] | None = None
-        self._wake_scheduled = False
+        self._wakeup = Wakeup()
         self._is_closed = False
         self._ended = False
 
@@ -503,7 +496,7 @@ class LiveWatch(AsyncIterator[Page]):
         if self._is_closed:
             raise StopAsyncIteration
         try:
-            if self._loop is None:
+            if not self._wakeup.bound:
                 return await self._first()
             while True:
                 latest = self._latest
@@ -512,12 +505,7 @@ class LiveWatch(AsyncIterator[Page]):
                     if latest[1] is None:  # the client was disposed
                         raise StopAsyncIteration
                     return latest[1]
-                waiter = self._loop.create_future()
-                self._waiter = waiter
-                try:
-                    await waiter
-                finally:
-                    self._waiter = None
+                await self._wakeup.wait()
                 if self._is_closed:
                     raise StopAsyncIteration
         except BaseException:
@@ -529,8 +517,7 @@ class LiveWatch(AsyncIterator[Page]):
     async def _first(self) -> Page:
         import asyncio  # already loaded: we run on an asyncio loop
 
-        self._loop = asyncio.get_running_loop()
-        self._thread = threading.get_ident()
+        self._wakeup.bind()
         ref = weakref.ref(self)
 
         def listener(version: int, page: Page | None) -> None:
@@ -559,21 +546,7 @@ class LiveWatch(AsyncIterator[Page]):
             if latest is not None and version <= latest[0]:
                 return
             self._latest = (version, page)
-        if threading.get_ident() == self._thread:
-            waiter = self._waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-        elif not self._wake_scheduled:
-            self._wake_scheduled = True
-            loop = self._loop
-            if loop is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(self._wake)
-
-    def _wake(self) -> None:
-        self._wake_scheduled = False  # before looking: a later delivery schedules another
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wakeup.wake()
 
     def close(self) -> None:
         """Stop the live query; a pending ``__anext__`` ends the iteration. Idempotent."""
@@ -581,12 +554,7 @@ class LiveWatch(AsyncIterator[Page]):
             return
         self._is_closed = True
         self._live.close(self._query)
-        loop = self._loop
-        if loop is not None and self._waiter is not None:
-            if threading.get_ident() == self._thread:
-                self._wake()
-            elif not loop.is_closed():
-                loop.call_soon_threadsafe(self._wake)
+        self._wakeup.wake()  # a pending __anext__ sees it closed
 
     async def aclose(self) -> None:
         """``close()``, for ``contextlib.aclosing`` and code that awaits its closers."""

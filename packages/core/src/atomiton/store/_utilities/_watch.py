@@ -20,7 +20,6 @@ its ``__del__`` unsubscribes: the store keeps no listener behind.
 from __future__ import annotations
 
 import contextlib
-import threading
 import weakref
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
@@ -28,9 +27,9 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from atomiton.store._atoms.atom import Atom
 from atomiton.store._errors import PendingError
+from atomiton.store._wakeup import Wakeup
 
 if TYPE_CHECKING:
-    import asyncio
     from contextlib import AbstractContextManager
 
 T = TypeVar("T")
@@ -86,12 +85,9 @@ class AtomWatch(AsyncIterator[T], Generic[T]):
         "_is_closed",
         "_last",
         "_latest",
-        "_loop",
         "_store",
-        "_thread",
         "_unsubscribe",
-        "_waiter",
-        "_wake_scheduled",
+        "_wakeup",
     )
 
     def __init__(self, store: WatchedStore, atom: Atom[T]) -> None:
@@ -100,12 +96,9 @@ class AtomWatch(AsyncIterator[T], Generic[T]):
         self._store = store
         self._atom = atom
         self._unsubscribe: Callable[[], None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = 0
+        self._wakeup = Wakeup()
         self._latest: Any = _NOTHING  # written by the listener (any thread)
         self._last: Any = _NOTHING  # the value last given to the consumer
-        self._waiter: asyncio.Future[None] | None = None
-        self._wake_scheduled = False
         self._is_closed = False
 
     def __repr__(self) -> str:
@@ -125,19 +118,14 @@ class AtomWatch(AsyncIterator[T], Generic[T]):
         if self._is_closed:
             raise StopAsyncIteration
         try:
-            if self._loop is None:
+            if not self._wakeup.bound:
                 return await self._first()
             while True:
                 latest = self._latest
                 if latest is not _NOTHING and latest is not self._last:
                     self._last = latest
                     return latest  # type: ignore[no-any-return]
-                waiter = self._loop.create_future()
-                self._waiter = waiter
-                try:
-                    await waiter
-                finally:
-                    self._waiter = None
+                await self._wakeup.wait()
                 if self._is_closed:
                     raise StopAsyncIteration
         except BaseException as exc:
@@ -148,10 +136,7 @@ class AtomWatch(AsyncIterator[T], Generic[T]):
             raise
 
     async def _first(self) -> T:
-        import asyncio  # already loaded: we run on an asyncio loop
-
-        self._loop = asyncio.get_running_loop()
-        self._thread = threading.get_ident()
+        self._wakeup.bind()
         ref = weakref.ref(self)
 
         def listener(value: Any) -> None:
@@ -180,24 +165,7 @@ class AtomWatch(AsyncIterator[T], Generic[T]):
     # ---------------------------------------------------------------- delivery (any thread)
     def _deliver(self, value: Any) -> None:
         self._latest = value
-        if threading.get_ident() == self._thread:
-            waiter = self._waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-        elif not self._wake_scheduled:
-            self._wake_scheduled = True
-            loop = self._loop
-            if loop is not None:
-                # A closed loop has no consumer left to wake; the writer must not fail for it.
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(self._wake)
-
-    def _wake(self) -> None:
-        # Reset before looking: a value delivered after this line schedules another wake-up.
-        self._wake_scheduled = False
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wakeup.wake()
 
     # ---------------------------------------------------------------- closing
     def close(self) -> None:
@@ -209,13 +177,7 @@ class AtomWatch(AsyncIterator[T], Generic[T]):
         self._unsubscribe = None
         if unsubscribe is not None:
             unsubscribe()
-        loop = self._loop
-        if loop is not None and self._waiter is not None:
-            if threading.get_ident() == self._thread:
-                self._wake()
-            else:
-                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-                    loop.call_soon_threadsafe(self._wake)
+        self._wakeup.wake()  # a pending __anext__ sees it closed
 
     async def aclose(self) -> None:
         """``close()``, for ``contextlib.aclosing`` and code that awaits its closers."""
