@@ -9,11 +9,6 @@ its hello).
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,36 +16,18 @@ from typing import Any
 
 import pytest
 
+from ._line_child import LineChild
+
 CHILD = Path(__file__).with_name("_store_sync_child.py")
-TIMEOUT = 60.0
 WAIT = 20.0
 
 pytestmark = pytest.mark.slow
 
 
-class AtomChild:
+class AtomChild(LineChild):
     def __init__(self, bus_url: str, stream: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(CHILD), "atoms", bus_url, stream],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        super().__init__(CHILD, "atoms", bus_url, stream)
         assert self.answer() == "ready"
-
-    def answer(self) -> Any:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            self.process.wait(TIMEOUT)
-            pytest.fail(f"child exited with {self.process.returncode} before answering")
-        return json.loads(line)
-
-    def ask(self, command: dict[str, Any]) -> Any:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(command) + "\n")
-        self.process.stdin.flush()
-        return self.answer()
 
     def wait_for(self, expected: dict[str, Any]) -> dict[str, Any]:
         deadline = time.monotonic() + WAIT
@@ -61,21 +38,6 @@ class AtomChild:
             if time.monotonic() > deadline:
                 pytest.fail(f"expected {expected}, the child holds {state}")
             time.sleep(0.02)
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.communicate()
-
-    def end(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.ask({"op": "quit"})
-                self.process.communicate(timeout=TIMEOUT)
-            except Exception:
-                self.process.kill()
-                self.process.communicate()
-        else:
-            self.process.communicate()
 
 
 @pytest.fixture(params=["sqlite", "nats", "redis"])

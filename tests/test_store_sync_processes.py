@@ -12,11 +12,7 @@ events bring the processes together (a sequence gap may still reconcile).
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,8 +24,9 @@ from hypothesis import strategies as st
 
 from atomiton.storage import open_storage
 
+from ._line_child import LineChild
+
 CHILD = Path(__file__).with_name("_store_sync_child.py")
-TIMEOUT = 60.0
 STORES = ("Todo", "Note")
 
 pytestmark = pytest.mark.slow
@@ -100,58 +97,20 @@ def _setup(
 # -- children -----------------------------------------------------------------------------------
 
 
-class Child:
+class Child(LineChild):
     """One child process and its line protocol."""
 
     def __init__(self, setup: Setup, reconcile: float | None = None) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                str(CHILD),
-                "entities",
-                setup.bus_url,
-                setup.stream,
-                setup.storage_url,
-                setup.prefix,
-                "none" if reconcile is None else str(reconcile),
-                setup.coalesce,
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+        super().__init__(
+            CHILD,
+            "entities",
+            setup.bus_url,
+            setup.stream,
+            setup.storage_url,
+            setup.prefix,
+            "none" if reconcile is None else str(reconcile),
+            setup.coalesce,
         )
-
-    def send(self, command: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(command) + "\n")
-        self.process.stdin.flush()
-
-    def answer(self) -> Any:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            self.process.wait(TIMEOUT)
-            pytest.fail(f"child exited with {self.process.returncode} before answering")
-        return json.loads(line)
-
-    def ask(self, command: dict[str, Any]) -> Any:
-        self.send(command)
-        return self.answer()
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.communicate()
-
-    def end(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.ask({"op": "quit"})
-                self.process.communicate(timeout=TIMEOUT)
-            except Exception:
-                self.process.kill()
-                self.process.communicate()
-        else:
-            self.process.communicate()
 
 
 @pytest.fixture
