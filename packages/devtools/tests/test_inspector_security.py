@@ -6,7 +6,7 @@ much of a body is read) and checks both the answer and that the model was not to
 
 import asyncio
 import socket
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import httpx
@@ -17,52 +17,12 @@ from atomiton.devtools._http_guard import HostGuard, host_name
 from atomiton.devtools._server import create_app
 from atomiton.store import atom, create_store
 
-
-class FakeModel:
-    def __init__(self) -> None:
-        self.revision = 1
-        self.calls: list[tuple[str, str, Any]] = []
-
-    def view(self) -> dict[str, Any]:
-        return {"revision": self.revision, "stores": [{"name": "secret-state"}]}
-
-    def undo(self, name: str) -> bool:
-        self.calls.append(("undo", name, None))
-        return True
-
-    def redo(self, name: str) -> bool:
-        self.calls.append(("redo", name, None))
-        return True
-
-    def jump_to(self, name: str, index: int) -> bool:
-        self.calls.append(("jump", name, index))
-        return True
-
-    def set_value(self, name: str, atom: str, value: Any) -> None:
-        self.calls.append(("set", name, value))
-
-    def pause(self) -> bool:
-        self.calls.append(("pause", "", None))
-        return True
-
-    def resume(self) -> bool:
-        self.calls.append(("resume", "", None))
-        return True
-
-    def export(self) -> dict[str, Any]:
-        return {"format": "atomiton-devtools", "stores": {}}
-
-    def import_(self, data: Mapping[str, Any]) -> None:
-        self.calls.append(("import", str(data.get("format")), None))
-
-    def timeline_page(self, **query: Any) -> dict[str, Any]:
-        self.calls.append(("timeline", repr(sorted(query.items())), None))
-        return {"entries": [], "matched": 0}
+from ._fake_model import FakeModel
 
 
 @pytest.fixture(scope="module")
 def shared_model() -> FakeModel:
-    return FakeModel()
+    return FakeModel(("secret-state",))
 
 
 @pytest.fixture

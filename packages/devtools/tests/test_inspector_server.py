@@ -1,60 +1,17 @@
 """The inspector server: loopback by default, tokens off loopback, live SSE views, commands."""
 
-from collections.abc import Mapping
-from typing import Any
-
 import httpx
 import pytest
 
 from atomiton.devtools import InspectorError, InspectorServer
 from atomiton.devtools._server import is_loopback
 
-
-class FakeModel:
-    def __init__(self) -> None:
-        self.revision = 1
-        self.calls: list[tuple[str, str, Any]] = []
-
-    def view(self) -> dict[str, Any]:
-        return {"revision": self.revision, "stores": []}
-
-    def undo(self, name: str) -> bool:
-        self.calls.append(("undo", name, None))
-        return True
-
-    def redo(self, name: str) -> bool:
-        self.calls.append(("redo", name, None))
-        return False
-
-    def jump_to(self, name: str, index: int) -> bool:
-        self.calls.append(("jump", name, index))
-        return True
-
-    def set_value(self, name: str, atom: str, value: Any) -> None:
-        self.calls.append(("set", name, value))
-
-    def pause(self) -> bool:
-        self.calls.append(("pause", "", None))
-        return True
-
-    def resume(self) -> bool:
-        self.calls.append(("resume", "", None))
-        return True
-
-    def export(self) -> dict[str, Any]:
-        return {"format": "atomiton-devtools", "stores": {}}
-
-    def import_(self, data: Mapping[str, Any]) -> None:
-        self.calls.append(("import", str(data.get("format")), None))
-
-    def timeline_page(self, **query: Any) -> dict[str, Any]:
-        self.calls.append(("timeline", repr(sorted(query.items())), None))
-        return {"entries": [], "matched": 0}
+from ._fake_model import FakeModel
 
 
 @pytest.fixture
 def model() -> FakeModel:
-    return FakeModel()
+    return FakeModel(redo_result=False)
 
 
 def test_server_binds_loopback_by_default_and_serves_the_page(model: FakeModel) -> None:
