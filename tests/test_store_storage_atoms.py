@@ -26,7 +26,7 @@ def test_values_persist_and_reset_deletes_the_key(
     make: Callable[[Path], Any], tmp_path: Path
 ) -> None:
     storage = make(tmp_path)
-    assert isinstance(make(tmp_path), KeyValueStorage)
+    assert isinstance(storage, KeyValueStorage)
     prefs: Any = atom_with_storage("app/prefs", {"theme": "light"}, storage)
     store = create_store()
     store.set(prefs, {"theme": "dark", "size": 12})
