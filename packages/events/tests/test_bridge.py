@@ -564,3 +564,21 @@ def test_a_sqlite_stream_keeps_its_newest_maxlen_events(url: str) -> None:
         assert [e.type for e in kept.history()] == ["keep.me"]  # other streams untouched
     with pytest.raises(BusConfigError, match="maxlen"):
         connect_bus(EventBus(), url + "?maxlen=0")
+
+
+def test_outbound_pending_counts_the_events_not_yet_acknowledged(url: str, tmp_path: Path) -> None:
+    sender = EventBus()
+    sender.emit("n", 0)
+    assert sender.outbound_pending == 0  # no bridge: nothing ever goes elsewhere
+    blocker = sqlite3.connect(tmp_path / "events.db", isolation_level=None)
+    with connect_bus(sender, url + "?busy_timeout=0.05", subscribe=[]) as bridge:
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock: nothing is stored
+        for n in range(3):
+            sender.emit("n", n)
+        assert sender.outbound_pending == 3 == bridge.stats.pending
+        blocker.execute("ROLLBACK")
+        assert bridge.flush(WAIT)
+        assert sender.outbound_pending == 0
+    blocker.close()
+    sender.emit("n", 4)
+    assert sender.outbound_pending == 0  # the bridge closed: detached

@@ -124,7 +124,7 @@ class Bridge:
 
     def _start(self, replay_from: ReplayFrom | None) -> None:
         """Attach to the bus and start receiving (connect_bus calls this once)."""
-        self._bus._attach_replayer(self._replay)
+        self._bus._attach_replayer(self._replay, self._outbox.pending_count)
         try:
             if self._subscribe:
                 self._transport.start(

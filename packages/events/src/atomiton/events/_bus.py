@@ -82,6 +82,7 @@ class EventBus:
         "_lock",
         "_log",
         "_on_error",
+        "_outbound",
         "_plain_history",
         "_recording",
         "_replayer",
@@ -113,6 +114,7 @@ class EventBus:
         self._subscriptions: tuple[Subscription, ...] = ()
         self._cache: dict[str, tuple[Handler, ...]] = {}
         self._replayer: Replayer | None = None
+        self._outbound: Callable[[], int] | None = None
 
     # -- emitting ---------------------------------------------------------------------------
 
@@ -242,8 +244,13 @@ class EventBus:
                 self._report(error, event, call)
         return event
 
-    def _attach_replayer(self, replayer: Replayer) -> None:
+    def _attach_replayer(
+        self, replayer: Replayer, outbound: Callable[[], int] | None = None
+    ) -> None:
         """Let a bridge answer ``on(replay=True)`` from its durable stream (one per bus).
+
+        ``outbound`` counts the local events the bridge has not had acknowledged yet (what
+        ``outbound_pending`` reports).
 
         Raises:
             BusConfigError: Another bridge is attached already.
@@ -254,6 +261,7 @@ class EventBus:
                     "this bus is already bridged; close that bridge first (one bridge per bus)"
                 )
             self._replayer = replayer
+            self._outbound = outbound
 
     def _history_bounds(self) -> tuple[int | None, float | None]:
         """(count, age) this bus keeps in history: how far a bridged replay reaches back."""
@@ -263,6 +271,7 @@ class EventBus:
         with self._lock:
             if self._replayer == replayer:
                 self._replayer = None
+                self._outbound = None
 
     def _resolve(
         self, event_type: str, cache: dict[str, tuple[Handler, ...]]
@@ -416,6 +425,18 @@ class EventBus:
         self._cache = {}
 
     # -- inspecting -------------------------------------------------------------------------
+
+    @property
+    def outbound_pending(self) -> int:
+        """Events emitted here that are on their way to other processes, not yet acknowledged.
+
+        Queued in the bridge's outbox or published and awaiting the transport's
+        acknowledgement; always 0 on a bus without a bridge. Senders that can batch (the
+        entity client's sync) publish at once when it is 0 and wait to join the next event
+        while it is not (see Nagle's algorithm).
+        """
+        outbound = self._outbound
+        return 0 if outbound is None else outbound()
 
     def listener_count(self, event_type: str | None = None) -> int:
         """How many subscriptions an event of ``event_type`` would reach (all if None)."""
