@@ -1,8 +1,8 @@
 """A child process of the store sync tests: one synced entity client driven over stdin/stdout.
 
 Run as ``python _store_sync_child.py entities <bus url> <stream> <storage url> <key prefix>
-<reconcile interval | none> [<sync_coalesce seconds | none>]``. It prints ``ready`` once its
-client is synced and hydrated, then answers one JSON line per command line:
+<reconcile interval | none> [<sync_coalesce seconds | none | default>]``. It prints ``ready``
+once its client is synced and hydrated, then answers one JSON line per command line:
 
 - ``{"op": "run", "steps": [...]}``: runs the steps (see ``run_step``), answers ``"done"``;
 - ``{"op": "settle"}``: flushes the client's outbox and the bridge, answers ``"settled"``;
@@ -76,20 +76,28 @@ def _answer(value: Any) -> None:
 
 
 def entities(
-    bus_url: str, stream: str, storage_url: str, prefix: str, reconcile: str, coalesce: str = "none"
+    bus_url: str,
+    stream: str,
+    storage_url: str,
+    prefix: str,
+    reconcile: str,
+    coalesce: str = "default",
 ) -> None:
     storage = open_storage(storage_url)
     bus = EventBus(history_limit=0)
     bridge = connect_bus(
         bus, bus_url, stream=stream, publish=["store.sync.**"], subscribe=["store.sync.**"]
     )
+    options: dict[str, Any] = {}
+    if coalesce != "default":  # else the client's own publishing window
+        options["sync_coalesce"] = None if coalesce == "none" else float(coalesce)
     client = create_client(
         storage,
         sync=bus,
         key_prefix=prefix,
         flush_interval=0.2,
         reconcile_interval=None if reconcile == "none" else float(reconcile),
-        sync_coalesce=None if coalesce == "none" else float(coalesce),
+        **options,
     )
     for name in STORES:
         client.stores(name).count()  # hydrated: remote changes apply from now on

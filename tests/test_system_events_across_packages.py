@@ -116,8 +116,14 @@ def test_every_sync_event_parses_as_store_synced(bus: EventBus) -> None:
     """Two entity clients synced over the bus on shared storage: writes, a queued write, a flush."""
     received = record(bus, "store.sync.**")
     shared = MemoryStorage()
-    writer = create_client(storage=shared, sync=bus, flush_interval=None, reconcile_interval=None)
-    reader = create_client(storage=shared, sync=bus, flush_interval=None, reconcile_interval=None)
+    # One event per write (no publishing window), so each kind of event shows up on its own.
+    options: dict[str, Any] = {
+        "flush_interval": None,
+        "reconcile_interval": None,
+        "sync_coalesce": None,
+    }
+    writer = create_client(storage=shared, sync=bus, **options)
+    reader = create_client(storage=shared, sync=bus, **options)
     try:
         todos = writer.stores.Todo
         todo = todos.add_one({"title": "a"})

@@ -8,6 +8,7 @@ is tested in the workspace's ``tests/test_store_sync_*.py``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,9 @@ def storage() -> Iterator[MemoryStorage]:
 def _client(storage: MemoryStorage, wire: Wire, **options: Any) -> EntityClient:
     options.setdefault("reconcile_interval", None)
     options.setdefault("flush_interval", None)
+    # One event per write, from the writing thread: these tests check the rules event by
+    # event; the default publishing window has its own tests below.
+    options.setdefault("sync_coalesce", None)
     return create_client(storage, sync=wire.bus(), **options)
 
 
@@ -370,5 +374,98 @@ def test_the_last_change_about_an_entity_in_one_event_decides(
     event = {"writer": "someone", "seq": 1, "prefix": "atomiton/store", "kind": "write"}
     wire.buses[1].deliver(FakeEvent("store.sync.entities", {**event, "changes": changes}))
     assert b.stores.Todo.get_one(stored["id"]) == (hint if hint_last else stored)
+    a.close()
+    b.close()
+
+
+class BusyBus(FakeBus):
+    """A FakeBus with EventBus's ``outbound_pending``: events still on their way elsewhere."""
+
+    busy = 0
+
+    @property
+    def outbound_pending(self) -> int:
+        return self.busy
+
+
+def _sent_soon(wire: Wire, count: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(wire.sent) < count:
+        assert time.monotonic() < deadline, f"{count - len(wire.sent)} event(s) never sent"
+        time.sleep(0.002)
+
+
+def test_by_default_lone_writes_leave_at_once_and_a_burst_shares_one_event_per_window(
+    storage: MemoryStorage, wire: Wire
+) -> None:
+    bus = BusyBus(wire)
+    wire.buses.append(bus)
+    # A window long enough that the writes below certainly fall inside it.
+    a = create_client(storage, sync=bus, reconcile_interval=None, sync_coalesce=1.0)
+    b = _client(storage, wire)
+    b.stores.Todo.count()
+    todo = a.stores.Todo.add_one({"n": 0})
+    # A lone write and an idle bus: the writing thread published it before returning.
+    assert len(wire.sent) == 1
+    assert b.stores.Todo.get_one(todo["id"]) == todo
+    a.stores.Todo.update_one(todo["id"], {"n": 1})
+    assert len(wire.sent) == 2  # still lone writes, though within the window
+    # The bus has events in flight: the write waits for them (Nagle), not for the window.
+    bus.busy = 1
+    a.stores.Todo.update_one(todo["id"], {"n": 2})
+    time.sleep(0.05)
+    assert len(wire.sent) == 2
+    bus.busy = 0
+    _sent_soon(wire, 3, timeout=0.7)  # well before the window ends
+    assert [c["after"]["n"] for c in wire.sent[2].data["changes"]] == [2]
+    # A burst: writes while one waits join it, and they leave together at the window's end.
+    bus.busy = 1
+    for n in range(3, 13):
+        a.stores.Todo.update_one(todo["id"], {"n": n})
+    bus.busy = 0
+    time.sleep(0.05)
+    assert len(wire.sent) == 3
+    assert b.stores.Todo.get_one(todo["id"])["n"] == 2  # type: ignore[index]
+    _sent_soon(wire, 4)
+    assert [c["after"]["n"] for c in wire.sent[3].data["changes"]] == list(range(3, 13))
+    assert b.stores.Todo.get_one(todo["id"])["n"] == 12  # type: ignore[index]
+    # Within the window after a burst's event, a write waits even on an idle bus...
+    a.stores.Todo.update_one(todo["id"], {"n": 13})
+    assert len(wire.sent) == 4
+    _sent_soon(wire, 5)
+    # ... and a quiet window later it leaves at once again.
+    time.sleep(1.05)
+    a.stores.Todo.update_one(todo["id"], {"n": 14})
+    assert len(wire.sent) == 6
+    assert [e.data["seq"] for e in wire.sent if e.data["writer"] == a.id] == [1, 2, 3, 4, 5, 6]
+    assert b.stores.Todo.get_one(todo["id"])["n"] == 14  # type: ignore[index]
+    a.close()
+    b.close()
+
+
+@pytest.mark.parametrize("version", [9, 1])
+def test_a_newer_payload_is_heard_at_once_and_storage_has_the_last_word(
+    storage: MemoryStorage, wire: Wire, version: int
+) -> None:
+    a, b = _client(storage, wire), _client(storage, wire)
+    stored = a.stores.Todo.add_one({"v": "stored"})
+    heard: list[Any] = []
+    b.stores.Todo.subscribe(lambda _change: heard.append(b.stores.Todo.get_one(stored["id"])))
+    # A write that lost a race: storage holds another value than this event's payload.
+    payload = {**stored, "v": "lost", "version": version}
+    change = {"store": "Todo", "id": stored["id"], "after": payload, "strategy": "direct"}
+    event = {"writer": "w", "seq": 1, "prefix": "atomiton/store", "kind": "write"}
+    b.stores.Todo.update_one(stored["id"], {"v": "mine"}, write_strategy="queue")
+    b.flush()
+    heard.clear()
+    assert b.stores.Todo.get_one(stored["id"])["v"] == "mine"  # type: ignore[index]
+    storage_value = b.stores.Todo.get_one(stored["id"])
+    wire.buses[1].deliver(FakeEvent("store.sync.entities", {**event, "changes": [change]}))
+    if version > storage_value["version"]:  # type: ignore[index]
+        # Shown from the payload before any read, then corrected from storage.
+        assert heard == [payload, storage_value]
+    else:
+        assert heard == []  # not newer: only storage counts, and it holds what b holds
+    assert b.stores.Todo.get_one(stored["id"]) == storage_value
     a.close()
     b.close()

@@ -459,7 +459,13 @@ class _Bus:
 def test_remote_changes_update_live_queries() -> None:
     storage = MemoryStorage()
     handlers: list[Callable[[Any], Any]] = []
-    options: dict[str, Any] = {"flush_interval": None, "reconcile_interval": None}
+    # One event per write (no publishing window): each remote write reaches ``here`` before
+    # the writing call returns, so the test can check the page write by write.
+    options: dict[str, Any] = {
+        "flush_interval": None,
+        "reconcile_interval": None,
+        "sync_coalesce": None,
+    }
     here = create_client(storage, sync=_Bus(handlers), **options)
     there = create_client(storage, sync=_Bus(handlers), **options)
     try:

@@ -9,17 +9,26 @@ A receiver does not trust the payload of a storage write: it re-reads the named 
 storage (one ``read_many`` per event, under its client lock) and applies what storage holds.
 Storage serialises writes, and every storage write of an entity key is followed by an event
 naming the key, so the last event about a key makes every client read the last value written:
-all converge to storage (*the last write committed to storage wins*). A ``queue`` write's
-``after`` is applied at once as a hint; the flush event that follows re-reads it.
+all converge to storage (*the last write committed to storage wins*). So that subscribers do not
+wait for that read, a ``direct`` write's ``after`` whose version is above the receiver's is
+applied and notified first, then confirmed by the read (storage's value replaces it if it lost a
+race). A ``queue`` write's ``after`` is applied at once as a hint; the flush event that follows
+re-reads it.
 
 Per-writer sequence numbers reveal lost events (a gap) and trigger a reconciliation: every
 hydrated store is reloaded from storage and the difference applied. It also runs every
 ``reconcile_interval`` seconds, which bounds how stale a client can be when a writer died between
 its storage write and its publish.
 
-Events are numbered when emitted, in the order the writes committed. By default the writing
-thread emits its event right after the commit; with ``coalesce`` a publisher thread emits, and
-in a burst joins everything queued into one event at most once per window.
+Events are numbered when emitted, in the order the writes committed. With a ``coalesce`` window
+(the default) publishing follows Nagle's algorithm: a write is emitted at once by the writing
+thread when nothing of this client's is queued, the bus has nothing in flight to other
+processes (``bus.outbound_pending``, when the bus has it) and no burst is going on. Otherwise it
+waits: a publisher thread emits everything queued as one event once ``coalesce`` seconds have
+passed since the previous event, and for one window after that event the client counts as in a
+burst. So writes that come one at a time leave at once, and sustained writing costs one event
+per window instead of one per write. Without a window the writing thread emits each write's
+event right after the commit.
 
 This module never imports ``atomiton.events``: the bus is anything with ``emit`` and ``on``.
 """
@@ -39,15 +48,26 @@ from atomiton.store._entities.codec import decode_entity
 from atomiton.store._entities.handle import StoreHandle
 from atomiton.store._entities.persistence import Persistence
 
-__all__ = ["SYNC_EVENT", "EntitySync", "SyncBus", "SyncConflict", "SyncHost"]
+__all__ = [
+    "DEFAULT_SYNC_COALESCE",
+    "SYNC_EVENT",
+    "EntitySync",
+    "SyncBus",
+    "SyncConflict",
+    "SyncHost",
+]
 
 logger = logging.getLogger(__name__)
 
 SYNC_EVENT = "store.sync.entities"
 """The event type a synced client publishes (and listens to)."""
 
+DEFAULT_SYNC_COALESCE = 0.01
+"""``sync_coalesce``'s default: a burst of writes costs one event per 5 ms (see ``drain``)."""
+
 _MINE_LIMIT = 65_536  # entity keys whose last local write is remembered for conflict reports
 _MERGE_LIMIT = 256  # queued events a coalescing publisher joins into one at most
+_IN_FLIGHT_POLL = 0.00025  # how often a delayed lone write checks whether the bus is idle
 
 Note = tuple[str, str, tuple[str, ...], str]
 
@@ -58,7 +78,9 @@ class SyncBus(Protocol):
 
     ``emit`` is ``atomiton.platform.EventSink``'s; ``on(pattern, handler)`` subscribes
     ``handler(event)`` (an object with a ``data`` attribute, or the data itself) and returns a
-    callable that unsubscribes. Events from other processes must reach ``on`` handlers.
+    callable that unsubscribes. Events from other processes must reach ``on`` handlers. A bus
+    that also has an ``outbound_pending`` property (``EventBus`` does) lets the client batch
+    while its events are still on their way (see ``sync_coalesce``).
     """
 
     def emit(self, type: str, data: Any, /, *, source: str) -> object:
@@ -119,6 +141,19 @@ class SyncHost(Protocol):
     def _notify_all(self, notes: list[Note], remote: bool = False) -> None: ...
 
 
+def _newer(after: Any, current: dict[str, Any] | None) -> bool:
+    """Whether a payload's ``after`` is a later version than ``current`` (or a new entity)."""
+    if not isinstance(after, Mapping):
+        return False
+    version = after.get("version")
+    if not isinstance(version, int):
+        return False
+    if current is None:
+        return True
+    held = current.get("version")
+    return isinstance(held, int) and version > held
+
+
 def _merged(batch: list[dict[str, Any]]) -> dict[str, Any]:
     """One event for several queued ones of this writer (numbered when emitted)."""
     changes: list[dict[str, Any]] = []
@@ -161,6 +196,16 @@ class EntitySync:
         self._wake = threading.Condition()
         self._waiting = False
         self._stopping = False
+        self._window = coalesce
+        self._last_emit = float("-inf")  # time.monotonic() after the last event left
+        self._burst_until = float("-inf")  # writes before this go through the publisher
+        outbound = getattr(type(bus), "outbound_pending", None)
+        # The bus's count of events still on their way (EventBus with a bridge); 0 otherwise.
+        self._in_flight: Callable[[], int] = (
+            (lambda: bus.outbound_pending)  # type: ignore[attr-defined]
+            if isinstance(outbound, property)
+            else (lambda: 0)
+        )
         self.gaps = 0
         self.reconciliations = 0
         # Subscribed before any store hydrates: whatever is published later reaches us.
@@ -174,8 +219,8 @@ class EntitySync:
                 daemon=True,
             )
             self._thread.start()
-        # With ``coalesce``: a publisher thread; writes queued while it is busy (or within
-        # ``coalesce`` seconds of its last event) go out together as one event.
+        # With ``coalesce``: a publisher thread for the writes that came within ``coalesce``
+        # seconds of the last event; it sends them together as one event when the window ends.
         self._publisher: threading.Thread | None = None
         if coalesce is not None:
             self._publisher = threading.Thread(
@@ -247,26 +292,37 @@ class EntitySync:
         )
 
     def drain(self) -> None:
-        """Publish the queued events (or wake the publisher thread); call it holding no lock.
+        """Publish the queued events now, or leave them to the publisher thread's window.
 
         Never called under a lock: another client in this process may be subscribed to the
         same bus, and its handler takes its own lock.
         """
-        if self._publisher is not None:
-            if self._waiting and self._outgoing:
-                with self._wake:
-                    self._wake.notify()
+        window = self._window
+        if window is None:
+            while self._outgoing:
+                self._emit_pending(merge=False)
             return
-        while self._outgoing:
-            self._emit_pending(merge=False)
+        outgoing = self._outgoing
+        if not outgoing:
+            return
+        if len(outgoing) == 1 and time.monotonic() >= self._burst_until and not self._in_flight():
+            # A lone write and an idle bus: it goes now, from this thread (no thread hop).
+            self._emit_pending(merge=True)
+        elif self._waiting:
+            with self._wake:
+                self._wake.notify()
 
     def publish_now(self) -> None:
         """Publish everything queued before returning (``client.flush()``, ``close()``)."""
         while self._outgoing:
-            self._emit_pending(merge=self._publisher is not None)
+            self._emit_pending(merge=self._window is not None)
 
     def _emit_pending(self, merge: bool) -> int:
-        """Emit what is queued; return how many queued events the last emitted one joined."""
+        """Emit what is queued (as few events as ``_MERGE_LIMIT`` allows).
+
+        Returns:
+            How many queued events the last emitted event joined.
+        """
         outgoing = self._outgoing
         joined = 0
         with self._publish_lock:
@@ -287,10 +343,11 @@ class EntitySync:
                         self._writer,
                         payload["seq"],
                     )
+            self._last_emit = time.monotonic()
         return joined
 
     def _publish_loop(self, window: float) -> None:
-        last, joined = 0.0, 0
+        """Writes that could not leave at once (see the module docstring)."""
         while True:
             with self._wake:
                 self._waiting = True
@@ -299,15 +356,30 @@ class EntitySync:
                 self._waiting = False
                 if self._stopping:
                     return  # close() publishes what is left
-            # In a burst (the previous event joined several writes, or several wait now) at
-            # most one event per window: the rest of the window after the previous event, then
-            # everything queued leaves as one event. Writes one at a time go out at once.
-            if joined > 1 or len(self._outgoing) > 1:
-                wait = window - (time.monotonic() - last)
-                if wait > 0:
-                    time.sleep(wait)
-            joined = self._emit_pending(merge=True)
-            last = time.monotonic()
+            end = self._last_emit + window
+            if len(self._outgoing) == 1 and time.monotonic() >= self._burst_until:
+                # One write that met a busy bus: it leaves when the bus has delivered what is
+                # in flight (Nagle), or at the window's end; writes arriving meanwhile join it.
+                while (
+                    self._in_flight()
+                    and len(self._outgoing) == 1
+                    and time.monotonic() < end
+                    and not self._stopping
+                ):
+                    time.sleep(_IN_FLIGHT_POLL)
+                if len(self._outgoing) > 1:
+                    self._sleep_until(end)
+            else:
+                self._sleep_until(end)
+            if self._outgoing:  # a writer may have sent them meanwhile
+                joined = self._emit_pending(merge=True)
+                if joined > 1:  # a burst: the next writes wait for the window too
+                    self._burst_until = self._last_emit + window
+
+    def _sleep_until(self, end: float) -> None:
+        wait = end - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -339,14 +411,35 @@ class EntitySync:
                 # Events were lost: storage has them (and this one's write) already.
                 self.gaps += 1
                 notes += self._reconcile_locked(conflicts)
-            notes += self._apply(changes, data.get("kind") == "flush", conflicts)
+            shown, reread = self._apply(changes, data.get("kind") == "flush", conflicts)
+            notes += shown
+            if not notes:
+                notes += self._confirm(reread, conflicts)
+                reread = []
         self._finish(notes, conflicts)
+        if reread:
+            # Shown at once from the payload; storage has the last word (the same read as
+            # above, after the subscribers heard the payload).
+            conflicts = []
+            with host._lock:
+                if host.is_disposed or self._closed.is_set():
+                    return
+                notes = self._confirm(reread, conflicts)
+            self._finish(notes, conflicts)
 
-    def _apply(self, changes: list[Any], flush: bool, conflicts: list[SyncConflict]) -> list[Note]:
+    def _apply(
+        self, changes: list[Any], flush: bool, conflicts: list[SyncConflict]
+    ) -> tuple[list[Note], list[tuple[StoreHandle, str, str]]]:
+        """Apply what an event's payload can show now; return its notes and what to re-read.
+
+        A ``queue`` hint is applied (storage does not hold it yet). A ``direct`` write's
+        ``after`` is applied when its version is above the local one, so subscribers hear it
+        without waiting for a storage read; every key but a hint's is then re-read
+        (``_confirm``), and storage's value replaces a payload that lost a race.
+        """
         persistence = self._persistence
-        # The last change about an entity decides (a coalesced event may name one twice): a
-        # hint, or a re-read of storage.
-        last: dict[str, tuple[StoreHandle, str, bool, dict[str, Any] | None]] = {}
+        # The last change about an entity decides (a coalesced event may name one twice).
+        last: dict[str, tuple[StoreHandle, str, str, Any]] = {}
         for change in changes:
             if not isinstance(change, Mapping):
                 continue
@@ -357,18 +450,47 @@ class EntitySync:
             if handle is None:
                 continue  # hydrates from storage on first use
             key = persistence.entity_key(store, entity_id)
-            after = change.get("after")
-            hint = not flush and change.get("strategy") == "queue"
-            value = dict(after) if hint and isinstance(after, Mapping) else None
+            strategy = "flush" if flush else change.get("strategy")
             last.pop(key, None)
-            last[key] = (handle, entity_id, hint, value)
+            last[key] = (handle, entity_id, strategy if isinstance(strategy, str) else "", change)
         if not last:
-            return []
-        reread = [(h, i, key) for key, (h, i, hint, _v) in last.items() if not hint]
-        hints = [(h, i, key, v) for key, (h, i, hint, v) in last.items() if hint]
+            return [], []
         with persistence.lock:
-            keys = [key for _h, _i, key in reread]
-            stored = persistence.storage.read_many(keys) if keys else {}
+            pending: set[str] = set()
+            for _record, items in persistence.pending:
+                pending.update(items)
+        targets: list[tuple[StoreHandle, str, str, dict[str, Any] | None]] = []
+        reread: list[tuple[StoreHandle, str, str]] = []
+        for key, (handle, entity_id, strategy, change) in last.items():
+            after = change.get("after")
+            if strategy != "queue":
+                reread.append((handle, entity_id, key))
+                if (
+                    strategy == "direct"
+                    and key not in pending
+                    and _newer(after, handle.entities.get(entity_id))
+                ):
+                    targets.append((handle, entity_id, key, dict(after)))
+                continue
+            value = dict(after) if isinstance(after, Mapping) else None
+            if key in pending:
+                # Our own unflushed write: kept here; the later flush decides in storage.
+                local = handle.entities.get(entity_id)
+                if local != value:
+                    conflicts.append(SyncConflict(handle.name, entity_id, local, value, "local"))
+                continue
+            targets.append((handle, entity_id, key, value))
+        return self._set(targets, "remote", conflicts), reread
+
+    def _confirm(
+        self, reread: list[tuple[StoreHandle, str, str]], conflicts: list[SyncConflict]
+    ) -> list[Note]:
+        """Apply what storage holds for ``reread`` (this client's unflushed records laid over)."""
+        if not reread:
+            return []
+        persistence = self._persistence
+        with persistence.lock:
+            stored = persistence.storage.read_many([key for _h, _i, key in reread])
             pending: dict[str, bytes | None] = {}
             for _record, items in persistence.pending:
                 pending.update(items)
@@ -376,14 +498,6 @@ class EntitySync:
         for handle, entity_id, key in reread:
             raw = pending[key] if key in pending else stored.get(key)
             targets.append((handle, entity_id, key, None if raw is None else decode_entity(raw)))
-        for handle, entity_id, key, after in hints:
-            if key in pending:
-                # Our own unflushed write: kept here; the later flush decides in storage.
-                local = handle.entities.get(entity_id)
-                if local != after:
-                    conflicts.append(SyncConflict(handle.name, entity_id, local, after, "local"))
-                continue
-            targets.append((handle, entity_id, key, after))
         return self._set(targets, "remote", conflicts)
 
     def _set(

@@ -19,7 +19,12 @@ from atomiton.platform import EventSink
 from atomiton.storage import MemoryStorage
 from atomiton.store._entities._async import twin
 from atomiton.store._entities._live import LiveQueries
-from atomiton.store._entities._sync import EntitySync, SyncBus, SyncConflict
+from atomiton.store._entities._sync import (
+    DEFAULT_SYNC_COALESCE,
+    EntitySync,
+    SyncBus,
+    SyncConflict,
+)
 from atomiton.store._entities.changes import EntityChange
 from atomiton.store._entities.facades import StoresAccessor
 from atomiton.store._entities.flusher import BackgroundFlusher
@@ -93,7 +98,7 @@ class EntityClient:
         sync: SyncBus | None = None,
         on_conflict: Callable[[SyncConflict], object] | None = None,
         reconcile_interval: float | None = 5.0,
-        sync_coalesce: float | None = None,
+        sync_coalesce: float | None = DEFAULT_SYNC_COALESCE,
     ) -> None:
         if hydrate not in ("lazy", "eager"):
             raise EntityStoreError(f"hydrate must be 'lazy' or 'eager', got {hydrate!r}")
@@ -569,7 +574,7 @@ def create_client(
     sync: SyncBus | None = None,
     on_conflict: Callable[[SyncConflict], object] | None = None,
     reconcile_interval: float | None = 5.0,
-    sync_coalesce: float | None = None,
+    sync_coalesce: float | None = DEFAULT_SYNC_COALESCE,
 ) -> EntityClient:
     """Create an entity client.
 
@@ -594,11 +599,12 @@ def create_client(
         reconcile_interval: seconds between reconciliations against storage of a synced
             client (the staleness bound if a writer dies before publishing); None: only on a
             sequence gap and ``client.reconcile()``.
-        sync_coalesce: publish sync events from a thread of the client's own; in a burst of
-            writes at most one event per this many seconds, carrying every write queued
-            meanwhile (writes one at a time leave at once). Far fewer events under sustained
-            writing, one thread hop more per write; None (default): each write or batch is
-            published by the writing thread as its own event.
+        sync_coalesce: the publishing window of a synced client, in seconds (default 0.005).
+            A write that comes when no sync event left in the last window is published at
+            once by the writing thread; writes within the window are published together, as
+            one event, by a thread of the client's own when the window ends. So writes one at
+            a time leave at once and a burst costs one event per window. None: each write or
+            batch is published by the writing thread as its own event.
 
     Returns:
         The new ``EntityClient``.
