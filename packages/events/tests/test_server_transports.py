@@ -373,6 +373,34 @@ def test_unreachable_server_raises_transport_error_without_credentials(place: Pl
     assert "127.0.0.1" in str(caught.value)
 
 
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_the_redis_reader_reads_live_events_in_either_reply_protocol(
+    protocol: int, request: pytest.FixtureRequest
+) -> None:
+    """redis-py 8 speaks RESP3 by default, the 5.x the extra allows RESP2: XREAD differs."""
+    import redis
+
+    url = request.getfixturevalue("redis_url")
+    place = Place("redis", f"{url}?prefix={request.getfixturevalue('redis_prefix')}", "events")
+    transport: Any = place.open()
+    # The reader's own connection (see _xread), speaking the protocol under test.
+    transport._reader_conn = redis.Redis.from_url(
+        url, protocol=protocol
+    ).connection_pool.get_connection()
+    try:
+        inbox = Inbox()
+        transport.start(inbox, patterns=["**"], replay_from=None)
+        sent = [wire(n) for n in range(1, 4)]
+        transport.publish(sent)
+        got = inbox.wait_for(3)
+        assert [replace(event, seq=None) for event in got] == sent
+        assert transport._reader_conn.protocol == protocol
+    finally:
+        place.close_all()
+        # Not from the transport's pool, so close() did not disconnect it: wake the reader.
+        transport._reader_conn.disconnect()
+
+
 def test_redis_ids_map_to_seq_and_back() -> None:
     from atomiton.events._redis_transport import id_of, seq_of
 
