@@ -17,12 +17,13 @@ write then waits for that thread's GIL). The back-to-back figures are printed to
 
 Throughput: 2000 ``update_one`` (direct) on a SQLite storage until the bridge has published them
 all, by three clients taking turns: without ``sync``, with ``sync=`` a bridged bus (the default
-publishing window: a burst costs one event per 5 ms), and with ``sync_coalesce=None`` (one event
+publishing window: a burst costs one event per 10 ms), and with ``sync_coalesce=None`` (one event
 per write, sent by the writing thread); the best of 9 rounds each, printed as throughput ratios
 to sync off (target >= 0.7 for sync on).
 
-Timed only (``--benchmark-enable``): the untimed run skips them (they start servers' streams
-and a child process for nothing).
+Untimed (the default ``--benchmark-disable``) each case runs once, small (10 trips, 100 writes
+a client), as a check that the measurement works: every trip's notification arrives, and the
+clients publish what they should; nothing is printed.
 """
 
 from __future__ import annotations
@@ -95,9 +96,9 @@ def transport(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _skip_untimed(benchmark: Any) -> None:
-    if benchmark.disabled:
-        pytest.skip("timed only: run with --benchmark-enable")
+def _size(benchmark: Any, timed: int, untimed: int) -> int:
+    """How many trips, writes or rounds: the full count when timed, a few as a check."""
+    return untimed if benchmark.disabled else timed
 
 
 class _Side:
@@ -171,7 +172,6 @@ def test_write_to_remote_notification_latency(
     request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
-    _skip_untimed(benchmark)
     # Trips are one write at a time: with the default window each leaves at once too.
     options: dict[str, Any] = {"sync_coalesce": None} if per_write else {}
     side = _Side(*_bus_target(transport, request, tmp_path), tmp_path, options)
@@ -186,14 +186,15 @@ GAP = 0.001  # seconds between trips (see the module docstring)
 
 
 def _measure_latency(timed: Any, transport: str, side: _Side) -> None:
-    for _ in range(20):  # warm up both paths
+    for _ in range(_size(timed, 20, 1)):  # warm up both paths
         side.store_trip()
         side.raw_trip()
     samples: dict[float, tuple[list[float], list[float]]] = {GAP: ([], []), 0.0: ([], [])}
+    count = _size(timed, TRIPS, 10)
 
     def trips() -> None:
         for gap, (store, raw) in samples.items():
-            for _ in range(TRIPS):
+            for _ in range(count):
                 time.sleep(gap)
                 store.append(side.store_trip())
                 time.sleep(gap)
@@ -202,6 +203,9 @@ def _measure_latency(timed: Any, transport: str, side: _Side) -> None:
     timed.group = f"store sync ({transport}): write in A to notification in B, {TRIPS} trips"
     timed.extra_info["impl"] = "atomiton"
     timed.pedantic(trips, rounds=1, iterations=1)
+    if timed.disabled:  # a check: every trip was reported by the child (see _arrival)
+        assert all(len(got) == count for pair in samples.values() for got in pair)
+        return
     for gap, (store, raw) in samples.items():
         s50, s99 = _percentile(store, 0.5) * 1e3, _percentile(store, 0.99) * 1e3
         r50, r99 = _percentile(raw, 0.5) * 1e3, _percentile(raw, 0.99) * 1e3
@@ -233,7 +237,6 @@ def _measure_latency(timed: Any, transport: str, side: _Side) -> None:
 def test_write_throughput_sync_on_vs_off(
     benchmark: Any, transport: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    _skip_untimed(benchmark)
     from atomiton.events import EventBus, connect_bus
     from atomiton.storage import open_storage
     from atomiton.store import EntityClient, create_client
@@ -250,16 +253,20 @@ def test_write_throughput_sync_on_vs_off(
             storage, sync=bus, sync_coalesce=None, key_prefix="per-write", **options
         ),
     }
+    published: list[str] = []  # writer ids of the sync events, when untimed (a check)
+    if benchmark.disabled:
+        bus.on("store.sync.entities", lambda event: published.append(event.data["writer"]))
     entities = {name: c.stores.Todo.add_one({"n": 0})["id"] for name, c in clients.items()}
     times: dict[str, list[float]] = {name: [] for name in clients}
     counter = iter(range(10**9))
+    count, repeats = _size(benchmark, WRITES, 100), _size(benchmark, ROUNDS, 1)
 
     def writes(name: str) -> None:
         client = clients[name]
         update = client.stores.Todo.update_one
         entity_id = entities[name]
         start = time.perf_counter()
-        for _ in range(WRITES):
+        for _ in range(count):
             update(entity_id, {"n": next(counter)})
         # Sustained rate: publishing these writes is part of the cost.
         client.flush()
@@ -267,7 +274,7 @@ def test_write_throughput_sync_on_vs_off(
         times[name].append(time.perf_counter() - start)
 
     def rounds() -> None:
-        for _ in range(ROUNDS):  # taking turns, so all three see the same machine load
+        for _ in range(repeats):  # taking turns, so all three see the same machine load
             for name in clients:
                 writes(name)
 
@@ -280,6 +287,17 @@ def test_write_throughput_sync_on_vs_off(
     )
     benchmark.extra_info["impl"] = "atomiton"
     benchmark.pedantic(rounds, rounds=1, iterations=1)
+    for client in clients.values():
+        client.close()
+    bridge.close()
+    storage.close()
+    if benchmark.disabled:
+        # One event per write and for the add, and fewer with the default window; none off.
+        events = published.count(clients["per-write"].id)
+        assert events == 1 + 2 * count
+        assert 1 <= published.count(clients["on"].id) <= events
+        assert clients["off"].id not in published
+        return
     best = {name: min(samples) for name, samples in times.items()}
     on, per_write = best["off"] / best["on"], best["off"] / best["per-write"]
     benchmark.extra_info.update(
@@ -290,10 +308,6 @@ def test_write_throughput_sync_on_vs_off(
         f"\nstore writes over {transport} ({rates}): sync on {on:.2f}x of off "
         f"(target >= 0.7x); sync_coalesce=None (one event per write) {per_write:.2f}x of off"
     )
-    for client in clients.values():
-        client.close()
-    bridge.close()
-    storage.close()
 
 
 if __name__ == "__main__":
