@@ -455,10 +455,7 @@ class EntitySync:
             last[key] = (handle, entity_id, strategy if isinstance(strategy, str) else "", change)
         if not last:
             return [], []
-        with persistence.lock:
-            pending: set[str] = set()
-            for _record, items in persistence.pending:
-                pending.update(items)
+        pending = persistence.pending_keys()
         targets: list[tuple[StoreHandle, str, str, dict[str, Any] | None]] = []
         reread: list[tuple[StoreHandle, str, str]] = []
         for key, (handle, entity_id, strategy, change) in last.items():
@@ -488,15 +485,10 @@ class EntitySync:
         """Apply what storage holds for ``reread`` (this client's unflushed records laid over)."""
         if not reread:
             return []
-        persistence = self._persistence
-        with persistence.lock:
-            stored = persistence.storage.read_many([key for _h, _i, key in reread])
-            pending: dict[str, bytes | None] = {}
-            for _record, items in persistence.pending:
-                pending.update(items)
+        current = self._persistence.read_current([key for _h, _i, key in reread])
         targets: list[tuple[StoreHandle, str, str, dict[str, Any] | None]] = []
         for handle, entity_id, key in reread:
-            raw = pending[key] if key in pending else stored.get(key)
+            raw = current.get(key)
             targets.append((handle, entity_id, key, None if raw is None else decode_entity(raw)))
         return self._set(targets, "remote", conflicts)
 

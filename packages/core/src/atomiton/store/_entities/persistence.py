@@ -172,6 +172,23 @@ class Persistence:
                     entities[entity_id] = decode_entity(raw)
         return entities
 
+    def pending_keys(self) -> set[str]:
+        """The entity keys that have an unflushed outbox record."""
+        with self.lock:
+            return {key for _record, items in self.pending for key in items}
+
+    def read_current(self, keys: list[str]) -> dict[str, bytes | None]:
+        """What ``keys`` hold now, from one snapshot: storage, pending outbox records laid over.
+
+        Absent keys are missing from the result or map to None (a pending delete).
+        """
+        wanted = set(keys)
+        with self.lock:
+            current: dict[str, bytes | None] = dict(self.storage.read_many(keys))
+            for _record, items in self.pending:
+                current.update((key, raw) for key, raw in items.items() if key in wanted)
+        return current
+
     def stored_store_names(self) -> list[str]:
         """Return the names of the stores with entities in storage or in the outbox."""
         names = {
