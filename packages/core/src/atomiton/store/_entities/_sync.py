@@ -63,7 +63,7 @@ SYNC_EVENT = "store.sync.entities"
 """The event type a synced client publishes (and listens to)."""
 
 DEFAULT_SYNC_COALESCE = 0.01
-"""``sync_coalesce``'s default: a burst of writes costs one event per 5 ms (see ``drain``)."""
+"""``sync_coalesce``'s default: a burst of writes costs one event per 10 ms (see ``drain``)."""
 
 _MINE_LIMIT = 65_536  # entity keys whose last local write is remembered for conflict reports
 _MERGE_LIMIT = 256  # queued events a coalescing publisher joins into one at most
@@ -418,8 +418,7 @@ class EntitySync:
                 reread = []
         self._finish(notes, conflicts)
         if reread:
-            # Shown at once from the payload; storage has the last word (the same read as
-            # above, after the subscribers heard the payload).
+            # The subscribers heard the payload; now storage has the last word.
             conflicts = []
             with host._lock:
                 if host.is_disposed or self._closed.is_set():
